@@ -1,0 +1,438 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""The one client every module and plugin of the collection talks to Proxmox VE (8006) and PBS (8007) through.
+
+It stands on proxmoxer's https backend (its session, serializer and API-token header, which differs between
+PVE and PBS) and adds what a fleet tool needs around it: certificate-fingerprint pinning that also covers the
+login, a bounded retry policy that never repeats a write that may have reached the server, one re-login on an
+expired ticket, and errors that carry the target, the HTTP status and the API's own words.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import traceback
+from urllib.parse import quote
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
+    ProxmoxApiError,
+    ProxmoxAuthError,
+    ProxmoxConfigError,
+    ProxmoxConnectionError,
+    ProxmoxTLSError,
+)
+
+PROXMOXER_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from requests.cookies import cookiejar_from_dict
+    from proxmoxer.backends.https import (
+        JsonSerializer,
+        ProxmoxHTTPApiTokenAuth,
+        ProxmoxHTTPAuthBase,
+        ProxmoxHttpSession,
+    )
+except ImportError:  # reported by the module through missing_required_lib
+    PROXMOXER_IMPORT_ERROR = traceback.format_exc()
+    HTTPAdapter = object
+    ProxmoxHTTPAuthBase = object
+
+# What differs between the two services on the wire.
+SERVICES = {
+    'PVE': {'port': 8006, 'cookie': 'PVEAuthCookie', 'env': 'PROXMOX', 'label': 'Proxmox VE'},
+    'PBS': {'port': 8007, 'cookie': 'PBSAuthCookie', 'env': 'PBS', 'label': 'Proxmox Backup Server'},
+}
+
+# Characters kept as they are in a path segment (RFC 3986 pchar): UPIDs and token ids read naturally.
+_PATH_SAFE = ':@!=,+'
+_FINGERPRINT_RE = re.compile(r'^[0-9a-f]{64}$')
+
+
+def normalize_fingerprint(value):
+    """'AA:BB:...' (any case, with or without colons) -> 64 lowercase hex digits; ProxmoxConfigError otherwise."""
+    digits = re.sub(r'[\s:]', '', str(value)).lower()
+    if not _FINGERPRINT_RE.match(digits):
+        raise ProxmoxConfigError(
+            'fingerprint must be the SHA-256 of the server certificate as 32 colon-separated hex bytes '
+            '(AA:BB:...:FF), got {0!r}'.format(value))
+    return digits
+
+
+def format_fingerprint(digits):
+    """64 hex digits -> 'AA:BB:...', the form PVE shows and users copy."""
+    digits = digits.upper()
+    return ':'.join(digits[i:i + 2] for i in range(0, len(digits), 2))
+
+
+def split_token_id(token_id, user=None):
+    """A token id as 'user@realm!name', or a bare 'name' with user -> (user, name)."""
+    token_id = str(token_id).strip()
+    if '!' in token_id:
+        token_user, _sep, name = token_id.partition('!')
+        if user and user != token_user:
+            raise ProxmoxConfigError(
+                'api_token_id {0!r} belongs to {1!r}, but api_user is {2!r}: give one user'.format(token_id, token_user, user))
+        user = token_user
+    else:
+        name = token_id
+        if not user:
+            raise ProxmoxConfigError(
+                'api_token_id {0!r} has no user: give it as user@realm!{0} or set api_user'.format(token_id))
+    if '@' not in user:
+        raise ProxmoxConfigError('the user of an API token needs a realm (user@realm), got {0!r}'.format(user))
+    if not name:
+        raise ProxmoxConfigError('api_token_id {0!r} has an empty token name'.format(token_id))
+    return user, name
+
+
+class ConnectionSettings(object):
+    """Validated connection options for one endpoint; built before any request so bad input fails first."""
+
+    def __init__(self, host, service='PVE', port=None, user=None, password=None, token_id=None, token_secret=None,
+                 validate_certs=True, ca_path=None, fingerprint=None, timeout=30, label=None):
+        if service not in SERVICES:
+            raise ProxmoxConfigError('unknown service {0!r}: PVE or PBS'.format(service))
+        if not host:
+            raise ProxmoxConfigError('api_host is required (or the {0}_HOST environment variable)'.format(SERVICES[service]['env']))
+        self.service = service
+        self.host = str(host).strip()
+        self.port = int(port or SERVICES[service]['port'])
+        self.timeout = float(timeout or 30)
+        self.validate_certs = bool(validate_certs)
+        self.ca_path = ca_path or None
+        self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
+        self.label = label
+        if token_id or token_secret:
+            if not (token_id and token_secret):
+                raise ProxmoxConfigError('API token authentication needs both api_token_id and api_token_secret')
+            self.user, self.token_name = split_token_id(token_id, user)
+            self.token_secret = token_secret
+            self.password = None
+        else:
+            if not user or password is None:
+                raise ProxmoxConfigError(
+                    'give api_user with api_password, or api_token_id with api_token_secret '
+                    '(or the {0}_* environment variables)'.format(SERVICES[service]['env']))
+            self.user = user
+            self.password = password
+            self.token_name = None
+            self.token_secret = None
+
+    @property
+    def url(self):
+        """https://host:port, with IPv6 literals bracketed: the name errors give the target."""
+        host = self.host
+        if ':' in host and not host.startswith('['):
+            host = '[{0}]'.format(host)
+        return 'https://{0}:{1}'.format(host, self.port)
+
+    @property
+    def base_url(self):
+        return self.url + '/api2/json'
+
+    @property
+    def uses_token(self):
+        return self.token_name is not None
+
+    @property
+    def auth_id(self):
+        """The identity acting: user@realm or user@realm!token."""
+        return '{0}!{1}'.format(self.user, self.token_name) if self.uses_token else self.user
+
+    @property
+    def requests_verify(self):
+        """The `verify` passed on every request.
+
+        A pin replaces CA verification (as PVE and PBS clients treat a fingerprint): the pinned adapter checks the
+        certificate itself, so requests must not also require a CA chain the self-signed cluster does not have.
+        """
+        if self.fingerprint or not self.validate_certs:
+            return False
+        return self.ca_path or True
+
+
+class RetryPolicy(object):
+    """When and how long to wait before trying a request again.
+
+    Reads (GET) are retried on connection errors and on 502/503/504 with exponential backoff and full jitter,
+    bounded by an attempt count and a total time. A write (POST/PUT/DELETE) is retried only when it certainly
+    never reached the server (the TCP connection could not be made); a 5xx or a read timeout on a write may
+    mean the write happened, so it is reported, never repeated.
+    """
+
+    RETRYABLE_STATUS = (502, 503, 504)
+    SAFE_METHODS = ('GET', 'HEAD')
+
+    def __init__(self, max_attempts=4, base_delay=0.5, max_delay=4.0, max_total=30.0, rng=None):
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.max_total = max_total
+        self.rng = rng or random.Random()
+
+    def delay(self, attempt):
+        """Seconds to wait after failed attempt number `attempt` (1-based): full jitter over the exponential cap."""
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return self.rng.uniform(cap / 2, cap)
+
+    def may_retry(self, method, attempt, elapsed, status=None, connect_failed=False, read_failed=False):
+        """True when attempt number `attempt` may be followed by another."""
+        if attempt >= self.max_attempts or elapsed >= self.max_total:
+            return False
+        if connect_failed:
+            return True
+        if method not in self.SAFE_METHODS:
+            return False
+        return read_failed or status in self.RETRYABLE_STATUS
+
+
+class NoRetry(RetryPolicy):
+    """For tests and callers that handle failures themselves."""
+
+    def __init__(self):
+        super().__init__(max_attempts=1)
+
+
+class PinnedAdapter(HTTPAdapter):
+    """An HTTPS adapter that accepts exactly one certificate, by its SHA-256 fingerprint.
+
+    urllib3 compares the peer certificate with `assert_fingerprint` during the handshake, before a byte of the
+    request (or the password of a login) is sent. CA and host name checks are left off: the pin is the trust.
+    """
+
+    def __init__(self, fingerprint, *args, **kwargs):
+        self.fingerprint = fingerprint
+        super().__init__(*args, **kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
+        pool_kwargs['cert_reqs'] = 'CERT_NONE'
+        pool_kwargs.pop('ca_certs', None)
+        pool_kwargs.pop('ca_cert_dir', None)
+        pool_kwargs['assert_fingerprint'] = self.fingerprint
+        return host_params, pool_kwargs
+
+
+class TicketAuth(ProxmoxHTTPAuthBase):
+    """Ticket (cookie) authentication whose login goes through the client's own session.
+
+    proxmoxer's ticket auth logs in with a bare requests.post, outside any session adapter, so a pinned
+    fingerprint would not protect the password; here the login uses the same pinned session as every call.
+    """
+
+    def __init__(self, service, **kwargs):
+        super().__init__(service=service, **kwargs)
+        self.ticket = None
+        self.csrf = None
+
+    def get_cookies(self):
+        if not self.ticket:
+            return cookiejar_from_dict({})
+        return cookiejar_from_dict({SERVICES[self.service]['cookie']: self.ticket})
+
+    def get_tokens(self):
+        return self.ticket, self.csrf
+
+    def __call__(self, req):
+        if req.method != 'GET' and self.csrf:
+            req.headers['CSRFPreventionToken'] = self.csrf
+        return req
+
+
+def _short_reason(exc):
+    """The useful words inside a requests/urllib3 exception chain."""
+    text = str(exc)
+    for pattern in (r'\[Errno -?\d+\] ([^\'")]+)', r'(certificate verify failed: [^(\'")]+)',
+                    r'(Fingerprints did not match[^)]*)', r'(timed out)', r'(Read timed out)'):
+        found = re.search(pattern, text)
+        if found:
+            return found.group(1).strip().rstrip('.')
+    return text.strip()
+
+
+def _decode_error(resp):
+    """(message, errors) of an error response: PVE puts the message in the reason phrase, PBS and fakes in the body."""
+    message, errors = None, None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get('message')
+        errors = body.get('errors') if isinstance(body.get('errors'), dict) else None
+    if not message:
+        message = resp.reason or ''
+        text = (resp.text or '').strip()
+        if text and not isinstance(body, dict) and len(text) < 500:
+            message = text
+    return str(message).strip(), errors
+
+
+def _form_value(value):
+    """A parameter as PVE reads it: booleans as 0/1 (requests would send 'True')."""
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class ProxmoxClient(object):
+    """A session with one PVE cluster or PBS server.
+
+    `client.get('/nodes')`, `client.post('/nodes/pve1/qemu', vmid=100, ...)`: paths are API paths below /api2/json,
+    parameters are sent as PVE expects them. Every failure raises a ProxmoxError subclass naming the server.
+    """
+
+    def __init__(self, settings, retry=None, sleep=time.sleep, clock=time.monotonic):
+        if PROXMOXER_IMPORT_ERROR:
+            raise ProxmoxConfigError('the proxmoxer and requests Python packages are required on the host that runs this')
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._version = None
+        self.serializer = JsonSerializer()
+        verify = settings.requests_verify
+        if settings.uses_token:
+            self.auth = ProxmoxHTTPApiTokenAuth(settings.user, settings.token_name, settings.token_secret,
+                                                verify_ssl=verify, timeout=settings.timeout, service=settings.service)
+        else:
+            self.auth = TicketAuth(settings.service, verify_ssl=verify, timeout=settings.timeout)
+        self.session = ProxmoxHttpSession()
+        self.session.auth = self.auth
+        self.session.headers['accept'] = self.serializer.get_accept_types()
+        if settings.fingerprint:
+            self.session.mount(settings.url + '/', PinnedAdapter(settings.fingerprint))
+        self.request_count = 0
+
+    # ----------------------------------------------------------------- paths
+
+    @staticmethod
+    def path(*segments):
+        """'/' + segments joined, each quoted: client.path('nodes', node, 'tasks', upid)."""
+        return '/' + '/'.join(quote(str(s), safe=_PATH_SAFE) for s in segments)
+
+    # ----------------------------------------------------------------- verbs
+
+    def get(self, path, **params):
+        return self.request('GET', path, params)
+
+    def post(self, path, **data):
+        return self.request('POST', path, data)
+
+    def put(self, path, **data):
+        return self.request('PUT', path, data)
+
+    def delete(self, path, **params):
+        return self.request('DELETE', path, params)
+
+    # ----------------------------------------------------------------- core
+
+    def login(self):
+        """Get a ticket (ticket auth only); ProxmoxAuthError when refused."""
+        if self.settings.uses_token:
+            return
+        self.auth.ticket = self.auth.csrf = None
+        bare = ProxmoxHTTPAuthBase(verify_ssl=self.settings.requests_verify, timeout=self.settings.timeout,
+                                   service=self.settings.service)
+        try:
+            data = self._send('POST', '/access/ticket', {'username': self.settings.user, 'password': self.settings.password},
+                              auth=bare)
+        except ProxmoxApiError as exc:
+            if exc.status_code in (401, 403):
+                raise ProxmoxAuthError('login as {0} refused: {1}'.format(self.settings.user, exc.message),
+                                       status_code=exc.status_code, url=self.settings.url) from None
+            raise
+        if not isinstance(data, dict) or not data.get('ticket'):
+            raise ProxmoxAuthError('login as {0} returned no ticket'.format(self.settings.user), url=self.settings.url)
+        if data.get('NeedTFA'):
+            raise ProxmoxAuthError('login as {0} needs a second factor (TFA): use an API token for automation'.format(
+                self.settings.user), url=self.settings.url)
+        self.auth.ticket = data['ticket']
+        self.auth.csrf = data.get('CSRFPreventionToken')
+
+    def request(self, method, path, params=None):
+        """One API call with the retry policy; returns the answer's `data`."""
+        if not self.settings.uses_token and not self.auth.ticket:
+            self.login()
+        try:
+            return self._send(method, path, params)
+        except ProxmoxApiError as exc:
+            # An expired or revoked ticket: log in again once and repeat. The 401 means the call was refused
+            # before it did anything, so repeating even a write is safe.
+            if exc.status_code != 401:
+                raise
+            if self.settings.uses_token:
+                raise ProxmoxAuthError('API token {0} refused: {1}'.format(self.settings.auth_id, exc.message),
+                                       status_code=401, url=self.settings.url, method=method, path=path) from None
+            self.login()
+            return self._send(method, path, params)
+
+    def _send(self, method, path, params, auth=None):
+        url = self.settings.base_url + path
+        clean = dict((k, _form_value(v)) for k, v in (params or {}).items() if v is not None)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            kwargs = {'params': clean} if method in ('GET', 'DELETE') else {'data': clean}
+            if auth is not None:
+                kwargs['auth'] = auth
+                kwargs['cookies'] = cookiejar_from_dict({})
+            self.request_count += 1
+            try:
+                resp = self.session.request(method, url, verify=self.settings.requests_verify,
+                                            timeout=self.settings.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise self._tls_error(exc, method, path) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+                    isinstance(exc, requests.exceptions.ConnectionError) and 'NewConnectionError' in repr(exc))
+                if self.retry.may_retry(method, attempt, self._clock() - started,
+                                        connect_failed=connect_failed, read_failed=not connect_failed):
+                    self._sleep(self.retry.delay(attempt))
+                    continue
+                what = 'cannot connect' if connect_failed else 'no answer'
+                raise ProxmoxConnectionError('{0} ({1}) after {2} attempt{3}'.format(
+                    what, _short_reason(exc), attempt, '' if attempt == 1 else 's'),
+                    url=self.settings.url, method=method, path=path) from None
+            if resp.status_code >= 400:
+                if self.retry.may_retry(method, attempt, self._clock() - started, status=resp.status_code):
+                    self._sleep(self.retry.delay(attempt))
+                    continue
+                message, errors = _decode_error(resp)
+                raise ProxmoxApiError(message, status_code=resp.status_code, errors=errors,
+                                      url=self.settings.url, method=method, path=path)
+            return self.serializer.loads(resp) if resp.content else None
+
+    def _tls_error(self, exc, method, path):
+        reason = _short_reason(exc)
+        got = re.search(r'got "?([0-9a-fA-F]{64})', str(exc))
+        if 'Fingerprints did not match' in str(exc) or got:
+            message = ('TLS: the server certificate does not match the pinned fingerprint {0}{1}; refusing to connect'.format(
+                format_fingerprint(self.settings.fingerprint),
+                ' (it presented {0})'.format(format_fingerprint(got.group(1))) if got else ''))
+        else:
+            message = ('TLS: the server certificate is not trusted ({0}); give its CA with ca_path, pin it with '
+                       'fingerprint, or (not recommended) set validate_certs to false'.format(reason))
+        return ProxmoxTLSError(message, url=self.settings.url, method=method, path=path)
+
+    # ------------------------------------------------------------- facts
+
+    def version(self):
+        """GET /version, read once per client: {'version': '9.0.10', 'release': '9.0', ...}."""
+        if self._version is None:
+            self._version = self.get('/version') or {}
+        return self._version
+
+    def major_version(self):
+        """The major release (8, 9, ... for PVE; 3, 4 for PBS), for version-dependent paths."""
+        text = str(self.version().get('release') or self.version().get('version') or '0')
+        found = re.match(r'(\d+)', text)
+        return int(found.group(1)) if found else 0

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""Proxmox tasks (UPIDs): parse them, wait for them within one time budget, explain their failures.
+
+PVE:  UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{type}:{id}:{user}:
+PBS:  UPID:{node}:{pid:08X}:{pstart:08X}:{task_id:08X}:{starttime:08X}:{type}:{id}:{auth_id}:
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
+    ProxmoxConfigError,
+    ProxmoxError,
+    ProxmoxTaskError,
+    ProxmoxTaskTimeout,
+)
+
+_UPID_RE = re.compile(
+    r'^UPID:(?P<node>[a-zA-Z0-9._-]+):(?P<pid>[0-9A-Fa-f]{8}):(?P<pstart>[0-9A-Fa-f]{8,9}):'
+    r'(?:(?P<task_id>[0-9A-Fa-f]{8}):)?(?P<starttime>[0-9A-Fa-f]{8}):(?P<type>[^:]+):(?P<id>[^:]*):(?P<user>[^:]+):$')
+
+LOG_TAIL_LINES = 20
+
+
+class Upid(object):
+    """The parts of a task id."""
+
+    def __init__(self, text):
+        found = _UPID_RE.match(str(text or ''))
+        if not found:
+            raise ProxmoxConfigError('not a Proxmox task id (UPID): {0!r}'.format(text))
+        self.text = str(text)
+        self.node = found.group('node')
+        self.pid = int(found.group('pid'), 16)
+        self.starttime = int(found.group('starttime'), 16)
+        self.type = found.group('type')
+        self.id = found.group('id')
+        self.user = found.group('user')
+        # PBS has a task counter PVE lacks; it also runs every task on the node it calls 'localhost'.
+        self.is_pbs = found.group('task_id') is not None
+
+    def describe(self):
+        what = self.type + (' ' + self.id if self.id else '')
+        return 'task {0} on node {1} ({2})'.format(what, self.node, self.text)
+
+    def __str__(self):
+        return self.text
+
+
+def is_upid(value):
+    return isinstance(value, str) and bool(_UPID_RE.match(value))
+
+
+class Deadline(object):
+    """One timeout budget shared by every wait of a module run."""
+
+    def __init__(self, seconds, clock=time.monotonic):
+        self.seconds = float(seconds)
+        self._clock = clock
+        self.end = clock() + self.seconds
+
+    def remaining(self):
+        return max(0.0, self.end - self._clock())
+
+    def expired(self):
+        return self.remaining() <= 0
+
+
+class AdaptivePoll(object):
+    """Poll intervals that start fast (most tasks end in well under a second) and back off to a cap."""
+
+    def __init__(self, first=0.1, cap=2.0, factor=1.5):
+        self.first = first
+        self.cap = cap
+        self.factor = factor
+
+    def intervals(self):
+        interval = self.first
+        while True:
+            yield interval
+            interval = min(self.cap, interval * self.factor)
+
+
+def task_ok(exitstatus):
+    """PVE and PBS: 'OK' and 'WARNINGS: n' are success; any other exit status is the error text."""
+    text = str(exitstatus or '')
+    return text == 'OK' or text.startswith('WARNINGS')
+
+
+class TaskResult(object):
+    def __init__(self, upid, status):
+        self.upid = upid
+        self.status = status
+        self.exitstatus = status.get('exitstatus')
+
+    def as_dict(self):
+        return {'upid': self.upid.text, 'node': self.upid.node, 'type': self.upid.type, 'id': self.upid.id,
+                'exitstatus': self.exitstatus}
+
+
+def _status_node(upid):
+    return 'localhost' if upid.is_pbs else upid.node
+
+
+def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
+    """The last lines of a task's log (best effort: an unreadable log gives no lines, never a second failure)."""
+    upid = upid if isinstance(upid, Upid) else Upid(upid)
+    try:
+        entries = client.get(client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log'), start=0, limit=5000) or []
+    except ProxmoxError:
+        return []
+    text = [str(entry.get('t', '')) for entry in entries if isinstance(entry, dict)]
+    return text[-lines:]
+
+
+def wait_for_task(client, upid, deadline, poll=None, sleep=time.sleep):
+    """Wait until the task stops; TaskResult on success, ProxmoxTaskError (with the log tail) on failure.
+
+    `deadline` is a Deadline (shared by every wait of the run) or a number of seconds.
+    """
+    upid = upid if isinstance(upid, Upid) else Upid(upid)
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
+    path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'status')
+    for interval in (poll or AdaptivePoll()).intervals():
+        status = client.get(path) or {}
+        if status.get('status') == 'stopped':
+            result = TaskResult(upid, status)
+            if task_ok(result.exitstatus):
+                return result
+            tail = task_log_tail(client, upid)
+            raise ProxmoxTaskError(
+                '{0} failed: {1}'.format(upid.describe(), result.exitstatus or 'unknown error'),
+                upid=upid.text, exitstatus=result.exitstatus, log_tail=tail, node=upid.node,
+                url=client.settings.url)
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise ProxmoxTaskTimeout(
+                '{0} is still running after the {1:g} s timeout; it goes on in the background'.format(
+                    upid.describe(), deadline.seconds),
+                upid=upid.text, node=upid.node, log_tail=task_log_tail(client, upid), url=client.settings.url)
+        sleep(min(interval, remaining))
+    raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends
