@@ -1,0 +1,272 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""API tokens and ACLs: /access/users/{userid}/token[/{tokenid}] and /access/acl.
+
+Follows pve-access-control (PVE/API2/User.pm, PVE/API2/ACL.pm, PVE/RPCEnvironment.pm): a token is
+created with privsep=1 unless told otherwise, its secret is shown once, and it logs in at once. A
+token with privilege separation holds what both its user and its own ACL entries allow; one
+without holds its user's privileges. ACL entries name roles; `propagate=0` limits an entry to its
+own path. Errors raised under PVE's user.cfg lock carry the lock's and the action's words.
+"""
+
+import re
+import time
+import uuid
+
+from fakepve import shapes
+from fakepve.model import PveError
+from fakepve.routing import StatefulRoutes, param_error, split_list
+
+from ._common import cfs_locked, stringify
+
+_VM_PRIVS = tuple(p for p in shapes.PRIVILEGES if p.startswith('VM.'))
+# PVE's built-in roles (PVE::AccessControl's role table), as far as the lab's privileges go.
+ROLES = dict(shapes.ROLES)
+ROLES.update({
+    'PVEAdmin': set(p for p in shapes.PRIVILEGES if p not in ('Permissions.Modify', 'Realm.Allocate', 'Sys.Modify')),
+    'PVEVMAdmin': set(_VM_PRIVS) | {'Pool.Audit'},
+    'PVEVMUser': set(p for p in ('VM.Audit', 'VM.Console', 'VM.Backup', 'VM.Config.CDROM', 'VM.Config.Cloudinit',
+                                 'VM.PowerMgmt', 'Pool.Audit') if p in shapes.PRIVILEGES or p == 'Pool.Audit'),
+    'PVEDatastoreAdmin': {'Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate',
+                          'Datastore.Audit'},
+    'PVEDatastoreUser': {'Datastore.AllocateSpace', 'Datastore.Audit'},
+    'PVEPoolAdmin': {'Pool.Allocate', 'Pool.Audit'},
+    'PVEPoolUser': {'Pool.Audit'},
+    'PVESysAdmin': {'Sys.Audit', 'Sys.Console', 'Sys.Syslog', 'Sys.PowerMgmt', 'Sys.Modify'},
+})
+ACL_PATH = re.compile(r'^/(?:|access(?:/(?:groups|realm)(?:/[^/]+)?)?|vms(?:/\d+)?|storage(?:/[^/]+)?|'
+                      r'pool/[^/].*|nodes(?:/[^/]+)?|sdn(?:/.*)?|mapping(?:/.*)?)$')
+
+
+class AclEntry(tuple):
+    """(path, privileges), as fakepve's pve.acl holds them, that also knows its `propagate` flag."""
+
+    def __new__(cls, path, privs, propagate=1):
+        entry = super().__new__(cls, (path, privs))
+        entry.propagate = propagate
+        return entry
+
+
+def _locked(action, error):
+    """PVE::AccessControl::lock_user_config: `<action>: <error>`, the error as cfs_lock_file left it."""
+    inner = cfs_locked('user.cfg', error)
+    return PveError(500, '{0}: {1}'.format(action, stringify(inner) if inner.errors else inner.message))
+
+
+class TokensArea(StatefulRoutes):
+    """Mixin of the lab's PVE: API tokens of users, ACL entries, and privilege separation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # userid -> {tokenid -> {'privsep': 0|1, 'expire': epoch, 'comment': str}}
+        self.user_tokens = {}
+        # [{'path', 'type' (user, group, token), 'ugid', 'roleid', 'propagate'}], as GET /access/acl shows them
+        self.acl_entries = []
+
+    def _routes_tokens(self):
+        one = '/access/users/{userid}/token/{tokenid}'
+        return [('GET', '/access/users/{userid}/token', self._tok_index), ('GET', one, self._tok_read),
+                ('POST', one, self._tok_create), ('PUT', one, self._tok_update), ('DELETE', one, self._tok_delete),
+                ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update)]
+
+    # ---------------------------------------------------------------- state
+
+    def user_exists(self, userid):
+        """True for the lab's login user, root@pam and the users in pve.users."""
+        return userid in (self.user, 'root@pam') or userid in self.users
+
+    def _check_user(self, userid):
+        if not self.user_exists(userid):
+            raise PveError(500, "no such user ('{0}')".format(userid))
+
+    def _check_token(self, userid, tokenid):
+        self._check_user(userid)
+        info = self.user_tokens.get(userid, {}).get(tokenid)
+        if info is None:
+            raise PveError(500, "no such token '{0}' for user '{1}'".format(tokenid, userid))
+        return info
+
+    def token_info(self, full_tokenid):
+        """The token's settings (privsep, expire, comment), or None for a token the lab did not create."""
+        userid, _, tokenid = full_tokenid.partition('!')
+        return self.user_tokens.get(userid, {}).get(tokenid)
+
+    def add_token(self, userid, tokenid, privsep=1, comment=None, expire=None, secret=None):
+        """Create a token as the API does (no checks); returns its secret."""
+        info = {'privsep': 1 if privsep else 0}
+        if comment:
+            info['comment'] = comment
+        if expire is not None:
+            info['expire'] = expire
+        self.user_tokens.setdefault(userid, {})[tokenid] = info
+        secret = secret or str(uuid.uuid4())
+        self.apitokens['{0}!{1}'.format(userid, tokenid)] = secret
+        return secret
+
+    # ------------------------------------------------------------ tokens
+
+    async def _tok_index(self, v, user):
+        self._check_user(v['userid'])
+        return [dict(info, tokenid=tokenid) for tokenid, info in sorted(self.user_tokens.get(v['userid'], {}).items())]
+
+    async def _tok_read(self, v, user):
+        return dict(self._check_token(v['userid'], v['tokenid']))
+
+    async def _tok_create(self, v, user):
+        userid, tokenid = v['userid'], v['tokenid']
+        self._check_user(userid)
+        if tokenid in self.user_tokens.get(userid, {}):
+            raise param_error(tokenid='Token already exists.')
+        self.need_quorum()
+        secret = self.add_token(userid, tokenid, privsep=v.get('privsep', 1), comment=v.get('comment'),
+                                expire=v.get('expire'))
+        return {'info': dict(self.user_tokens[userid][tokenid]), 'value': secret,
+                'full-tokenid': '{0}!{1}'.format(userid, tokenid)}
+
+    async def _tok_update(self, v, user):
+        userid, tokenid = v['userid'], v['tokenid']
+        self._check_token(userid, tokenid)
+        deletes = split_list(v.get('delete'))
+        self.need_quorum()
+        info = dict(self.user_tokens[userid][tokenid])
+        for key in ('privsep', 'expire', 'comment'):
+            if v.get(key) is not None:
+                info[key] = v[key]
+        if not info.get('comment'):
+            info.pop('comment', None)
+        for key in deletes:
+            if key != 'comment':
+                raise _locked('updating token info failed', param_error(delete="unknown option '{0}'".format(key)))
+            info.pop(key, None)
+        self.user_tokens[userid][tokenid] = info
+        out = dict(info)
+        if v.get('regenerate'):
+            full = '{0}!{1}'.format(userid, tokenid)
+            self.apitokens[full] = out['value'] = str(uuid.uuid4())
+            out['full-tokenid'] = full
+        return out
+
+    async def _tok_delete(self, v, user):
+        userid, tokenid = v['userid'], v['tokenid']
+        self._check_token(userid, tokenid)
+        self.need_quorum()
+        full = '{0}!{1}'.format(userid, tokenid)
+        del self.user_tokens[userid][tokenid]
+        self.apitokens.pop(full, None)
+        self.acl_entries = [e for e in self.acl_entries if not (e['type'] == 'token' and e['ugid'] == full)]
+        self._acl_sync(full)
+
+    # --------------------------------------------------------------- ACLs
+
+    async def _acl_read(self, v, user):
+        return [dict(e) for e in self.acl_entries
+                if self.allowed(user, e['path'], 'Sys.Audit') or self.allowed(user, e['path'], 'Permissions.Modify')]
+
+    async def _acl_update(self, v, user):
+        if not (v.get('users') or v.get('groups') or v.get('tokens')):
+            raise param_error(**dict((k, "either 'users', 'groups' or 'tokens' is required.")
+                                     for k in ('users', 'groups', 'tokens')))
+        path = '/' + '/'.join(seg for seg in str(v['path']).split('/') if seg)
+        if not ACL_PATH.match(path) and not v.get('delete'):
+            raise param_error(path="invalid ACL path '{0}'".format(v['path']))
+        propagate = 0 if v.get('propagate') is not None and not v['propagate'] else 1
+        self.need_quorum()
+        entries = [dict(e) for e in self.acl_entries]
+        try:
+            for role in split_list(v.get('roles')):
+                if role not in ROLES:
+                    raise PveError(500, "role '{0}' does not exist".format(role))
+                targets = []
+                for group in split_list(v.get('groups')):
+                    raise PveError(500, "group '{0}' does not exist".format(group))
+                for userid in split_list(v.get('users')):
+                    if not self.user_exists(userid):
+                        raise PveError(500, "user '{0}' does not exist".format(userid))
+                    targets.append(('user', userid))
+                for full in split_list(v.get('tokens')):
+                    owner, _, tokenid = full.partition('!')
+                    self._check_token(owner, tokenid)
+                    targets.append(('token', full))
+                for kind, ugid in targets:
+                    entries = [e for e in entries if not (e['path'] == path and e['type'] == kind
+                                                          and e['ugid'] == ugid and e['roleid'] == role)]
+                    if not v.get('delete'):
+                        entries.append({'path': path, 'type': kind, 'ugid': ugid, 'roleid': role,
+                                        'propagate': propagate})
+        except PveError as e:
+            raise _locked('ACL update failed', e) from None
+        touched = set(e['ugid'] for e in entries) | set(e['ugid'] for e in self.acl_entries)
+        self.acl_entries = entries
+        for ugid in touched:
+            self._acl_sync(ugid)
+
+    def _acl_sync(self, ugid):
+        """Put the API's entries for ugid into pve.acl (path, privileges, propagate), beside those of grant()."""
+        if self.acl is None:
+            self.acl = {}
+        kept = [e for e in self.acl.get(ugid, []) if not isinstance(e, AclEntry)]
+        made = [AclEntry(e['path'], set(ROLES[e['roleid']]), e['propagate']) for e in self.acl_entries
+                if e['ugid'] == ugid]
+        if kept or made:
+            self.acl[ugid] = kept + made
+        else:
+            self.acl.pop(ugid, None)
+
+    # -------------------------------------------------------- permissions
+
+    def _acl_paths(self, path):
+        """The ACL paths whose entries reach path: itself, and the pools its guest or storage is in."""
+        paths = [path]
+        parts = path.split('/')
+        if len(parts) > 2 and parts[1] == 'vms' and parts[2].isdigit():
+            paths += ['/pool/' + name for name, ids in self.pools.items() if int(parts[2]) in ids]
+        elif len(parts) > 2 and parts[1] == 'storage':
+            paths += ['/pool/' + name for name, meta in self.pool_info.items() if parts[2] in meta['storage']]
+        return paths
+
+    def _acl_grants(self, ugid, path, priv):
+        """True if the ACL entries of ugid alone give priv on path."""
+        for entry in (self.acl or {}).get(ugid, []):
+            granted, privs = entry
+            propagate = getattr(entry, 'propagate', 1)
+            if priv not in privs:
+                continue
+            for candidate in self._acl_paths(path):
+                if candidate == granted or (propagate and (granted == '/' or candidate.startswith(granted + '/'))):
+                    return True
+        return False
+
+    def allowed(self, user, path, priv):
+        """PVE's RPCEnvironment::permissions, per privilege: root@pam holds all; tokens as their privsep says."""
+        userid, _, tokenid = user.partition('!')
+        if tokenid:
+            info = self.token_info(user)
+            if info is None:
+                # A token put straight into pve.apitokens: fakepve's meaning, the user's privileges and its own.
+                return self.allowed(userid, path, priv) or self._acl_grants(user, path, priv)
+            if not info.get('privsep', 1):
+                return self.allowed(userid, path, priv)
+            return self.allowed(userid, path, priv) and self._acl_grants(user, path, priv)
+        if userid == 'root@pam' or self.acl is None:
+            return True
+        return self._acl_grants(userid, path, priv)
+
+    def check_permissions(self, user, perms, values, declared=None):
+        """The schema's permission rule; a root@pam token with privilege separation is no root."""
+        info = self.token_info(user) if user and '!' in user else None
+        if not (info and info.get('privsep', 1) and user.startswith('root@pam!')):
+            return super().check_permissions(user, perms, values, declared)
+        if perms and perms.get('user') in ('all', 'world') and 'check' not in perms:
+            return None
+        granted, why = self._check(user, perms['check'], values, declared) if perms and 'check' in perms \
+            else (False, 'user != root@pam')
+        if not granted:
+            raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
+        return None
+
+    def _authenticate(self, request):
+        """fakepve's login check, then a token's expiry."""
+        user = super()._authenticate(request)
+        info = self.token_info(user) if user and '!' in user else None
+        if info and info.get('expire') and info['expire'] < time.time():
+            raise PveError(401, 'authentication failure')
+        return user

@@ -1,0 +1,19 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""LabPve: fakepve's FakePve with the lab's areas mixed in, as one cluster of the estate."""
+
+from fakepve import FakePve
+
+from .areas import BackupJobsArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
+
+
+class LabPve(BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, FakePve):
+    """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
+
+    def __init__(self, name='lab1', nodes=('pve1',), version='9.0.10', user='root@pam', password='secret',
+                 host=None, port=8006):
+        super().__init__(user=user, password=password, host=host, port=port)
+        self.cluster_name = name
+        self.nodes = dict((node, {'online': True}) for node in nodes)
+        self.set_version(version)
+        # fakepve lets everyone do anything until the first grant(); PVE never does.
+        self.acl = {}
