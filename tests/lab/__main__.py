@@ -21,7 +21,9 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from .estate import REPO_ROOT
+
+REPO = REPO_ROOT
 DEFAULT_DIR = os.path.join(REPO, '.lab')
 UP_TIMEOUT = 60
 DOWN_TIMEOUT = 15

@@ -20,6 +20,7 @@ import threading
 from .pki import LabCa
 from .pve import LabPve
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PORT = 8006
 VERSION_9 = '9.0.10'
 VERSION_8 = '8.4.14'
