@@ -1,0 +1,72 @@
+# proxfleet.proxmox developer commands. `make help` lists them.
+# Everything runs from .venv, which `make` builds from requirements-dev.txt (pinned) on first use and
+# rebuilds when that file changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := $(CURDIR)/.venv
+TOOLS := $(CURDIR)/tests/tools
+PYTEST_ARGS ?=
+
+# The venv's tools first; Ansible finds this checkout as proxfleet.proxmox through the link in .cache.
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export VIRTUAL_ENV := $(VENV)
+
+# The gates `make test` runs, in order.
+GATES := ruff yamllint unit integration sanity ansible-lint changelog galaxy
+
+.PHONY: help test venv link $(GATES) demo fix clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+test: venv ## run every quality gate (the CI command), with a summary and timings
+	@$(TOOLS)/run_gates.sh $(GATES)
+
+venv: ## build .venv from requirements-dev.txt (reused while that file is unchanged)
+	@$(TOOLS)/ensure_venv.sh "$(PYTHON)" "$(VENV)" requirements-dev.txt
+
+link: ## make .cache/collections/ansible_collections/proxfleet/proxmox point at this checkout
+	@$(TOOLS)/collection_link.sh >/dev/null
+
+ruff: venv ## lint the project's Python with ruff (config in pyproject.toml)
+	ruff check .
+
+yamllint: venv ## lint all YAML with yamllint (config in .yamllint)
+	yamllint --strict .
+
+unit: venv link ## unit tests: pytest tests/unit
+	$(TOOLS)/pytest_gate.sh unit tests/unit $(PYTEST_ARGS)
+
+integration: venv link ## integration tests: pytest tests/integration (ansible-playbook against the local lab)
+	$(TOOLS)/pytest_gate.sh integration tests/integration $(PYTEST_ARGS)
+
+sanity: venv ## ansible-test sanity --python 3.11 --requirements, no ignore file
+	$(TOOLS)/sanity.sh
+
+ansible-lint: venv link ## ansible-lint (production profile) on roles/ and playbooks/
+	$(TOOLS)/ansible_lint.sh
+
+changelog: venv ## antsibull-changelog lint of changelogs/fragments
+	antsibull-changelog lint
+
+galaxy: venv ## build the collection and check it with galaxy-importer
+	$(TOOLS)/galaxy.sh
+
+demo: venv link ## start the local fake Proxmox estate (tests/lab)
+	python -m tests.lab demo
+
+fix: venv ## let ruff fix what it can (import order and the like)
+	ruff check --fix .
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf .cache tests/output build .pytest_cache .ruff_cache .hypothesis importer_result.json
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f proxfleet-proxmox-*.tar.gz
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
