@@ -219,6 +219,7 @@ class Estate(object):
 
     def write(self, extra=None):
         """Write lab.json and lab_vars.yml into the estate's directory; returns the lab.json path."""
+        import yaml
         data = {'directory': self.directory, 'ca_path': self.ca.path, 'clusters': [c.vars for c in self.clusters],
                 'vars': self.vars}
         data.update(extra or {})

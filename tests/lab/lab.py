@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab: an estate served in this process, as the pytest fixtures hand it out."""
 
+import asyncio
+
 from .estate import Estate, LabThread
 
 
@@ -44,6 +46,18 @@ class Lab(object):
     def call(self, coro, timeout=60):
         """Run a coroutine (e.g. `cluster.pve.backup(100)`) on the lab's event loop; returns its result."""
         return self._serving.call(coro, timeout)
+
+    def event(self):
+        """A new asyncio.Event of the lab's loop: give it to pve.backup_gate or pve.migrate_gate, then set_event()."""
+        async def make():
+            return asyncio.Event()
+        return self.call(make())
+
+    def set_event(self, event):
+        """Set an event made by event(), from the test's thread."""
+        async def fire():
+            event.set()
+        self.call(fire())
 
     def write(self):
         """Write lab.json and lab_vars.yml into the lab's directory; returns the lab.json path."""

@@ -32,6 +32,8 @@ class MigrateArea(StatefulRoutes):
         super().__init__(*args, **kwargs)
         # PVE seconds a migration takes.
         self.migrate_secs = MIGRATE_SECS
+        # An asyncio.Event (made on the lab's loop) a migration waits for while it holds the migrate lock.
+        self.migrate_gate = None
 
     def _routes_qemu_migrate(self):
         path = '/nodes/{node}/qemu/{vmid}/migrate'
@@ -119,6 +121,8 @@ class MigrateArea(StatefulRoutes):
                 if local:
                     lines.append('copying local disk images' if not online else 'starting storage migration')
                 await self.pause(self.migrate_secs)
+                if self.migrate_gate is not None:
+                    await self.migrate_gate.wait()
                 vm.node = target
                 if online:
                     lines.append("starting VM {0} on remote node '{1}'".format(vm.vmid, target))

@@ -45,6 +45,9 @@ class VzdumpArea(StatefulRoutes):
         super().__init__(*args, **kwargs)
         # PVE seconds each guest's backup takes.
         self.backup_secs = BACKUP_SECS
+        # An asyncio.Event (made on the lab's loop) that each guest's backup waits for while it holds the
+        # backup lock: tests see the task running. None: no waiting.
+        self.backup_gate = None
 
     def _routes_vzdump(self):
         return [('POST', '/nodes/{node}/vzdump', self._vzdump)]
@@ -159,6 +162,8 @@ class VzdumpArea(StatefulRoutes):
         set_lock(guest, 'backup')
         try:
             await self.pause(self.backup_secs)
+            if self.backup_gate is not None:
+                await self.backup_gate.wait()
             if store is not None:
                 volname = self._vz_store(guest, kind, vmid, node, param, store_id, store, log)
                 if str(param.get('remove', 1)) not in ('0', 'false'):
