@@ -33,6 +33,8 @@ ROLES.update({
     'PVEPoolUser': {'Pool.Audit'},
     'PVESysAdmin': {'Sys.Audit', 'Sys.Console', 'Sys.Syslog', 'Sys.PowerMgmt', 'Sys.Modify'},
 })
+# pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
+TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 ACL_PATH = re.compile(r'^/(?:|access(?:/(?:groups|realm)(?:/[^/]+)?)?|vms(?:/\d+)?|storage(?:/[^/]+)?|'
                       r'pool/[^/].*|nodes(?:/[^/]+)?|sdn(?:/.*)?|mapping(?:/.*)?)$')
 
@@ -78,7 +80,13 @@ class TokensArea(StatefulRoutes):
         if not self.user_exists(userid):
             raise PveError(500, "no such user ('{0}')".format(userid))
 
+    @staticmethod
+    def _check_tokenid(tokenid):
+        if not TOKEN_ID.match(tokenid):
+            raise param_error(tokenid='value does not match the regex pattern')
+
     def _check_token(self, userid, tokenid):
+        self._check_tokenid(tokenid)
         self._check_user(userid)
         info = self.user_tokens.get(userid, {}).get(tokenid)
         if info is None:
@@ -113,6 +121,7 @@ class TokensArea(StatefulRoutes):
 
     async def _tok_create(self, v, user):
         userid, tokenid = v['userid'], v['tokenid']
+        self._check_tokenid(tokenid)
         self._check_user(userid)
         if tokenid in self.user_tokens.get(userid, {}):
             raise param_error(tokenid='Token already exists.')

@@ -1,0 +1,127 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""API tokens: create, read, update, delete, log in, and privilege separation."""
+
+import time
+
+import pytest
+from proxmoxer.core import ResourceException
+
+SMALL = dict(clusters=1, nodes=1, guests=2)
+
+
+def refused(call, **params):
+    with pytest.raises(ResourceException) as caught:
+        call(**params)
+    return caught.value.status_code, caught.value.content, caught.value.errors
+
+
+@pytest.mark.lab(**SMALL)
+def test_token_lifecycle(lab_fn, api, raw):
+    cluster = lab_fn.clusters[0]
+    root = api(cluster)
+    tokens = root.access.users('root@pam').token
+    made = tokens('ci').post(comment='for CI')
+    assert made['full-tokenid'] == 'root@pam!ci'
+    assert made['info'] == {'privsep': 1, 'comment': 'for CI'}
+    assert len(made['value']) == 36
+    assert sorted(t['tokenid'] for t in tokens.get()) == ['ci', 'lab']
+    assert tokens('ci').get() == {'privsep': 1, 'comment': 'for CI'}
+    # It logs in at once; with privilege separation and no ACL of its own it may see nothing.
+    ci = api(cluster, token=('root@pam!ci', made['value']))
+    assert ci.version.get()['version'] == cluster.version
+    assert ci.cluster.resources.get(type='vm') == []
+    node = cluster.nodes[0]
+    assert refused(ci.nodes(node).qemu(100).config.get) == (403, 'Permission check failed (/vms/100, VM.Audit)',
+                                                            None)
+    # The token's own ACL entry gives it the role on that path only.
+    root.access.acl.put(path='/vms/100', roles='PVEVMAdmin', tokens='root@pam!ci')
+    assert ci.nodes(node).qemu(100).config.get()['name']
+    assert [g['vmid'] for g in ci.cluster.resources.get(type='vm')] == [100]
+    assert {'path': '/vms/100', 'type': 'token', 'ugid': 'root@pam!ci', 'roleid': 'PVEVMAdmin',
+            'propagate': 1} in root.access.acl.get()
+    # Updates: comment, privsep, delete list, regenerate.
+    assert tokens('ci').put(comment='changed', privsep=0) == {'privsep': 0, 'comment': 'changed'}
+    assert len(ci.cluster.resources.get(type='vm')) == 2
+    assert tokens('ci').put(delete='comment') == {'privsep': 0}
+    status, body = raw(cluster, 'PUT', '/access/users/root@pam/token/ci', delete='privsep')
+    assert status == 500
+    assert body['message'] == ("updating token info failed: 400 Parameter verification failed.\n"
+                               "delete: unknown option 'privsep'\n")
+    fresh = tokens('ci').put(regenerate=1)
+    assert fresh['full-tokenid'] == 'root@pam!ci' and fresh['value'] != made['value']
+    assert refused(ci.version.get)[0] == 401
+    assert api(cluster, token=('root@pam!ci', fresh['value'])).version.get()
+    # Gone: it no longer logs in, and its ACL entries went with it.
+    tokens('ci').delete()
+    assert refused(api(cluster, token=('root@pam!ci', fresh['value'])).version.get)[0] == 401
+    assert [t['tokenid'] for t in tokens.get()] == ['lab']
+    assert not [e for e in root.access.acl.get() if e['ugid'] == 'root@pam!ci']
+
+
+@pytest.mark.lab(**SMALL)
+def test_token_errors(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    root = api(cluster)
+    assert refused(root.access.users('root@pam').token('lab').post) == (400, 'Parameter verification failed.',
+                                                                         {'tokenid': 'Token already exists.'})
+    assert refused(root.access.users('nobody@pve').token('tt').post)[:2] == (500, "no such user ('nobody@pve')")
+    assert refused(root.access.users('nobody@pve').token.get)[:2] == (500, "no such user ('nobody@pve')")
+    assert refused(root.access.users('root@pam').token('nosuch').get)[:2] == (
+        500, "no such token 'nosuch' for user 'root@pam'")
+    assert refused(root.access.users('root@pam').token('nosuch').delete)[:2] == (
+        500, "no such token 'nosuch' for user 'root@pam'")
+    assert refused(root.access.users('root@pam').token('1bad').post)[0] == 400
+    assert refused(root.access.acl.put, path='/', roles='NoSuchRole', tokens='root@pam!lab')[:2] == (
+        500, "ACL update failed: error during cfs-locked 'file-user_cfg' operation: role 'NoSuchRole' does not exist")
+    assert refused(root.access.acl.put, path='/', roles='PVEAuditor')[2] == dict.fromkeys(
+        ('users', 'groups', 'tokens'), "either 'users', 'groups' or 'tokens' is required.")
+
+
+@pytest.mark.lab(**SMALL)
+def test_privilege_separation_of_a_users_tokens(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    node = cluster.nodes[0]
+    cluster.pve.users['alice@pve'] = 'alice-secret'
+    root = api(cluster)
+    root.access.acl.put(path='/vms', roles='PVEVMAdmin', users='alice@pve')
+    alice = api(cluster, auth='ticket', user='alice@pve', password='alice-secret')
+    assert alice.nodes(node).qemu(100).config.get()
+    # A user manages their own tokens.
+    separated = alice.access.users('alice@pve').token('sep').post()
+    full = alice.access.users('alice@pve').token('full').post(privsep=0)
+    sep = api(cluster, token=(separated['full-tokenid'], separated['value']))
+    assert refused(sep.nodes(node).qemu(100).config.get)[:2] == (403, 'Permission check failed (/vms/100, VM.Audit)')
+    assert api(cluster, token=(full['full-tokenid'], full['value'])).nodes(node).qemu(100).config.get()
+    # A token never holds more than its user: Sys.Audit on / for the token alone gives nothing.
+    root.access.acl.put(path='/', roles='PVEAuditor', tokens='alice@pve!sep')
+    assert refused(sep.cluster.backup.get)[:2] == (403, 'Permission check failed (/, Sys.Audit)')
+    assert sep.nodes(node).qemu(100).config.get()
+    # propagate=0 limits an entry to its own path.
+    root.access.acl.put(path='/', roles='PVEAuditor', users='alice@pve', propagate=0)
+    assert isinstance(sep.cluster.backup.get(), list)
+    assert refused(alice.storage('local').get)[:2] == (
+        403, 'Permission check failed (/storage/local, Datastore.Allocate)')
+    assert alice.nodes(node).storage.get() == []
+    # Another user's tokens are not hers to see.
+    assert refused(alice.access.users('root@pam').token.get)[0] == 403
+
+
+@pytest.mark.lab(**SMALL)
+def test_root_token_with_privilege_separation_is_not_root(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    root = api(cluster)
+    made = root.access.users('root@pam').token('sep').post()
+    sep = api(cluster, token=(made['full-tokenid'], made['value']))
+    assert refused(sep.cluster.backup.get)[:2] == (403, 'Permission check failed (/, Sys.Audit)')
+    root.access.acl.put(path='/', roles='Administrator', tokens='root@pam!sep')
+    assert isinstance(sep.cluster.backup.get(), list)
+
+
+@pytest.mark.lab(**SMALL)
+def test_expired_token_is_refused(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    root = api(cluster)
+    made = root.access.users('root@pam').token('old').post(expire=int(time.time()) - 60, privsep=0)
+    assert refused(api(cluster, token=(made['full-tokenid'], made['value'])).version.get)[0] == 401
+    root.access.users('root@pam').token('old').put(expire=0)
+    assert api(cluster, token=(made['full-tokenid'], made['value'])).version.get()
