@@ -123,8 +123,8 @@ def cmd_up(args):
 def _print_state(state, directory):
     print('lab: up (pid {0}, stops by itself after {1}s)'.format(state['pid'], state['ttl']))
     for cluster in state['clusters']:
-        print('  {0:6} {1:28} PVE {2:8} nodes {3}'.format(cluster['name'], cluster['url'], cluster['version'],
-                                                         ','.join(cluster['nodes'])))
+        print('  {0:6} {1:28} PVE {2:8} nodes {3}'.format(
+            cluster['name'], cluster['url'], cluster['version'], ','.join(cluster['nodes'])))
     print('  CA {0}\n  vars {1}'.format(state['ca_path'], os.path.join(directory, 'lab_vars.yml')))
 
 

@@ -10,6 +10,7 @@ import hashlib
 
 from fakepve.routing import StatefulRoutes
 
+
 def release_of(version):
     """'9.0.10' -> '9.0'."""
     return '.'.join(str(version).split('.')[:2])

@@ -229,4 +229,3 @@ class VzdumpArea(StatefulRoutes):
                 store['avail'] += int(vol.get('size') or 0)
             log.append("INFO: delete old backup '/var/lib/vz/dump/{0}'".format(name.split('/', 1)[1]))
         log.append('INFO: pruned {0} backup(s)'.format(len(doomed)))
-

@@ -62,8 +62,8 @@ def test_token_lifecycle(lab_fn, api, raw):
 def test_token_errors(lab_fn, api):
     cluster = lab_fn.clusters[0]
     root = api(cluster)
-    assert refused(root.access.users('root@pam').token('lab').post) == (400, 'Parameter verification failed.',
-                                                                         {'tokenid': 'Token already exists.'})
+    assert refused(root.access.users('root@pam').token('lab').post) == (
+        400, 'Parameter verification failed.', {'tokenid': 'Token already exists.'})
     assert refused(root.access.users('nobody@pve').token('tt').post)[:2] == (500, "no such user ('nobody@pve')")
     assert refused(root.access.users('nobody@pve').token.get)[:2] == (500, "no such user ('nobody@pve')")
     assert refused(root.access.users('root@pam').token('nosuch').get)[:2] == (
