@@ -124,7 +124,7 @@ def next_run(schedule, now):
         return None
     days, hours, minutes = spec
     moment = datetime.datetime.fromtimestamp(int(now) // 60 * 60 + 60)
-    for _ in range(8 * 24 * 60):
+    for _minute in range(8 * 24 * 60):
         if moment.weekday() in days and moment.hour in hours and moment.minute in minutes:
             return int(moment.timestamp())
         moment += datetime.timedelta(minutes=1)

@@ -51,7 +51,7 @@ def parse_prune(text, where='CLI parameters'):
     """A prune-backups property string as a dict of ints, or PVE's error."""
     out = {}
     for part in split_list(str(text or '').replace(',', ' ')):
-        key, _, value = part.partition('=')
+        key, _sep, value = part.partition('=')
         if key not in PRUNE_KEYS or not value.isdigit():
             raise param_error(**{'prune-backups': "invalid format - {0}".format(where)})
         out[key] = int(value)

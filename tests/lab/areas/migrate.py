@@ -55,7 +55,7 @@ class MigrateArea(StatefulRoutes):
             if not DISK_KEYS.match(key):
                 continue
             value = str(vm.config[key])
-            volume = value.split(',')[0]
+            volume = value.split(',', maxsplit=1)[0]
             if 'media=cdrom' in value or ':' not in volume:
                 continue
             store = self.storages.get(volume.split(':')[0])

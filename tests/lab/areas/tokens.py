@@ -95,7 +95,7 @@ class TokensArea(StatefulRoutes):
 
     def token_info(self, full_tokenid):
         """The token's settings (privsep, expire, comment), or None for a token the lab did not create."""
-        userid, _, tokenid = full_tokenid.partition('!')
+        userid, _sep, tokenid = full_tokenid.partition('!')
         return self.user_tokens.get(userid, {}).get(tokenid)
 
     def add_token(self, userid, tokenid, privsep=1, comment=None, expire=None, secret=None):
@@ -192,7 +192,7 @@ class TokensArea(StatefulRoutes):
                         raise PveError(500, "user '{0}' does not exist".format(userid))
                     targets.append(('user', userid))
                 for full in split_list(v.get('tokens')):
-                    owner, _, tokenid = full.partition('!')
+                    owner, _sep, tokenid = full.partition('!')
                     self._check_token(owner, tokenid)
                     targets.append(('token', full))
                 for kind, ugid in targets:
@@ -246,7 +246,7 @@ class TokensArea(StatefulRoutes):
 
     def allowed(self, user, path, priv):
         """PVE's RPCEnvironment::permissions, per privilege: root@pam holds all; tokens as their privsep says."""
-        userid, _, tokenid = user.partition('!')
+        userid, _sep, tokenid = user.partition('!')
         if tokenid:
             info = self.token_info(user)
             if info is None:

@@ -18,7 +18,7 @@ def release_of(version):
 
 def major_of(version):
     """'8.4.14' -> 8."""
-    return int(str(version).split('.')[0])
+    return int(str(version).split('.', maxsplit=1)[0])
 
 
 class VersionArea(StatefulRoutes):

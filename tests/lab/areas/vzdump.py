@@ -113,7 +113,8 @@ class VzdumpArea(StatefulRoutes):
         """VZDump->new's storage checks, as the task's error."""
         store = self.storages.get(store_id)
         if store is None:
-            raise TaskError("could not activate storage '{0}': storage '{0}' does not exist\n"
+            # Both of VZDump->new's checks fail; PVE's worker turns the error's line feeds into spaces.
+            raise TaskError("could not activate storage '{0}': storage '{0}' does not exist "
                             "could not get storage information for '{0}': storage '{0}' does not exist".format(
                                 store_id))
         try:

@@ -38,7 +38,7 @@ def api():
             return proxmoxer.ProxmoxAPI(cluster.host, user=user or cluster.user,
                                         password=password or cluster.password, **options)
         token_id, secret = token or (cluster.token_id, cluster.token_secret)
-        userid, _, name = token_id.partition('!')
+        userid, _sep, name = token_id.partition('!')
         return proxmoxer.ProxmoxAPI(cluster.host, user=userid, token_name=name, token_value=secret, **options)
     return connect
 
@@ -46,7 +46,7 @@ def api():
 def wait_for(predicate, what, attempts=2000):
     """Poll predicate until it holds (bounded by a count, not a clock); returns its value."""
     import time
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         value = predicate()
         if value:
             return value

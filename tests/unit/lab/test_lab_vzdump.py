@@ -98,7 +98,7 @@ def test_several_guests_containers_and_what_is_elsewhere(lab_fn, api):
 def test_prune_keeps_the_newest(lab_fn, api):
     client = api(lab_fn.clusters[0])
     node = guests_of(lab_fn)[1][101].node
-    for _ in range(3):
+    for _run in range(3):
         client.nodes(node).vzdump.post(vmid=101, storage='local', **{'prune-backups': 'keep-last=2'})
     content = client.nodes(node).storage('local').content.get(content='backup', vmid=101)
     assert len(content) == 2
@@ -125,7 +125,8 @@ def test_task_errors(lab_fn, api):
     assert exitstatus == ("could not get storage information for 'local-lvm': can't use storage 'local-lvm' for "
                           "backups - wrong content type")
     exitstatus, log = run(vmid=100, storage='nosuch')
-    assert exitstatus.startswith("could not activate storage 'nosuch': storage 'nosuch' does not exist")
+    assert exitstatus == ("could not activate storage 'nosuch': storage 'nosuch' does not exist could not get "
+                          "storage information for 'nosuch': storage 'nosuch' does not exist")
     exitstatus, log = run(vmid='100,999', storage='local')
     assert exitstatus == 'job errors' and "ERROR: Backup of VM 999 failed - unable to find VM '999'" in log
 
