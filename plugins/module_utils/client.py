@@ -372,7 +372,13 @@ class ProxmoxClient(object):
                 raise ProxmoxAuthError('API token {0} refused: {1}'.format(self.settings.auth_id, exc.message),
                                        status_code=401, url=self.settings.url, method=method, path=path) from None
             self.login()
-            return self._send(method, path, params)
+            try:
+                return self._send(method, path, params)
+            except ProxmoxApiError as again:
+                if again.status_code != 401:
+                    raise
+                raise ProxmoxAuthError('the new ticket of {0} was refused too: {1}'.format(self.settings.user, again.message),
+                                       status_code=401, url=self.settings.url, method=method, path=path) from None
 
     def _send(self, method, path, params, auth=None):
         url = self.settings.base_url + path
@@ -385,6 +391,10 @@ class ProxmoxClient(object):
             if auth is not None:
                 kwargs['auth'] = auth
                 kwargs['cookies'] = cookiejar_from_dict({})
+            elif not self.settings.uses_token:
+                # proxmoxer adds the ticket cookie only while the session's jar is empty; a cookie set by a proxy
+                # (load-balancer stickiness) would hide it, so the ticket is passed on every request.
+                kwargs['cookies'] = self.auth.get_cookies()
             self.request_count += 1
             try:
                 resp = self.session.request(method, url, verify=self.settings.requests_verify,

@@ -117,6 +117,11 @@ class Field(object):
         self.name = name
         self.api_name = api_name or name.replace('_', '-')
         self.kind = kind
+        if normalize is None and kind == 'list':
+            # A list compares item by item in the separator it is sent with.
+            normalize = _list(separator)
+        elif normalize is None and kind == 'set':
+            normalize = _set(separator + ',; ')
         self.normalize = normalize or NORMALIZERS[kind]
         self.serialize = serialize or _serialize_default(kind, separator)
         self.secret = secret or write_only
@@ -184,7 +189,7 @@ def compare(fields, desired, current, creating=False, send_secrets=False):
             changes.before[field.name] = field.shown(have)
         if creating or field.canonical(want) != field.canonical(have):
             if field.create_only and not creating:
-                changes.immutable.append((field.name, have, want))
+                changes.immutable.append((field.name, field.shown(have), field.shown(want)))
                 continue
             changes.params[field.api_name] = field.serialize(want)
     return changes

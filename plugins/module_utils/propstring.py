@@ -14,10 +14,12 @@ PVE's own formatter writes them.
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 
 SIZE_UNITS = {'': 1, 'B': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3, 'T': 1024 ** 4, 'P': 1024 ** 5}
-_SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?\s*$', re.IGNORECASE)
+_SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(?:([KMGTP])(?:i?B)?|(B))?\s*$', re.IGNORECASE)
 _TRUE = ('1', 'yes', 'on', 'true')
 _FALSE = ('0', 'no', 'off', 'false')
 
@@ -56,8 +58,10 @@ def _unquote(value):
     return value
 
 
-def _quote(value):
-    if any(c in value for c in ',"\\') or value != value.strip():
+def _quote(value, bare_default=False):
+    # A bare default-key value must not read back as key=value, nor vanish when empty.
+    looks_like_key = bare_default and (value == '' or re.match(r'^[A-Za-z][A-Za-z0-9_.-]*=', value))
+    if looks_like_key or any(c in value for c in ',"\\') or value != value.strip():
         return '"' + value.replace('\\', '\\\\').replace('"', '\\"') + '"'
     return value
 
@@ -105,7 +109,7 @@ def render(props, default_key=None, order=None):
     props = dict((k, v) for k, v in props.items() if v is not None)
     parts = []
     if default_key is not None and default_key in props:
-        parts.append(_quote(stringify(props.pop(default_key))))
+        parts.append(_quote(stringify(props.pop(default_key)), bare_default=True))
     keys = [k for k in (order or ()) if k in props] + sorted(k for k in props if k not in (order or ()))
     for key in keys:
         parts.append('{0}={1}'.format(key, _quote(stringify(props[key]))))
@@ -131,12 +135,18 @@ def parse_size(value, default_unit=''):
     if isinstance(value, bool):
         raise PropertyStringError('not a size: {0!r}'.format(value))
     if isinstance(value, (int, float)):
-        return int(value * SIZE_UNITS[default_unit.upper()])
+        if isinstance(value, float) and not math.isfinite(value) or value < 0:
+            raise PropertyStringError('not a size: {0!r} (a size is a finite number, 0 or more)'.format(value))
+        return int(Decimal(str(value)) * SIZE_UNITS[default_unit.upper()])
     found = _SIZE_RE.match(str(value))
     if not found:
         raise PropertyStringError('not a size: {0!r} (a number with an optional unit K, M, G, T)'.format(value))
-    number, unit = found.group(1), (found.group(2) or default_unit).upper()
-    return int(float(number) * SIZE_UNITS[unit])
+    if found.group(3):
+        unit = 'B'
+    else:
+        unit = (found.group(2) or default_unit).upper()
+    # Decimal, not float: a size in bytes must stay exact however large.
+    return int(Decimal(found.group(1)) * SIZE_UNITS[unit])
 
 
 def format_size(num_bytes):

@@ -24,7 +24,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 
 _UPID_RE = re.compile(
     r'^UPID:(?P<node>[a-zA-Z0-9._-]+):(?P<pid>[0-9A-Fa-f]{8}):(?P<pstart>[0-9A-Fa-f]{8,9}):'
-    r'(?:(?P<task_id>[0-9A-Fa-f]{8}):)?(?P<starttime>[0-9A-Fa-f]{8}):(?P<type>[^:]+):(?P<id>[^:]*):(?P<user>[^:]+):$')
+    r'(?:(?P<task_id>[0-9A-Fa-f]{8}):)?(?P<starttime>[0-9A-Fa-f]{8}):(?P<type>[^:\s]+):(?P<id>[^:\s]*):(?P<user>[^:\s]+):')
 
 LOG_TAIL_LINES = 20
 
@@ -33,7 +33,7 @@ class Upid(object):
     """The parts of a task id."""
 
     def __init__(self, text):
-        found = _UPID_RE.match(str(text or ''))
+        found = _UPID_RE.fullmatch(str(text or ''))
         if not found:
             raise ProxmoxConfigError('not a Proxmox task id (UPID): {0!r}'.format(text))
         self.text = str(text)
@@ -55,7 +55,7 @@ class Upid(object):
 
 
 def is_upid(value):
-    return isinstance(value, str) and bool(_UPID_RE.match(value))
+    return isinstance(value, str) and bool(_UPID_RE.fullmatch(value))
 
 
 class Deadline(object):
@@ -109,15 +109,24 @@ def _status_node(upid):
     return 'localhost' if upid.is_pbs else upid.node
 
 
-def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
-    """The last lines of a task's log (best effort: an unreadable log gives no lines, never a second failure)."""
+def task_log_tail(client, upid, lines=LOG_TAIL_LINES, page=1000, max_pages=100):
+    """The last lines of a task's log (best effort: an unreadable log gives no lines, never a second failure).
+
+    The log API pages from the start and long logs (vzdump, migration) put the error at the end, so pages are
+    read until a short one, keeping only the tail.
+    """
     upid = upid if isinstance(upid, Upid) else Upid(upid)
+    path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log')
+    tail = []
     try:
-        entries = client.get(client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log'), start=0, limit=5000) or []
+        for number in range(max_pages):
+            entries = client.get(path, start=number * page, limit=page) or []
+            tail = (tail + [str(entry.get('t', '')) for entry in entries if isinstance(entry, dict)])[-lines:]
+            if len(entries) < page:
+                break
     except ProxmoxError:
-        return []
-    text = [str(entry.get('t', '')) for entry in entries if isinstance(entry, dict)]
-    return text[-lines:]
+        pass
+    return tail
 
 
 def wait_for_task(client, upid, deadline, poll=None, sleep=time.sleep):
