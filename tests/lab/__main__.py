@@ -209,7 +209,7 @@ def parser():
             cmd.add_argument('--clusters', type=int, default=2)
             cmd.add_argument('--nodes', type=int, default=3, help='nodes per cluster')
             cmd.add_argument('--guests', type=int, default=20, help='guests in all, spread over clusters and nodes')
-            cmd.add_argument('--latency', type=float, default=0.0, help='PVE seconds added to every response')
+            cmd.add_argument('--latency', type=float, default=0.0, help='real seconds added to every response')
             cmd.add_argument('--time-scale', type=float, default=0.0,
                              help='real seconds per PVE second; 0 (default) finishes tasks at once')
             cmd.add_argument('--ttl', type=float, default=3600.0, help='seconds before the server stops by itself')

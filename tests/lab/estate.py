@@ -102,8 +102,7 @@ class Estate(object):
                          version=versions[idx], user=USER, password=password or secrets.token_urlsafe(12),
                          host='127.0.0.1', port=PORT)
             pve.time_scale = time_scale
-            if latency:
-                pve.slow_network(latency)
+            pve.real_latency = latency
             self._add_storages(pve)
             secret = pve.add_token(USER, TOKEN_NAME, privsep=0, comment='proxfleet lab')
             self.clusters.append(Cluster(pve, self.ca.path, secret))

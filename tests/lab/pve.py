@@ -1,6 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """LabPve: fakepve's FakePve with the lab's areas mixed in, as one cluster of the estate."""
 
+import asyncio
+
+from aiohttp import web
 from fakepve import FakePve
 
 from .areas import BackupJobsArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
@@ -17,3 +20,18 @@ class LabPve(BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, F
         self.set_version(version)
         # fakepve lets everyone do anything until the first grant(); PVE never does.
         self.acl = {}
+        # Real seconds added to every answer, whatever the time scale (fakepve's own latency is in PVE
+        # seconds, so it vanishes at time_scale 0).
+        self.real_latency = 0.0
+
+    def _build_app(self):
+        app = super()._build_app()
+        # Outermost, so refused requests wait too.
+        app.middlewares.insert(0, self._lab_latency)
+        return app
+
+    @web.middleware
+    async def _lab_latency(self, request, handler):
+        if self.real_latency:
+            await asyncio.sleep(self.real_latency)
+        return await handler(request)
