@@ -14,9 +14,8 @@ import random
 import ssl
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from hypothesis import given, settings as hsettings, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     ConnectionSettings,
@@ -40,7 +39,6 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import (
     connection_argument_spec,
     settings_from_options,
 )
-
 from ansible_collections.proxfleet.proxmox.tests.unit.plugins.module_utils.api_server import DROP, HANG, HOST, ApiServer, reply
 
 PASSWORD = 'pw-Xq9#unit-Secret'
@@ -607,18 +605,18 @@ def test_relogin_repeats_a_refused_write_with_the_new_csrf(server):
     assert second.form == {'poolid': 'ci'}
 
 
-@pytest.mark.xfail(strict=True, reason='client.py request(): the repeat after the re-login goes through _send, so a second '
-                                       '401 surfaces as ProxmoxApiError, not ProxmoxAuthError')
 def test_second_401_is_an_auth_error(server):
+    # Regression: the repeat after the re-login used to surface a second 401 as ProxmoxApiError.
     client = make_client(server.port, server.pki.ca_file)
     server.on('GET', '/nodes', reply(401, reason='permission denied - invalid PVE ticket'))
     with pytest.raises(ProxmoxAuthError) as info:
         client.get('/nodes')
     assert info.value.status_code == 401
+    assert 'permission denied - invalid PVE ticket' in str(info.value) and 'GET /nodes' in str(info.value)
 
 
 def test_second_401_fails_without_a_loop(server):
-    """Whatever its class (see the xfail above), the second 401 ends the call after exactly one re-login."""
+    """The second 401 ends the call after exactly one re-login."""
     client = make_client(server.port, server.pki.ca_file)
     server.on('GET', '/nodes', reply(401, reason='permission denied - invalid PVE ticket'))
     with pytest.raises(ProxmoxError) as info:
@@ -628,9 +626,9 @@ def test_second_401_fails_without_a_loop(server):
     assert_no_secret(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason='proxmoxer ProxmoxHttpSession.request only sends the auth cookies when the session '
-                                       'jar is empty: a cookie set by a proxy (load-balancer stickiness) hides the ticket')
 def test_ticket_survives_a_proxy_cookie(server):
+    # Regression: proxmoxer's session sends the auth cookies only while its jar is empty, so a cookie set by a proxy
+    # (load-balancer stickiness) used to hide the ticket.
     client = make_client(server.port, server.pki.ca_file)
     server.on('GET', '/version', reply(data={'version': '9.0.10'}, headers={'Set-Cookie': 'SERVERID=pve1; Path=/'}))
     client.get('/version')

@@ -139,10 +139,11 @@ def test_garbage_is_not_a_upid(text):
         Upid(text)
 
 
-@pytest.mark.xfail(strict=True, reason="tasks.py _UPID_RE ends with '$', which also matches before a trailing newline: the "
-                                       "UPID is accepted with the newline kept, and its status path then ends in %0A")
 def test_upid_with_a_trailing_newline_is_refused():
+    # Regression: '$' also matched before a trailing newline, which then ended up in the status path as %0A.
     assert not is_upid(PVE_UPID + '\n')
+    with pytest.raises(ProxmoxConfigError):
+        Upid(PBS_UPID + '\n')
 
 
 @pytest.mark.parametrize('value', [None, 42, {'upid': PVE_UPID}, [PVE_UPID], PVE_UPID.encode()])
@@ -248,7 +249,7 @@ def test_failure_carries_exit_status_and_log_tail(clock):
     assert error.log_tail == log[-LOG_TAIL_LINES:]
     assert error.log_tail[-1] == "TASK ERROR: can't lock file - got timeout"
     assert str(error) == "{0}: task qmstart 100 on node pve1 ({1}) failed: can't lock file - got timeout".format(URL, PVE_UPID)
-    assert api.calls[-1] == ('/nodes/pve1/tasks/{0}/log'.format(PVE_UPID), {'start': 0, 'limit': 5000})
+    assert api.calls[-1][0] == '/nodes/pve1/tasks/{0}/log'.format(PVE_UPID)
 
 
 def test_failure_without_exit_status(clock):
@@ -272,12 +273,28 @@ def test_log_tail_short_log_and_lines():
     assert task_log_tail(api, PVE_UPID, lines=2) == ['b', 'c']
 
 
-@pytest.mark.xfail(strict=True, reason='tasks.py task_log_tail reads start=0, limit=5000: a longer log (vzdump, migration) '
-                                       'gives lines 4981-5000, not the last lines where the error is')
-def test_log_tail_of_a_long_log_is_its_end():
-    log = ['INFO: progress {0}%'.format(n) for n in range(6000)] + ['TASK ERROR: job failed with err -5 - Input/output error']
+@pytest.mark.parametrize('count', [6000, 2000, 999, 1000, 1001, 0])
+def test_log_tail_of_a_long_log_is_its_end(count):
+    # Regression: one read of start=0, limit=5000 gave lines 4981-5000 of a longer log, not its end.
+    log = ['INFO: progress {0}'.format(n) for n in range(count)] + ['TASK ERROR: job failed with err -5 - Input/output error']
     api = TaskApi(running, log=log)
-    assert task_log_tail(api, PVE_UPID)[-1] == 'TASK ERROR: job failed with err -5 - Input/output error'
+    assert task_log_tail(api, PVE_UPID) == log[-LOG_TAIL_LINES:]
+    # Read from the start, page after page, each page once.
+    starts = [params['start'] for _path, params in api.calls]
+    assert starts[0] == 0 and starts == sorted(set(starts))
+
+
+def test_log_tail_keeps_what_it_read_when_a_later_page_fails():
+    class Flaky(TaskApi):
+        def get(self, path, **params):
+            if params.get('start'):
+                raise ProxmoxApiError('got timeout', status_code=500)
+            return super().get(path, **params)
+
+    api = Flaky(running, log=['line {0}'.format(n) for n in range(3000)])
+    tail = task_log_tail(api, PVE_UPID)
+    assert len(tail) <= LOG_TAIL_LINES
+    assert all(line.startswith('line ') for line in tail)
 
 
 def test_timeout_names_the_task_and_node(clock):
