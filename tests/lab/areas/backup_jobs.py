@@ -13,7 +13,7 @@ import uuid
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, param_error, split_list
 
-from ._common import cfs_locked, flatten, next_run
+from ._common import all_guests, cfs_locked, flatten, next_run
 
 ALL_DAYS = 'mon,tue,wed,thu,fri,sat,sun'
 ROOT_ONLY = ('tmpdir', 'dumpdir', 'script', 'job-id')
@@ -98,6 +98,27 @@ def schedule_param_check(param, required):
     param.pop('dow', None)
 
 
+def included_guests(pve, job):
+    """PVE::VZDump::get_included_guests: {node: [vmid, ...]} of a job or a vzdump request; '' for unknown ids."""
+    by_id = dict((g.vmid, g) for g in all_guests(pve))
+    if job.get('pool'):
+        vmids = sorted(pve.pools.get(job['pool'], ()))
+    elif job.get('vmid'):
+        vmids = [int(x) for x in split_list(job['vmid'])]
+    elif job.get('all'):
+        exclude = set(int(x) for x in split_list(job.get('exclude')))
+        vmids = [vmid for vmid in sorted(by_id) if vmid not in exclude]
+    else:
+        return {}
+    out = {}
+    for vmid in vmids:
+        guest = by_id.get(vmid)
+        if guest is not None and job.get('node') and job['node'] != guest.node:
+            continue
+        out.setdefault(guest.node if guest else '', []).append(vmid)
+    return out
+
+
 class BackupJobsArea(StatefulRoutes):
     """Mixin of the lab's PVE: vzdump backup jobs. `pve.backup_jobs` maps a job id to its jobs.cfg entry."""
 
@@ -108,7 +129,8 @@ class BackupJobsArea(StatefulRoutes):
     def _routes_backup_jobs(self):
         one = '/cluster/backup/{id}'
         return [('GET', '/cluster/backup', self._bj_index), ('POST', '/cluster/backup', self._bj_create),
-                ('GET', one, self._bj_read), ('PUT', one, self._bj_update), ('DELETE', one, self._bj_delete)]
+                ('GET', one, self._bj_read), ('PUT', one, self._bj_update), ('DELETE', one, self._bj_delete),
+                ('GET', '/cluster/backup-info/not-backed-up', self._bj_not_backed_up)]
 
     # ---------------------------------------------------------- permissions
 
@@ -150,6 +172,23 @@ class BackupJobsArea(StatefulRoutes):
                 if run is not None:
                     data['next-run'] = run
             out.append(data)
+        return out
+
+    async def _bj_not_backed_up(self, v, user):
+        """BackupInfo.pm: the guests no backup job (enabled or not) includes, that the user may audit."""
+        included = set()
+        for job in self.backup_jobs.values():
+            for vmids in included_guests(self, job).values():
+                included.update(vmids)
+        out = []
+        for guest in all_guests(self):
+            if guest.vmid in included or not self.allowed(user, '/vms/{0}'.format(guest.vmid), 'VM.Audit'):
+                continue
+            entry = {'vmid': guest.vmid, 'type': guest.guest.split('/')[0]}
+            name = guest.config.get('name') if guest.guest.startswith('qemu/') else guest.config.get('hostname')
+            if name is not None:
+                entry['name'] = name
+            out.append(entry)
         return out
 
     async def _bj_read(self, v, user):

@@ -167,8 +167,8 @@ class TokensArea(StatefulRoutes):
     # --------------------------------------------------------------- ACLs
 
     async def _acl_read(self, v, user):
-        return [dict(e) for e in self.acl_entries
-                if self.allowed(user, e['path'], 'Sys.Audit') or self.allowed(user, e['path'], 'Permissions.Modify')]
+        audit = self.allowed(user, '/access', 'Sys.Audit')
+        return [dict(e) for e in self.acl_entries if audit or self.allowed(user, e['path'], 'Permissions.Modify')]
 
     async def _acl_update(self, v, user):
         if not (v.get('users') or v.get('groups') or v.get('tokens')):

@@ -18,7 +18,7 @@ from fakepve.model import PveError, TaskError
 from fakepve.routing import StatefulRoutes, param_error, split_list
 
 from ._common import all_guests, is_vm, set_lock, task_log
-from .backup_jobs import ROOT_ONLY, parse_prune, storage_param, verify_vzdump_parameters
+from .backup_jobs import ROOT_ONLY, included_guests, parse_prune, storage_param, verify_vzdump_parameters
 
 COMPRESS_EXT = {'1': 'lzo', 'lzo': 'lzo', 'gzip': 'gz', 'zstd': 'zst'}
 # PVE seconds a backup of one guest takes (scaled by the fake's time_scale).
@@ -52,24 +52,6 @@ class VzdumpArea(StatefulRoutes):
     def _routes_vzdump(self):
         return [('POST', '/nodes/{node}/vzdump', self._vzdump)]
 
-    def _vz_guests(self, param):
-        """PVE::VZDump::get_included_guests: {node: [vmid, ...]}, '' for ids no guest has."""
-        by_id = dict((g.vmid, g) for g in all_guests(self))
-        if param.get('pool'):
-            vmids = sorted(self.pools.get(param['pool'], ()))
-        elif param.get('vmid'):
-            vmids = [int(x) for x in split_list(param['vmid'])]
-        elif param.get('all'):
-            exclude = set(int(x) for x in split_list(param.get('exclude')))
-            vmids = [vmid for vmid in sorted(by_id) if vmid not in exclude]
-        else:
-            return {}
-        out = {}
-        for vmid in vmids:
-            guest = by_id.get(vmid)
-            out.setdefault(guest.node if guest else '', []).append(vmid)
-        return out
-
     async def _vzdump(self, v, user):
         param = dict(v)
         node = param.pop('node')
@@ -84,7 +66,8 @@ class VzdumpArea(StatefulRoutes):
             if param.get('prune-backups') is not None and storage_param(param):
                 self.require(user, '/storage/' + storage_param(param), 'Datastore.Allocate')
         verify_vzdump_parameters(param, True)
-        per_node = self._vz_guests(param)
+        # The request's node is vzdump's `node` option too: guests elsewhere are left out, silently.
+        per_node = included_guests(self, dict(param, node=node))
         local = per_node.pop(node, []) + per_node.pop('', [])
         skipped = sorted(vmid for ids in per_node.values() for vmid in ids)
         if param.get('stop'):

@@ -73,7 +73,7 @@ def test_the_guest_holds_the_backup_lock_while_the_task_runs(lab_fn, api, until)
 
 
 @pytest.mark.lab(**SMALL)
-def test_several_guests_containers_and_what_is_elsewhere(lab_fn, api):
+def test_several_guests_containers_and_what_is_elsewhere(lab_fn, api, raw):
     client = api(lab_fn.clusters[0])
     pve, guests = guests_of(lab_fn)
     node = next(g.node for g in guests.values() if g.guest.startswith('lxc/'))
@@ -83,7 +83,9 @@ def test_several_guests_containers_and_what_is_elsewhere(lab_fn, api):
     upid = client.nodes(node).vzdump.post(all=1, storage='nfs-backup', compress='gzip')
     assert ':vzdump::' in upid
     log = [line['t'] for line in client.nodes(node).tasks(upid).log.get()]
-    assert 'INFO: skip external VMs: ' + ', '.join(str(v) for v in elsewhere) in log
+    # Through the API, the node is vzdump's `node` option as well: other nodes' guests are left out silently.
+    assert not [line for line in log if 'skip external VMs' in line]
+    assert sorted(int(m) for m in re.findall(r'Starting Backup of VM (\d+)', ' '.join(log))) == here
     content = client.nodes(node).storage('nfs-backup').content.get()
     assert sorted(item['vmid'] for item in content) == here
     for item in content:
@@ -92,6 +94,15 @@ def test_several_guests_containers_and_what_is_elsewhere(lab_fn, api):
         assert '-{0}-{1}-'.format(kind, item['vmid']) in item['volid']
     # Only guests of other nodes: PVE answers OK and starts nothing.
     assert client.nodes(node).vzdump.post(vmid=elsewhere[0], storage='local') == 'OK'
+    # Guests no job includes.
+    cluster = lab_fn.clusters[0]
+    missing = client.cluster('backup-info')('not-backed-up').get()
+    assert sorted(g['vmid'] for g in missing) == sorted(guests)
+    client.cluster.backup.post(schedule='daily', storage='local', all=1, exclude=str(elsewhere[0]), enabled=0)
+    assert client.cluster('backup-info')('not-backed-up').get() == [
+        {'vmid': elsewhere[0], 'type': 'qemu' if guests[elsewhere[0]].guest.startswith('qemu/') else 'lxc',
+         'name': guests[elsewhere[0]].name}]
+    assert raw(cluster, 'GET', '/cluster/backup-info/not-backed-up')[0] == 200
 
 
 @pytest.mark.lab(**SMALL)
