@@ -36,7 +36,8 @@ class ProxmoxError(Exception):
         if self.method and self.path:
             parts.append('{0} {1}'.format(self.method, self.path))
         head = ': '.join(parts)
-        text = self.message
+        # PVE wraps errors raised under a cluster lock in a second message line: keep the report on one line.
+        text = '; '.join(line.strip() for line in str(self.message).splitlines() if line.strip())
         if self.status_code:
             text = '{0} {1}'.format(self.status_code, text)
         if self.errors:

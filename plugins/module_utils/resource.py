@@ -30,11 +30,12 @@ class ResourceSpec(object):
     item: path of one item (default: collection/{id}); read: 'item' (GET the item, which carries the digest) or
     'list' (GET the collection and pick the item, for APIs whose item GET is missing or partial).
     fields: compare.Field list. digest: send the read digest with updates. delete_param: name of the update's
-    list of keys to remove. extra_delete_params: option-less parameters for DELETE (e.g. destroy-data).
+    list of keys to remove. requires: API key -> keys the schema says must come in the same request (its
+    `requires`); on update they are sent with their current value when the user did not change them.
     """
 
     def __init__(self, result_key, label, collection, fields, id_field='id', item=None, read='item', digest=True,
-                 delete_param='delete', id_in_create=True):
+                 delete_param='delete', id_in_create=True, requires=None):
         self.result_key = result_key
         self.label = label
         self.collection = collection
@@ -45,6 +46,7 @@ class ResourceSpec(object):
         self.digest = digest
         self.delete_param = delete_param
         self.id_in_create = id_in_create
+        self.requires = requires or {}
 
 
 class ConfigResource(object):
@@ -141,6 +143,10 @@ class ConfigResource(object):
         if not changes.changed:
             return self.result(False, changes.before, changes.after, current)
         params = dict(changes.params)
+        for key in list(changes.params):
+            for companion in self.spec.requires.get(key, ()):
+                if companion not in params and current.get(companion) is not None:
+                    params[companion] = current[companion]
         if changes.delete:
             params[self.spec.delete_param] = join_list(changes.delete)
         if self.spec.digest and current.get('digest'):

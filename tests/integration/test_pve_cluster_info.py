@@ -1,0 +1,83 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_cluster_info through ansible-playbook against every lab cluster: facts, auth forms, TLS, failures, secrets."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.pytest_plugin import run_playbook
+
+
+def _secrets(cluster):
+    return [cluster.password, cluster.token_secret]
+
+
+@pytest.mark.parametrize('index', [0, 1], ids=['pve9', 'pve8'])
+def test_facts_auth_tls_and_failures(lab, unused_port, index):
+    cluster = lab.clusters[index]
+    run = run_playbook(target('pve_cluster_info'), lab, extra_vars={'pve': pve_vars(cluster), 'unused_port': unused_port})
+    assert run.ok, run.explain()
+    facts = run.result('Read the cluster with a ticket login, verifying TLS against the lab CA')
+    assert facts['cluster']['name'] == cluster.name
+    assert facts['cluster']['version'] == cluster.version
+    assert [node['name'] for node in facts['nodes']] == sorted(cluster.nodes)
+    assert len(run.failed) == 6  # the six expected failures, each ignored and checked by the playbook
+
+
+def test_connection_from_environment_only(lab):
+    cluster = lab.clusters[0]
+    env = {'PROXMOX_HOST': cluster.host, 'PROXMOX_PORT': str(cluster.port), 'PROXMOX_TOKEN_ID': cluster.token_id,
+           'PROXMOX_TOKEN_SECRET': cluster.token_secret, 'PROXMOX_CA_PATH': cluster.ca_path}
+    run = run_playbook(target('pve_cluster_info', 'env.yml'), lab, extra_vars={'pve': pve_vars(cluster)}, env=env)
+    assert run.ok, run.explain()
+    assert run.result('Read the cluster with no connection option given')['cluster']['name'] == cluster.name
+
+
+def test_vaulted_credentials(lab, tmp_path):
+    cluster = lab.clusters[0]
+    password_file = tmp_path / 'vault-password'
+    password_file.write_text('lab-vault-password\n')
+    vars_file = tmp_path / 'credentials.yml'
+    vars_file.write_text(
+        'vault_pve_host: {0}\nvault_pve_port: {1}\nvault_pve_token_id: "{2}"\nvault_pve_token_secret: "{3}"\n'
+        'vault_pve_ca_path: "{4}"\n'.format(cluster.host, cluster.port, cluster.token_id, cluster.token_secret,
+                                           cluster.ca_path))
+    vault = os.path.join(os.path.dirname(sys.executable), 'ansible-vault')
+    subprocess.run([vault, 'encrypt', '--vault-password-file', str(password_file), str(vars_file)],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    assert vars_file.read_text().startswith('$ANSIBLE_VAULT;')
+    assert cluster.token_secret not in vars_file.read_text()
+    run = run_playbook(target('pve_cluster_info', 'vault.yml'), lab,
+                       extra_vars={'pve': pve_vars(cluster), 'vault_vars_file': str(vars_file)},
+                       extra_args=['--vault-password-file', str(password_file)])
+    assert run.ok, run.explain()
+    assert run.result('Read the cluster with the vaulted API token')['cluster']['name'] == cluster.name
+
+
+def test_no_secret_in_verbose_output(lab, unused_port):
+    cluster = lab.clusters[0]
+    extra = {'pve': pve_vars(cluster), 'unused_port': unused_port}
+    runs = [run_playbook(target('pve_cluster_info'), lab, extra_vars=extra, verbosity=3)]
+    env = {'PROXMOX_HOST': cluster.host, 'PROXMOX_PORT': str(cluster.port), 'PROXMOX_TOKEN_ID': cluster.token_id,
+           'PROXMOX_TOKEN_SECRET': cluster.token_secret, 'PROXMOX_CA_PATH': cluster.ca_path}
+    runs.append(run_playbook(target('pve_cluster_info', 'env.yml'), lab, extra_vars=extra, env=env, verbosity=3))
+    for run in runs:
+        assert run.ok, run.explain()
+        output = run.stdout + run.stderr
+        assert 'AnsiballZ_pve_cluster_info' in output or '<127.0.0.1>' in output or 'ESTABLISH' in output  # really -vvv
+        for secret in _secrets(cluster) + ['wrong-password-f00d', '00000000-dead-beef-0000-000000000000']:
+            assert secret not in output
+
+
+def test_ansible_doc_renders():
+    from tests.lab.playbook import collections_path
+    doc = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR='1')
+    for name in ('proxfleet.proxmox.pve_cluster_info', 'proxfleet.proxmox.pve_backup_job'):
+        proc = subprocess.run([doc, name], env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+        assert 'api_token_secret' in proc.stdout and 'EXAMPLES' in proc.stdout
+        assert '[WARNING]' not in proc.stderr, proc.stderr
