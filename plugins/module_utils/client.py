@@ -31,14 +31,14 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 PROXMOXER_IMPORT_ERROR = None
 try:
     import requests
-    from requests.adapters import HTTPAdapter
-    from requests.cookies import cookiejar_from_dict
     from proxmoxer.backends.https import (
         JsonSerializer,
         ProxmoxHTTPApiTokenAuth,
         ProxmoxHTTPAuthBase,
         ProxmoxHttpSession,
     )
+    from requests.adapters import HTTPAdapter
+    from requests.cookies import cookiejar_from_dict
 except ImportError:  # reported by the module through missing_required_lib
     PROXMOXER_IMPORT_ERROR = traceback.format_exc()
     HTTPAdapter = object
