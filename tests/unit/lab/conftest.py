@@ -24,8 +24,8 @@ def pytest_configure(config):
         return
     from tests.lab import pytest_plugin
     if not config.pluginmanager.has_plugin('tests.lab.pytest_plugin'):
+        # pytest_configure is a historic hook: the plugin gets it on registration.
         config.pluginmanager.register(pytest_plugin, 'tests.lab.pytest_plugin')
-        pytest_plugin.pytest_configure(config)
 
 
 @pytest.fixture

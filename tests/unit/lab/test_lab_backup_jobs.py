@@ -1,10 +1,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""/cluster/backup: create, read, update, delete, and PVE's errors."""
+"""/cluster/backup: create, read, update, delete, and PVE's errors.
+
+Each test has a fresh estate (lab_fn): the session's `lab` is shared with other suites, which must not
+find these jobs.
+"""
 
 import re
 
 import pytest
 from proxmoxer.core import ResourceException
+
+pytestmark = pytest.mark.lab(clusters=1, nodes=2, guests=6)
 
 
 def fails(call, *args, **kwargs):
@@ -14,8 +20,8 @@ def fails(call, *args, **kwargs):
 
 
 @pytest.fixture
-def backup(lab, api):
-    return api(lab.clusters[0]).cluster.backup
+def backup(lab_fn, api):
+    return api(lab_fn.clusters[0]).cluster.backup
 
 
 def test_create_with_generated_id_then_read_back(backup):
@@ -72,9 +78,9 @@ def test_no_digest_on_backup_jobs(backup):
     assert backup('backup-dig').get()['schedule'] == '05:00'
 
 
-def test_create_errors(lab, raw, backup):
+def test_create_errors(lab_fn, raw, backup):
     def post(**params):
-        status, body = raw(lab.clusters[0], 'POST', '/cluster/backup', **params)
+        status, body = raw(lab_fn.clusters[0], 'POST', '/cluster/backup', **params)
         return status, body['message']
     backup.post(id='backup-dup', schedule='05:00', vmid='100')
     error = fails(backup.post, id='backup-dup', schedule='05:00', vmid='100')
@@ -95,9 +101,9 @@ def test_create_errors(lab, raw, backup):
         500, "400 Parameter verification failed.\nnotes-template: found unknown: variable 'name' at char 2\n")
 
 
-def test_update_and_delete_errors(lab, raw, backup):
+def test_update_and_delete_errors(lab_fn, raw, backup):
     backup.post(id='backup-err', schedule='05:00', vmid='100')
-    status, body = raw(lab.clusters[0], 'PUT', '/cluster/backup/backup-err', delete='nosuchoption')
+    status, body = raw(lab_fn.clusters[0], 'PUT', '/cluster/backup/backup-err', delete='nosuchoption')
     assert status == 500
     assert body['message'] == ("error during cfs-locked 'file-vzdump_cron' operation: 400 Parameter verification "
                                "failed.\ndelete: unknown option 'nosuchoption'\n")
@@ -109,14 +115,14 @@ def test_update_and_delete_errors(lab, raw, backup):
     assert error.content.endswith("operation: no options specified")
     error = fails(backup('backup-nosuch').get)
     assert error.status_code == 400 and error.errors == {'id': "No such job 'backup-nosuch'"}
-    status, body = raw(lab.clusters[0], 'DELETE', '/cluster/backup/backup-nosuch')
+    status, body = raw(lab_fn.clusters[0], 'DELETE', '/cluster/backup/backup-nosuch')
     assert status == 500
     assert body['message'] == ("error during cfs-locked 'file-vzdump_cron' operation: 400 Parameter verification "
                                "failed.\nid: No such job 'backup-nosuch'\n")
 
 
-def test_permissions_of_an_ordinary_user(lab, api):
-    cluster = lab.clusters[0]
+def test_permissions_of_an_ordinary_user(lab_fn, api):
+    cluster = lab_fn.clusters[0]
     cluster.pve.users['backup-op@pve'] = 'op-secret'
     client = api(cluster, auth='ticket', user='backup-op@pve', password='op-secret')
     error = fails(client.cluster.backup.get)
