@@ -93,8 +93,8 @@ def run_playbook(playbook, lab, extra_vars=None, check=False, diff=False, verbos
     env to the environment. Returns a PlaybookResult.
     """
     with tempfile.TemporaryDirectory(prefix='lab-play-') as work:
-        if isinstance(playbook, str) and '\n' not in playbook and os.path.isfile(playbook):
-            path = os.path.abspath(playbook)
+        if isinstance(playbook, os.PathLike) or ('\n' not in playbook and os.path.isfile(playbook)):
+            path = os.path.abspath(os.fspath(playbook))
         else:
             path = os.path.join(work, 'playbook.yml')
             with open(path, 'w', encoding='utf-8') as out:
@@ -111,6 +111,8 @@ def run_playbook(playbook, lab, extra_vars=None, check=False, diff=False, verbos
         report_file = os.path.join(work, 'results.json')
         environ = dict(os.environ)
         environ.update({
+            # The environment's tools first, as in an activated venv.
+            'PATH': os.pathsep.join([os.path.dirname(sys.executable), environ.get('PATH', os.defpath)]),
             'ANSIBLE_COLLECTIONS_PATH': collections_path(),
             'ANSIBLE_CALLBACK_PLUGINS': CALLBACK_DIR,
             'ANSIBLE_CALLBACKS_ENABLED': 'lab_results',

@@ -53,6 +53,22 @@ def test_run_playbook_against_the_lab(lab, tmp_path):
     assert 'PLAY RECAP' in result.stdout
 
 
+def test_playbook_from_a_file_sees_the_collection(lab, tmp_path):
+    path = tmp_path / 'play.yml'
+    path.write_text('''
+- name: Find this collection
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: List it
+      ansible.builtin.command: ansible-galaxy collection list proxfleet.proxmox --format json
+      changed_when: false
+''', encoding='utf-8')
+    result = run_playbook(path, lab)
+    assert result.ok, result.explain()
+    assert 'proxfleet.proxmox' in result.result('List it')['stdout']
+
+
 def test_collection_is_on_the_collections_path():
     link = os.path.join(collections_path(), 'ansible_collections', 'proxfleet', 'proxmox')
     assert os.path.realpath(link) == os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
