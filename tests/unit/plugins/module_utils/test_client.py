@@ -484,6 +484,43 @@ def test_write_retried_when_the_connection_was_refused(free_port, pki, clock, me
             api.stop()
 
 
+@pytest.fixture
+def unresolvable(monkeypatch):
+    """A host name the resolver does not know (socket.getaddrinfo fails for it, as for a typo in api_host)."""
+    import socket
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == 'pve-typo.invalid':
+            raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+    return 'pve-typo.invalid'
+
+
+def test_unresolvable_host_is_a_connection_error(unresolvable, clock):
+    client = ProxmoxClient(ConnectionSettings(unresolvable, token_id='root@pam!ci', token_secret=TOKEN_SECRET),
+                           retry=refused_policy(), sleep=clock.sleep, clock=clock)
+    with pytest.raises(ProxmoxConnectionError) as info:
+        client.get('/nodes')
+    assert 'Name or service not known' in str(info.value)
+    assert 'https://pve-typo.invalid:8006' in str(info.value)
+    assert_no_secret(info.value)
+
+
+@pytest.mark.xfail(strict=True, reason="client.py _send: connect_failed looks for 'NewConnectionError' in repr(exc), but urllib3 2 "
+                                       "raises its subclass NameResolutionError, so a name that does not resolve is reported as "
+                                       "'no answer' and a write to it is not retried although it never reached any server")
+def test_unresolvable_host_counts_as_never_connected(unresolvable, clock):
+    client = ProxmoxClient(ConnectionSettings(unresolvable, token_id='root@pam!ci', token_secret=TOKEN_SECRET),
+                           retry=refused_policy(), sleep=clock.sleep, clock=clock)
+    with pytest.raises(ProxmoxConnectionError) as info:
+        client.post('/pools', poolid='ci')
+    assert 'cannot connect' in str(info.value)
+    assert client.request_count == 4
+
+
 def test_retry_budget_bounds_attempts(free_port, pki, clock):
     budget = 5.0
     policy = refused_policy(max_attempts=100, base_delay=1.0, max_delay=2.0, max_total=budget)
