@@ -195,6 +195,10 @@ class Estate(object):
                 # The server holds its key; nothing needs the file any more.
                 os.unlink(keyfile)
             cluster.fingerprint = fp
+            with open(certfile, encoding='ascii') as handle:
+                cluster.pve.certificate_pem = handle.read()
+            with open(self.ca.path, encoding='ascii') as handle:
+                cluster.pve.ca_pem = handle.read()
             return
         raise OSError(errno.EADDRINUSE, 'no free loopback address for cluster {0}: {1}'.format(cluster.name, last))
 

@@ -6,10 +6,10 @@ import asyncio
 from aiohttp import web
 from fakepve import FakePve
 
-from .areas import BackupJobsArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
+from .areas import BackupJobsArea, CertificatesArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
 
 
-class LabPve(BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, FakePve):
+class LabPve(BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
 
     def __init__(self, name='lab1', nodes=('pve1',), version='9.0.10', user='root@pam', password='secret',

@@ -6,12 +6,13 @@ handlers are `async def (self, values, user)` and run after fakepve's schema and
 """
 
 from .backup_jobs import BackupJobsArea
+from .certificates import CertificatesArea
 from .migrate import MigrateArea
 from .tokens import TokensArea
 from .version import VersionArea
 from .vzdump import VzdumpArea
 
 # In method resolution order: the lab's PVE class lists them before FakePve.
-AREAS = (BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea)
+AREAS = (BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, CertificatesArea)
 
-__all__ = ['AREAS', 'BackupJobsArea', 'MigrateArea', 'TokensArea', 'VersionArea', 'VzdumpArea']
+__all__ = ['AREAS', 'BackupJobsArea', 'CertificatesArea', 'MigrateArea', 'TokensArea', 'VersionArea', 'VzdumpArea']

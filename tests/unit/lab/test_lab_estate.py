@@ -82,6 +82,18 @@ def test_fingerprints_are_the_served_certificates(lab):
     assert len(set(c.fingerprint for c in lab.clusters)) == 2
 
 
+def test_certificates_through_the_api(lab, api):
+    for cluster in lab.clusters:
+        client = api(cluster)
+        assert set(n['ssl_fingerprint'] for n in client.nodes.get()) == {cluster.fingerprint}
+        info = dict((c['filename'], c) for c in client.nodes(cluster.nodes[0]).certificates.info.get())
+        assert info['pve-ssl.pem']['fingerprint'] == cluster.fingerprint
+        assert cluster.host in info['pve-ssl.pem']['san']
+        assert info['pve-ssl.pem']['issuer'] == info['pve-root-ca.pem']['subject']
+        with open(lab.ca_path, encoding='ascii') as handle:
+            assert info['pve-root-ca.pem']['pem'] == handle.read()
+
+
 def test_curl_with_the_ca_bundle(lab):
     for cluster in lab.clusters:
         login = subprocess.run(['curl', '-sS', '--cacert', lab.ca_path, '--data-urlencode', 'username=root@pam',
