@@ -272,6 +272,25 @@ class TokensArea(StatefulRoutes):
             raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
         return None
 
+    async def _permissions(self, v, user):
+        """GET /access/permissions (fakepve's route): {path: {privilege: 1}}, a token's as its privsep says."""
+        who = v.get('userid') or user
+        if who.partition('!')[0] == 'root@pam' and not (self.token_info(who) or {}).get('privsep', 0):
+            held = {'/': set(shapes.PRIVILEGES)}
+        else:
+            paths = set(['/'])
+            for ugid in (who, who.partition('!')[0]):
+                paths.update(entry[0] for entry in (self.acl or {}).get(ugid, []))
+            held = {}
+            for path in paths:
+                privs = set(p for p in shapes.PRIVILEGES if self.allowed(who, path, p))
+                if privs:
+                    held[path] = privs
+        if v.get('path') is not None:
+            held = dict((p, ps) for p, ps in held.items()
+                        if v['path'] == p or p == '/' or v['path'].startswith(p + '/'))
+        return dict((path, dict.fromkeys(sorted(privs), 1)) for path, privs in sorted(held.items()))
+
     def _authenticate(self, request):
         """fakepve's login check, then a token's expiry."""
         user = super()._authenticate(request)

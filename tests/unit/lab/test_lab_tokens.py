@@ -102,6 +102,11 @@ def test_privilege_separation_of_a_users_tokens(lab_fn, api):
     assert refused(alice.storage('local').get)[:2] == (
         403, 'Permission check failed (/storage/local, Datastore.Allocate)')
     assert alice.nodes(node).storage.get() == []
+    # What each of them holds, as /access/permissions tells it.
+    mine, its = alice.access.permissions.get(), sep.access.permissions.get()
+    assert mine['/vms']['VM.Allocate'] == 1 and 'VM.Allocate' not in its['/vms']
+    assert its['/vms']['VM.Audit'] == 1 and set(its['/vms']) <= set(mine['/vms'])
+    assert its['/']['Sys.Audit'] == 1
     # Another user's tokens are not hers to see.
     assert refused(alice.access.users('root@pam').token.get)[0] == 403
 
