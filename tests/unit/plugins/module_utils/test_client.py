@@ -652,6 +652,20 @@ def test_second_401_is_an_auth_error(server):
     assert 'permission denied - invalid PVE ticket' in str(info.value) and 'GET /nodes' in str(info.value)
 
 
+def test_relogin_then_another_error_is_that_error(server):
+    client = make_client(server.port, server.pki.ca_file)
+    server.on('GET', '/nodes', reply(401, reason='permission denied - invalid PVE ticket'), reply(500, reason='got timeout'))
+    with pytest.raises(ProxmoxApiError) as info:
+        client.get('/nodes')
+    assert (info.value.status_code, info.value.message) == (500, 'got timeout')
+
+
+def test_token_client_never_logs_in(server):
+    client = token_client(server)
+    client.login()
+    assert server.calls() == []
+
+
 def test_second_401_fails_without_a_loop(server):
     """The second 401 ends the call after exactly one re-login."""
     client = make_client(server.port, server.pki.ca_file)

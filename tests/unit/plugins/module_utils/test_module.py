@@ -83,6 +83,24 @@ def test_connection_option_errors_fail_cleanly(server, capsys):
     assert server.calls() == []
 
 
+def test_target_url_falls_back_to_the_host_option(server, capsys):
+    _code, result = run_module(token_args(server, api_token_id='ci'), lambda m: {'url': m.target_url}, capsys)
+    assert result['url'] == HOST
+
+
+def test_pbs_module(server, capsys):
+    server.on('GET', '/version', reply(data={'version': '4.0.14', 'release': '4.0'}))
+    args = token_args(server, api_token_id='backup@pbs!ci')
+    code, result = run_module(args, lambda m: {'major': m.client.major_version(), 'service': m.client.settings.service},
+                              capsys, service='PBS')
+    assert code == 0 and (result['major'], result['service'], result['changed']) == (4, 'PBS', False)
+    # The invocation Ansible echoes masks the secret (no_log).
+    assert result['invocation']['module_args']['api_token_secret'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    assert SECRET not in json.dumps(result)
+    (request,) = server.calls()
+    assert request.headers['authorization'] == 'PBSAPIToken=backup@pbs!ci:' + SECRET
+
+
 def test_client_is_built_once_and_lazily(server, capsys):
     seen = []
 
