@@ -89,7 +89,11 @@ class VzdumpArea(StatefulRoutes):
             log.append('INFO: skip external VMs: ' + ', '.join(str(x) for x in skipped))
 
         async def body():
-            return await self._vz_run(task_log(self, log[0]), node, user, param, store_id, local)
+            try:
+                return await self._vz_run(task_log(self, log[0]), node, user, param, store_id, local)
+            except PveError as e:
+                # Inside PVE's worker every error ends the task; none reaches the HTTP answer.
+                raise TaskError(e.message) from None
         return await self.task(node, 'vzdump', task_id, user, body, lock=False, log=log)
 
     def _vz_storage(self, store_id, node):
