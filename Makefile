@@ -10,6 +10,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := $(CURDIR)/.venv
 TOOLS := $(CURDIR)/tests/tools
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 # The venv's tools first; Ansible finds this checkout as proxfleet.proxmox through the link in .cache.
 export PATH := $(VENV)/bin:$(PATH)
@@ -57,8 +58,8 @@ changelog: venv ## antsibull-changelog lint of changelogs/fragments
 galaxy: venv ## build the collection and check it with galaxy-importer
 	$(TOOLS)/galaxy.sh
 
-demo: venv link ## start the local fake Proxmox estate (tests/lab)
-	python -m tests.lab demo
+demo: venv link ## start the lab, run the demo playbook through the collection, stop the lab (DEMO_ARGS="--clusters 3")
+	python -m tests.demo $(DEMO_ARGS)
 
 fix: venv ## let ruff fix what it can (import order and the like)
 	ruff check --fix .
