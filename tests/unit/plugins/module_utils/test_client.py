@@ -165,6 +165,23 @@ def test_settings_defaults_and_url():
                               fingerprint='ab' * 32).requests_verify is False
 
 
+@pytest.mark.parametrize('host', ['https://127.0.0.1:{port}', '127.0.0.1:{port}', 'pve 1', '[127.0.0.1'])
+@pytest.mark.xfail(strict=True, reason='client.py ConnectionSettings: api_host is not validated; a URL, host:port or a name with '
+                                       'a space becomes an invalid URL and requests.exceptions.InvalidURL escapes as a traceback '
+                                       'instead of a ProxmoxError')
+def test_a_malformed_api_host_is_a_proxmox_error(host, free_port, clock):
+    with pytest.raises(ProxmoxError) as info:
+        settings = ConnectionSettings(host.format(port=free_port), token_id='root@pam!ci', token_secret=TOKEN_SECRET)
+        ProxmoxClient(settings, retry=NoRetry(), sleep=clock.sleep, clock=clock).get('/version')
+    assert_no_secret(info.value)
+
+
+@pytest.mark.parametrize('host, url', [('fd00::7', 'https://[fd00::7]:8006'), ('[fd00::7]', 'https://[fd00::7]:8006'),
+                                       (' pve1.lab ', 'https://pve1.lab:8006')])
+def test_ipv6_and_padded_hosts(host, url):
+    assert ConnectionSettings(host, token_id='root@pam!ci', token_secret=TOKEN_SECRET).url == url
+
+
 # =================================================================================== environment
 
 
