@@ -14,6 +14,7 @@ expired ticket, and errors that carry the target, the HTTP status and the API's 
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 import time
@@ -31,6 +32,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 PROXMOXER_IMPORT_ERROR = None
 try:
     import requests
+    import urllib3
     from proxmoxer.backends.https import (
         JsonSerializer,
         ProxmoxHTTPApiTokenAuth,
@@ -92,6 +94,36 @@ def split_token_id(token_id, user=None):
     return user, name
 
 
+_HOSTNAME_RE = re.compile(r'^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$')
+
+
+def _check_host(host):
+    """A host name or IP address (an IPv6 one with or without brackets); ProxmoxConfigError for anything else."""
+    text = str(host).strip()
+    bare = text[1:-1] if text.startswith('[') and text.endswith(']') else text
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if '://' in text or '/' in text:
+        raise ProxmoxConfigError('api_host takes a host name or address, not a URL: {0!r} (the port goes in api_port)'.format(text))
+    if ':' in text:
+        raise ProxmoxConfigError('api_host takes a host name or address without a port: {0!r} (the port goes in api_port)'.format(text))
+    if not _HOSTNAME_RE.match(bare):
+        raise ProxmoxConfigError('api_host is not a valid host name or address: {0!r}'.format(text))
+    return bare
+
+
+def _check_token_secret(secret):
+    """The secret as it goes into a header: surrounding white space (a trailing newline from a file or a YAML block)
+    is dropped; anything a header cannot carry is refused without echoing the secret."""
+    text = str(secret).strip()
+    if not text or any(ord(c) < 0x21 or ord(c) > 0x7e for c in text):
+        raise ProxmoxConfigError('api_token_secret holds characters an API token secret cannot have (it is shown as '
+                                 'a UUID when the token is created)')
+    return text
+
+
 class ConnectionSettings(object):
     """Validated connection options for one endpoint; built before any request so bad input fails first."""
 
@@ -102,7 +134,7 @@ class ConnectionSettings(object):
         if not host:
             raise ProxmoxConfigError('api_host is required (or the {0}_HOST environment variable)'.format(SERVICES[service]['env']))
         self.service = service
-        self.host = str(host).strip()
+        self.host = _check_host(host)
         self.port = int(port or SERVICES[service]['port'])
         self.timeout = float(timeout or 30)
         self.validate_certs = bool(validate_certs)
@@ -113,7 +145,7 @@ class ConnectionSettings(object):
             if not (token_id and token_secret):
                 raise ProxmoxConfigError('API token authentication needs both api_token_id and api_token_secret')
             self.user, self.token_name = split_token_id(token_id, user)
-            self.token_secret = token_secret
+            self.token_secret = _check_token_secret(token_secret)
             self.password = None
         else:
             if not user or password is None:
@@ -275,6 +307,32 @@ def _decode_error(resp):
     return str(message).strip(), errors
 
 
+def _never_connected(exc):
+    """True when the request certainly never reached a server: no TCP connection (refused, unresolvable name,
+    connect timeout). Only then may a write be tried again."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], 'reason', None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError) or isinstance(exc.args[0] if exc.args else None,
+                                                                                  urllib3.exceptions.NewConnectionError)
+
+
+def _envelope_data(resp, url, method, path):
+    """The `data` of a success answer; ProxmoxApiError when the body is not the API's JSON envelope (a proxy's
+    page, a captive portal)."""
+    if not resp.content:
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or 'data' not in body:
+        snippet = re.sub(r'\s+', ' ', resp.text or '')[:120]
+        raise ProxmoxApiError('the server answered {0} with something that is not the Proxmox API: {1!r}'.format(
+            resp.status_code, snippet), status_code=resp.status_code, url=url, method=method, path=path)
+    return body['data']
+
+
 def _form_value(value):
     """A parameter as PVE reads it: booleans as 0/1 (requests would send 'True')."""
     if isinstance(value, bool):
@@ -397,13 +455,14 @@ class ProxmoxClient(object):
                 kwargs['cookies'] = self.auth.get_cookies()
             self.request_count += 1
             try:
+                # Never follow a redirect: it would carry the login (and its password) to an origin the pin and
+                # the CA check were not set up for. The API does not redirect.
                 resp = self.session.request(method, url, verify=self.settings.requests_verify,
-                                            timeout=self.settings.timeout, **kwargs)
+                                            timeout=self.settings.timeout, allow_redirects=False, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise self._tls_error(exc, method, path) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError) and 'NewConnectionError' in repr(exc))
+                connect_failed = _never_connected(exc)
                 if self.retry.may_retry(method, attempt, self._clock() - started,
                                         connect_failed=connect_failed, read_failed=not connect_failed):
                     self._sleep(self.retry.delay(attempt))
@@ -419,7 +478,11 @@ class ProxmoxClient(object):
                 message, errors = _decode_error(resp)
                 raise ProxmoxApiError(message, status_code=resp.status_code, errors=errors,
                                       url=self.settings.url, method=method, path=path)
-            return self.serializer.loads(resp) if resp.content else None
+            if 300 <= resp.status_code < 400:
+                raise ProxmoxApiError('the server answered with a redirect to {0}, which is not followed'.format(
+                    resp.headers.get('Location', '(no location)')), status_code=resp.status_code,
+                    url=self.settings.url, method=method, path=path)
+            return _envelope_data(resp, self.settings.url, method, path)
 
     def _tls_error(self, exc, method, path):
         reason = _short_reason(exc)

@@ -145,7 +145,7 @@ class ConfigResource(object):
         params = dict(changes.params)
         for key in list(changes.params):
             for companion in self.spec.requires.get(key, ()):
-                if companion not in params and current.get(companion) is not None:
+                if companion not in params and companion not in changes.delete and current.get(companion) is not None:
                     params[companion] = current[companion]
         if changes.delete:
             params[self.spec.delete_param] = join_list(changes.delete)
