@@ -166,10 +166,8 @@ def test_settings_defaults_and_url():
 
 
 @pytest.mark.parametrize('host', ['https://127.0.0.1:{port}', '127.0.0.1:{port}', 'pve 1', '[127.0.0.1'])
-@pytest.mark.xfail(strict=True, reason='client.py ConnectionSettings: api_host is not validated; a URL, host:port or a name with '
-                                       'a space becomes an invalid URL and requests.exceptions.InvalidURL escapes as a traceback '
-                                       'instead of a ProxmoxError')
 def test_a_malformed_api_host_is_a_proxmox_error(host, free_port, clock):
+    # Regression: a URL, host:port or a name with a space in api_host escaped as requests' InvalidURL.
     with pytest.raises(ProxmoxError) as info:
         settings = ConnectionSettings(host.format(port=free_port), token_id='root@pam!ci', token_secret=TOKEN_SECRET)
         ProxmoxClient(settings, retry=NoRetry(), sleep=clock.sleep, clock=clock).get('/version')
@@ -307,11 +305,10 @@ def test_pin_mismatch_with_token(server, pki):
     assert server.calls() == [] and bytes(server.raw) == b''
 
 
-@pytest.mark.xfail(strict=True, reason='client.py _send: requests follows redirects (allow_redirects defaults to True); the pin is '
-                                       'mounted for the configured origin only and verify is False, so a 307 from the pinned server '
-                                       'sends the login (password included) to another origin over unverified TLS')
 @pytest.mark.filterwarnings('ignore::urllib3.exceptions.InsecureRequestWarning')
 def test_a_redirect_does_not_carry_the_password_past_the_pin(server, pki, tmp_path):
+    # Regression: redirects were followed, so a 307 from the pinned server sent the login (password included) to
+    # another origin over unverified TLS.
     elsewhere = ApiServer(Pki(str(tmp_path)))  # another origin, with a certificate the pin does not match
     try:
         server.on('POST', '/access/ticket', reply(307, body='', headers={
@@ -544,10 +541,9 @@ def test_unresolvable_host_is_a_connection_error(unresolvable, clock):
     assert_no_secret(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="client.py _send: connect_failed looks for 'NewConnectionError' in repr(exc), but urllib3 2 "
-                                       "raises its subclass NameResolutionError, so a name that does not resolve is reported as "
-                                       "'no answer' and a write to it is not retried although it never reached any server")
 def test_unresolvable_host_counts_as_never_connected(unresolvable, clock):
+    # Regression: urllib3 2 raises NameResolutionError (a subclass of NewConnectionError) for a name that does not
+    # resolve; it was seen as 'no answer' and a write to it was not retried.
     client = ProxmoxClient(ConnectionSettings(unresolvable, token_id='root@pam!ci', token_secret=TOKEN_SECRET),
                            retry=refused_policy(), sleep=clock.sleep, clock=clock)
     with pytest.raises(ProxmoxConnectionError) as info:
@@ -813,10 +809,9 @@ def test_success_without_a_body_is_none(server):
     pytest.param({'success': 1}, id='json-without-data'),
     pytest.param([1, 2], id='json-list'),
 ])
-@pytest.mark.xfail(strict=True, reason="client.py _send: a 2xx answer is handed to proxmoxer's JsonSerializer.loads, which turns "
-                                       "non-JSON into {'errors': <bytes>} (returned as if it were data) and lets KeyError/TypeError "
-                                       "escape for JSON without a 'data' key")
 def test_a_success_that_is_not_the_api_envelope_is_an_error(server, body):
+    # Regression: a 2xx that was not the API's JSON envelope came back as {'errors': <bytes>} data, or as a bare
+    # KeyError/TypeError.
     client = token_client(server)
     server.on('GET', '/nodes', reply(200, body=body))
     with pytest.raises(ProxmoxError) as info:
@@ -925,14 +920,11 @@ def test_no_secret_in_any_error(server, scenario):
 
 @pytest.mark.parametrize('suffix', [pytest.param('\n', id='newline'), pytest.param('\r\n', id='crlf'),
                                     pytest.param('\u20ac', id='not-latin-1')])
-@pytest.mark.xfail(strict=True, reason='client.py: the token secret goes into the Authorization header unchecked; a trailing '
-                                       'newline (an environment variable, a YAML block scalar) makes http.client raise a bare '
-                                       'ValueError whose message holds the whole header, secret included, and a non-latin-1 '
-                                       'character a UnicodeEncodeError; neither is a ProxmoxError')
 def test_a_malformed_token_secret_is_a_clean_error(server, suffix):
-    client = token_client(server, token_secret=TOKEN_SECRET + suffix)
+    # Regression: a trailing newline gave a bare ValueError holding the whole Authorization header (secret included),
+    # a non-latin-1 character a UnicodeEncodeError.
     try:
-        client.get('/nodes')
+        token_client(server, token_secret=TOKEN_SECRET + suffix).get('/nodes')
     except ProxmoxError as exc:
         assert_no_secret(exc)
     else:

@@ -424,10 +424,9 @@ def test_no_companion_without_a_change():
     assert 'schedule' not in call[2]
 
 
-@pytest.mark.xfail(strict=True, reason="resource.py ensure: a companion the user asked to remove (ABSENT) is still sent with its "
-                                       "current value, in the same request whose delete list names it; PVE refuses setting and "
-                                       "deleting one key at once")
 def test_a_companion_being_deleted_is_not_also_sent():
+    # Regression: a companion the user removes (ABSENT) was also sent with its current value, next to its name in
+    # the delete list; PVE refuses setting and deleting one key at once.
     spec = job_spec(requires={'storage': ['comment']})
     api = ConfigApi(items=EXISTING)
     ensure(api, desired={'storage': 'pbs', 'comment': ABSENT}, spec=spec)
