@@ -17,7 +17,7 @@ description:
     other selections from the job, since Proxmox VE uses only one.
   - Needs C(Sys.Modify) on C(/) and C(Datastore.Allocate) on the target storage.
 author:
-  - proxfleet developers
+  - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
   - proxfleet.proxmox.connection
   - proxfleet.proxmox.attributes

@@ -15,7 +15,7 @@ description:
   - Works on a standalone node too; its cluster name is then null.
   - Needs C(Sys.Audit) on C(/) for the cluster status; nodes the user cannot audit are not listed.
 author:
-  - proxfleet developers
+  - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
   - proxfleet.proxmox.connection
   - proxfleet.proxmox.attributes

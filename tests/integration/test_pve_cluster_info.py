@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pve_cluster_info through ansible-playbook against every lab cluster: facts, auth forms, TLS, failures, secrets."""
 
+import json
 import os
 import subprocess
 import sys
@@ -41,10 +42,9 @@ def test_vaulted_credentials(lab, tmp_path):
     password_file = tmp_path / 'vault-password'
     password_file.write_text('lab-vault-password\n')
     vars_file = tmp_path / 'credentials.yml'
-    vars_file.write_text(
-        'vault_pve_host: {0}\nvault_pve_port: {1}\nvault_pve_token_id: "{2}"\nvault_pve_token_secret: "{3}"\n'
-        'vault_pve_ca_path: "{4}"\n'.format(cluster.host, cluster.port, cluster.token_id, cluster.token_secret,
-                                           cluster.ca_path))
+    credentials = {'vault_pve_host': cluster.host, 'vault_pve_port': cluster.port, 'vault_pve_token_id': cluster.token_id,
+                   'vault_pve_token_secret': cluster.token_secret, 'vault_pve_ca_path': cluster.ca_path}
+    vars_file.write_text(json.dumps(credentials))
     vault = os.path.join(os.path.dirname(sys.executable), 'ansible-vault')
     subprocess.run([vault, 'encrypt', '--vault-password-file', str(password_file), str(vars_file)],
                    check=True, capture_output=True, stdin=subprocess.DEVNULL)
