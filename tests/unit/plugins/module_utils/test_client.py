@@ -180,6 +180,35 @@ def test_ipv6_and_padded_hosts(host, url):
     assert ConnectionSettings(host, token_id='root@pam!ci', token_secret=TOKEN_SECRET).url == url
 
 
+@pytest.mark.parametrize('host, kept', [
+    ('pve1', 'pve1'), ('pve-1.lab.example.org', 'pve-1.lab.example.org'), ('pve_1', 'pve_1'), ('10.0.0.1', '10.0.0.1'),
+    ('FD00::0007', 'fd00::7'), ('[fd00::7]', 'fd00::7'), ('  pve1 ', 'pve1'),
+])
+def test_valid_hosts(host, kept):
+    assert ConnectionSettings(host, token_id='root@pam!ci', token_secret=TOKEN_SECRET).host == kept
+
+
+@pytest.mark.parametrize('host, words', [
+    ('https://pve1.lab', 'not a URL'), ('pve1.lab/', 'not a URL'), ('pve1.lab:8006', 'without a port'),
+    ('pve 1', 'not a valid host name'), ('-pve1', 'not a valid host name'), ('pve1-', 'not a valid host name'),
+])
+def test_invalid_hosts(host, words):
+    with pytest.raises(ProxmoxConfigError, match=words):
+        ConnectionSettings(host, token_id='root@pam!ci', token_secret=TOKEN_SECRET)
+
+
+@pytest.mark.parametrize('secret', [TOKEN_SECRET + '\n', '  ' + TOKEN_SECRET, TOKEN_SECRET + '\r\n'])
+def test_token_secret_white_space_is_dropped(secret):
+    assert ConnectionSettings(HOST, token_id='root@pam!ci', token_secret=secret).token_secret == TOKEN_SECRET
+
+
+@pytest.mark.parametrize('secret', ['  ', 'with space-' + TOKEN_SECRET, TOKEN_SECRET + '\x00', TOKEN_SECRET + '\u00e9'])
+def test_token_secret_that_no_header_can_carry(secret):
+    with pytest.raises(ProxmoxConfigError, match='api_token_secret holds characters') as info:
+        ConnectionSettings(HOST, token_id='root@pam!ci', token_secret=secret)
+    assert_no_secret(info.value)
+
+
 # =================================================================================== environment
 
 
@@ -817,6 +846,25 @@ def test_a_success_that_is_not_the_api_envelope_is_an_error(server, body):
     with pytest.raises(ProxmoxError) as info:
         client.get('/nodes')
     assert 'GET /nodes' in str(info.value)
+
+
+@pytest.mark.parametrize('status', [301, 302, 307, 308])
+def test_a_redirect_is_an_error_not_followed(server, clock, status):
+    client = token_client(server, clock=clock)
+    server.on('GET', '/nodes', reply(status, body='', headers={'Location': 'https://elsewhere.example/api2/json/nodes'}))
+    with pytest.raises(ProxmoxApiError) as info:
+        client.get('/nodes')
+    assert info.value.status_code == status
+    assert 'redirect to https://elsewhere.example/api2/json/nodes, which is not followed' in str(info.value)
+    assert len(server.calls()) == 1 and clock.sleeps == []
+
+
+def test_not_the_api_says_what_came_instead(server):
+    client = token_client(server)
+    server.on('GET', '/nodes', reply(200, body='<html>\n  <title>Portal</title>\n</html>'))
+    with pytest.raises(ProxmoxApiError) as info:
+        client.get('/nodes')
+    assert "answered 200 with something that is not the Proxmox API: '<html> <title>Portal</title> </html>'" in str(info.value)
 
 
 # ======================================================================================= parameters
