@@ -590,8 +590,19 @@ def test_retry_budget_bounds_attempts(free_port, pki, clock):
     attempts = client.request_count
     assert attempts == len(clock.sleeps) + 1
     assert 3 <= attempts < 100
-    # Each retry was decided while the budget lasted; the last failure came after it ran out.
-    assert sum(clock.sleeps[:-1]) < budget <= sum(clock.sleeps)
+    # Each retry was decided while the budget lasted.
+    assert sum(clock.sleeps[:-1]) < budget
+
+
+@pytest.mark.xfail(strict=True, reason='client.py RetryPolicy.may_retry checks only the time already spent: the backoff sleep '
+                                       'that follows is not cut to what is left, so the total can pass max_total by up to '
+                                       'max_delay (plus the next attempt)')
+def test_retry_sleeps_stay_within_the_budget(free_port, pki, clock):
+    policy = refused_policy(max_attempts=100, base_delay=4.0, max_delay=4.0, max_total=5.0)
+    client = make_client(free_port, pki.ca_file, clock=clock, retry=policy, token_id='root@pam!ci')
+    with pytest.raises(ProxmoxConnectionError):
+        client.get('/nodes')
+    assert sum(clock.sleeps) <= 5.0
 
 
 def test_no_retry_policy(free_port, pki, clock):
