@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import compare as cmp
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import (
@@ -104,6 +104,7 @@ def test_property_strings_compare_key_by_key():
 item = st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=',;'), min_size=1, max_size=6)
 
 
+@hsettings(deadline=None)
 @given(st.lists(item, min_size=0, max_size=6), st.randoms(use_true_random=False), st.sampled_from([',', ';', ' ', ', ', ' ; ']))
 def test_sets_equal_in_any_order_and_separator(items, rnd, separator):
     field = Field('tags', kind='set')
@@ -112,6 +113,7 @@ def test_sets_equal_in_any_order_and_separator(items, rnd, separator):
     assert field.canonical(separator.join(shuffled)) == field.canonical(items) == field.canonical(set(items))
 
 
+@hsettings(deadline=None)
 @given(st.integers(0, 2 ** 30), st.sampled_from(['K', 'M', 'G']))
 def test_sizes_equal_across_units(n, unit):
     field = Field('size', kind='size')
@@ -290,6 +292,7 @@ _desired = st.fixed_dictionaries({}, optional={
 })
 
 
+@hsettings(deadline=None)
 @given(_desired)
 def test_idempotence_property(desired):
     """Whatever the user asks, after the write the same request finds nothing to do."""

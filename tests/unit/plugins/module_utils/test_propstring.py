@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import assume, example, given, strategies as st
+from hypothesis import assume, example, given, settings as hsettings, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import (
     SIZE_UNITS,
@@ -36,6 +36,7 @@ props = st.dictionaries(keys, values, max_size=6)
 # ===================================================================================== round trips
 
 
+@hsettings(deadline=None)
 @example({'a': 'x,y', 'b': '"quoted"', 'c': 'back\\slash', 'd': 'k=v', 'e': ' padded ', 'f': ''})
 @given(props)
 def test_round_trip(d):
@@ -51,6 +52,7 @@ def _not_keylike(value):
     return value != '' and not (sep and KEY_RE.match(key.strip()))
 
 
+@hsettings(deadline=None)
 @example({'size': '32G'}, 'local-lvm:vm-100-disk-0')
 @example({}, 'cephfs:iso/debian 12,netinst.iso')
 @given(props, values.filter(_not_keylike))
@@ -73,6 +75,7 @@ def test_default_key_value_that_looks_like_a_key(d):
     assert parse(render(d, default_key='file'), default_key='file') == d
 
 
+@hsettings(deadline=None)
 @given(props)
 def test_parse_keeps_the_string_order(d):
     text = ','.join('{0}={1}'.format(k, v) for k, v in d.items() if v and not set(v) & set(',"\\') and v == v.strip())
@@ -148,6 +151,7 @@ token = st.text(st.characters(blacklist_categories=('Cs', 'Cc', 'Zs', 'Zl', 'Zp'
                 max_size=8).filter(lambda t: t == t.strip() and not re.search(r'\s', t))
 
 
+@hsettings(deadline=None)
 @given(st.lists(token, max_size=8), st.sampled_from([',', ';', ' ', ', ', '; ']))
 def test_split_join_round_trip(items, separator):
     assert split_list(join_list(items, separator)) == items
@@ -229,11 +233,13 @@ def test_format_size(size, text):
     assert format_size(size) == text
 
 
+@hsettings(deadline=None)
 @given(st.integers(0, 2 ** 53))
 def test_size_round_trip_bytes(n):
     assert parse_size(format_size(n)) == n
 
 
+@hsettings(deadline=None)
 @given(st.integers(0, 2 ** 40), st.sampled_from(['K', 'M', 'G', 'T']))
 def test_size_round_trip_units(n, unit):
     """A size in any unit comes back exact, in its shortest form, never rounded."""
@@ -267,6 +273,7 @@ def test_bool_errors(value):
         pve_bool(value)
 
 
+@hsettings(deadline=None)
 @given(st.sampled_from([True, False, 0, 1, '0', '1', 'yes', 'no', 'on', 'off', 'true', 'false', 'TRUE', 'Off']))
 def test_pve_bool_is_canonical(value):
     assert pve_bool(value) in (0, 1)

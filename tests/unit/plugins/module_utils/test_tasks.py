@@ -14,7 +14,7 @@ import itertools
 import ssl
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ConnectionSettings, ProxmoxClient
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
@@ -160,6 +160,7 @@ _word = st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_cha
 _u32 = st.integers(0, 2 ** 32 - 1)
 
 
+@hsettings(deadline=None)
 @given(node=_node, pid=_u32, pstart=_u32, starttime=_u32, ttype=_word, tid=st.one_of(st.just(''), _word), user=_word)
 def test_pve_upid_round_trip(node, pid, pstart, starttime, ttype, tid, user):
     text = 'UPID:{0}:{1:08X}:{2:08X}:{3:08X}:{4}:{5}:{6}:'.format(node, pid, pstart, starttime, ttype, tid, user)
@@ -168,6 +169,7 @@ def test_pve_upid_round_trip(node, pid, pstart, starttime, ttype, tid, user):
         node, pid, starttime, ttype, tid, user, False)
 
 
+@hsettings(deadline=None)
 @given(node=_node, pid=_u32, pstart=_u32, counter=_u32, starttime=_u32, ttype=_word, tid=st.one_of(st.just(''), _word),
        user=_word)
 def test_pbs_upid_round_trip(node, pid, pstart, counter, starttime, ttype, tid, user):
