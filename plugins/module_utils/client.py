@@ -312,9 +312,10 @@ def _never_connected(exc):
     connect timeout). Only then may a write be tried again."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    reason = getattr(exc.args[0], 'reason', None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError) or isinstance(exc.args[0] if exc.args else None,
-                                                                                  urllib3.exceptions.NewConnectionError)
+    inner = exc.args[0] if exc.args else None
+    # requests wraps urllib3's MaxRetryError, whose reason is the NewConnectionError (NameResolutionError included).
+    candidates = (inner, getattr(inner, 'reason', None))
+    return any(isinstance(item, urllib3.exceptions.NewConnectionError) for item in candidates)
 
 
 def _envelope_data(resp, url, method, path):
