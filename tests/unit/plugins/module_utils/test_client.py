@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""plugins/module_utils/client.py on the wire: a real HTTPS server on loopback (conftest.ApiServer) and fakepve.
+"""plugins/module_utils/client.py on the wire: a real HTTPS server on loopback (api_server.ApiServer) and fakepve.
 
 Nothing here mocks proxmoxer or requests: every request goes through TLS to a server that records it. Time is a
 FakeClock: retries sleep on it, so no test really waits (read timeouts excepted: READ_TIMEOUT of real time).
