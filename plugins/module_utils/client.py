@@ -21,6 +21,7 @@ import time
 import traceback
 from urllib.parse import quote
 
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxAuthError,
@@ -100,11 +101,15 @@ _HOSTNAME_RE = re.compile(r'^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$')
 def _check_host(host):
     """A host name or IP address (an IPv6 one with or without brackets); ProxmoxConfigError for anything else."""
     text = str(host).strip()
-    bare = text[1:-1] if text.startswith('[') and text.endswith(']') else text
+    bracketed = text.startswith('[') and text.endswith(']')
+    bare = text[1:-1] if bracketed else text
     try:
         return str(ipaddress.ip_address(bare))
     except ValueError:
-        pass
+        if bracketed:
+            raise ProxmoxConfigError('api_host {0!r}: brackets hold an IPv6 address only'.format(text)) from None
+    # A fully qualified name may end with the root's dot.
+    bare = bare[:-1] if bare.endswith('.') and len(bare) > 1 else bare
     if '://' in text or '/' in text:
         raise ProxmoxConfigError('api_host takes a host name or address, not a URL: {0!r} (the port goes in api_port)'.format(text))
     if ':' in text:
@@ -141,13 +146,15 @@ class ConnectionSettings(object):
         self.ca_path = ca_path or None
         self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
         self.label = label
-        if token_id or token_secret:
-            if not (token_id and token_secret):
-                raise ProxmoxConfigError('API token authentication needs both api_token_id and api_token_secret')
+        # A token needs both halves; a half-token (say PROXMOX_TOKEN_SECRET left in the environment) does not
+        # stand in the way of an explicit password login.
+        if token_id and token_secret:
             self.user, self.token_name = split_token_id(token_id, user)
             self.token_secret = _check_token_secret(token_secret)
             self.password = None
         else:
+            if (token_id or token_secret) and (not user or password is None):
+                raise ProxmoxConfigError('API token authentication needs both api_token_id and api_token_secret')
             if not user or password is None:
                 raise ProxmoxConfigError(
                     'give api_user with api_password, or api_token_id with api_token_secret '
@@ -213,6 +220,10 @@ class RetryPolicy(object):
         """Seconds to wait after failed attempt number `attempt` (1-based): full jitter over the exponential cap."""
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return self.rng.uniform(cap / 2, cap)
+
+    def wait(self, attempt, elapsed):
+        """The backoff after attempt `attempt`, cut to what is left of the total budget."""
+        return max(0.0, min(self.delay(attempt), self.max_total - elapsed))
 
     def may_retry(self, method, attempt, elapsed, status=None, connect_failed=False, read_failed=False):
         """True when attempt number `attempt` may be followed by another."""
@@ -335,9 +346,14 @@ def _envelope_data(resp, url, method, path):
 
 
 def _form_value(value):
-    """A parameter as PVE reads it: booleans as 0/1 (requests would send 'True')."""
+    """A parameter as PVE reads it: booleans as 0/1 (requests would send 'True'), a dict as a property string
+    (requests would send its keys), list items alike (an array parameter is sent as repeated keys)."""
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, dict):
+        return propstring.render(value)
+    if isinstance(value, (list, tuple)):
+        return [_form_value(item) for item in value]
     return value
 
 
@@ -466,7 +482,7 @@ class ProxmoxClient(object):
                 connect_failed = _never_connected(exc)
                 if self.retry.may_retry(method, attempt, self._clock() - started,
                                         connect_failed=connect_failed, read_failed=not connect_failed):
-                    self._sleep(self.retry.delay(attempt))
+                    self._sleep(self.retry.wait(attempt, self._clock() - started))
                     continue
                 what = 'cannot connect' if connect_failed else 'no answer'
                 raise ProxmoxConnectionError('{0} ({1}) after {2} attempt{3}'.format(
@@ -474,7 +490,7 @@ class ProxmoxClient(object):
                     url=self.settings.url, method=method, path=path) from None
             if resp.status_code >= 400:
                 if self.retry.may_retry(method, attempt, self._clock() - started, status=resp.status_code):
-                    self._sleep(self.retry.delay(attempt))
+                    self._sleep(self.retry.wait(attempt, self._clock() - started))
                     continue
                 message, errors = _decode_error(resp)
                 raise ProxmoxApiError(message, status_code=resp.status_code, errors=errors,

@@ -72,7 +72,8 @@ class ProxmoxModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib('proxmoxer and requests'), exception=PROXMOXER_IMPORT_ERROR)
         self._client = None
         self.task_results = []
-        self.deadline = Deadline(self.params.get('timeout') or DEFAULT_TASK_TIMEOUT)
+        timeout = self.params.get('timeout')
+        self.deadline = Deadline(DEFAULT_TASK_TIMEOUT if timeout is None else timeout)
 
     @property
     def client(self):
