@@ -8,9 +8,10 @@ from fakepve import FakePve
 
 from .areas import BackupJobsArea, CertificatesArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
 from .areas.ha import HaArea
+from .areas.sdn import SdnArea
 
 
-class LabPve(HaArea, BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
+class LabPve(SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
 
     def __init__(self, name='lab1', nodes=('pve1',), version='9.0.10', user='root@pam', password='secret',
