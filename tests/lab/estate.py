@@ -159,7 +159,19 @@ class Estate(object):
                           rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12), rng.getrandbits(12),
                           rng.getrandbits(48)),
                       'meta': 'creation-qemu=9.2.0,ctime={0}'.format(1767225600 + k * 3600)}
-            cluster.pve.add_vm(vmid, name, node=node, status=status, config=config)
+            if k % 3 == 0:
+                # A static address from cloud-init, as an inventory reads it (TEST-NET-2: never routed).
+                config['ipconfig0'] = 'ip=198.51.100.{0}/24,gw=198.51.100.1'.format(k + 10)
+            vm = cluster.pve.add_vm(vmid, name, node=node, status=status, config=config)
+            if status == 'running':
+                # A guest agent that reports its interfaces (TEST-NET-3 addresses).
+                vm.agent = {'interfaces': [
+                    {'name': 'lo', 'hardware-address': '00:00:00:00:00:00',
+                     'ip-addresses': [{'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4', 'prefix': 8}]},
+                    {'name': 'eth0', 'hardware-address': config['net0'].split(',')[0].split('=')[1].lower(),
+                     'ip-addresses': [{'ip-address': '203.0.113.{0}'.format(k + 10), 'ip-address-type': 'ipv4', 'prefix': 24},
+                                      {'ip-address': 'fe80::be24:11ff:fe00:{0:x}'.format(k), 'ip-address-type': 'ipv6',
+                                       'prefix': 64}]}]}
 
     # ------------------------------------------------------------ lifecycle
 
