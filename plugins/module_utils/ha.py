@@ -129,6 +129,8 @@ RULE_SPEC = ResourceSpec(
     label='HA rule',
     collection='/cluster/ha/rules',
     id_field='rule',
+    # PVE 9's rules schema selects the rule's options by its type: updates name it too.
+    requires=dict((key, ('type',)) for key in ('resources', 'nodes', 'strict', 'affinity', 'disable', 'comment')),
     fields=[
         Field('type', create_only=True),
         Field('resources', normalize=sid_set, serialize=lambda v: ','.join(sid_set(v))),
@@ -139,7 +141,7 @@ RULE_SPEC = ResourceSpec(
         Field('comment'),
     ],
 )
-RULE_DEFAULTS = {'strict': 0, 'disable': 0}
+RULE_DEFAULTS = {'strict': 0}
 
 
 class HaItem(ConfigResource):
