@@ -1,0 +1,109 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PbsServer: one FakePbs on its own loopback address (port 8007) with a certificate of the lab CA, served on an
+event loop in a daemon thread, as the pytest fixtures and the lab's CLI use it.
+
+    server = PbsServer(directory)              # or PbsServer(directory, ca=estate.ca) to share a lab's CA
+    server.url, server.token_id, server.token_secret, server.ca_path, server.fingerprint, server.pbs
+    server.stop()
+"""
+
+import errno
+import os
+import secrets
+
+from ..estate import LabThread, random_hosts
+from ..pki import LabCa
+from .server import FakePbs
+
+PORT = 8007
+TOKEN_NAME = 'lab'
+USER = 'root@pam'
+
+
+class PbsServer(object):
+    """A started FakePbs and what clients need to reach it: host, port, url, user, password, token_id,
+    token_secret, ca_path, fingerprint, pbs (the FakePbs), vars (for lab_vars.yml), call(coroutine)."""
+
+    def __init__(self, directory, ca=None, name='pbs1', host=None, port=PORT, password=None, task_delay=0.0,
+                 datastores=('store1',)):
+        self.directory = os.path.abspath(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self.ca = ca or LabCa(self.directory)
+        self.name = name
+        self.hosts = [host] if host else None
+        self.pbs = FakePbs(port=port, user=USER, password=password or secrets.token_urlsafe(12))
+        self.pbs.task_delay = task_delay
+        self.token_id = '{0}!{1}'.format(USER, TOKEN_NAME)
+        self.token_secret = self.pbs.add_token(USER, TOKEN_NAME, comment='proxfleet lab')
+        for store in datastores:
+            self.pbs.add_datastore(store)
+        self.fingerprint = None
+        self._thread = LabThread(_Serving(self))
+
+    host = property(lambda self: self.pbs.host)
+    port = property(lambda self: self.pbs.port)
+    url = property(lambda self: self.pbs.url)
+    user = property(lambda self: self.pbs.user)
+    password = property(lambda self: self.pbs.password)
+    ca_path = property(lambda self: self.ca.path)
+
+    async def bind(self):
+        """Bind a free loopback address (on the server's loop)."""
+        hosts = iter(self.hosts) if self.hosts else random_hosts()
+        last = None
+        for _attempt in range(50):
+            try:
+                host = next(hosts)
+            except StopIteration:
+                break
+            certfile, keyfile, fp = self.ca.issue(self.name, [host, self.name, 'localhost'])
+            self.pbs.host = host
+            try:
+                await self.pbs.start(certfile, keyfile)
+            except OSError as exc:
+                await self.pbs.stop()
+                if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                    raise
+                last = exc
+                continue
+            finally:
+                os.unlink(keyfile)
+            self.fingerprint = fp
+            self.pbs.fingerprint = fp
+            return
+        raise OSError(errno.EADDRINUSE, 'no free loopback address for {0}: {1}'.format(self.name, last))
+
+    @property
+    def vars(self):
+        """The server as lab_vars.yml would list it (lab_pbs)."""
+        return {'name': self.name, 'api_host': self.host, 'api_port': self.port, 'url': self.url,
+                'version': self.pbs.version, 'user': self.user, 'password': self.password,
+                'token_id': self.token_id, 'token_name': TOKEN_NAME, 'token_secret': self.token_secret,
+                'ca_path': self.ca_path, 'fingerprint': self.fingerprint,
+                'datastores': sorted(self.pbs.datastores)}
+
+    def call(self, coro, timeout=60):
+        """Run a coroutine on the server's loop."""
+        return self._thread.call(coro, timeout)
+
+    def stop(self):
+        self._thread.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class _Serving(object):
+    """What LabThread serves: start() and stop() coroutines."""
+
+    def __init__(self, server):
+        self.server = server
+
+    async def start(self):
+        await self.server.bind()
+
+    async def stop(self):
+        await self.server.pbs.stop()
