@@ -1,0 +1,366 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: proxmox
+short_description: Every VM and container of several Proxmox VE clusters, in one inventory
+version_added: 0.1.0
+description:
+  - Lists the guests (VMs and containers) of every cluster given, querying the clusters concurrently, with one
+    C(/cluster/resources) read per cluster and the guests' configurations read in parallel.
+  - Hosts are named after the guests; host variables describe where and what each guest is (C(proxmox_cluster),
+    C(proxmox_node), C(proxmox_vmid), C(proxmox_type), C(proxmox_status), C(proxmox_tags), C(proxmox_pool),
+    C(proxmox_name), C(proxmox_template), C(proxmox_config)).
+  - Groups by cluster, node, type, status, tag and pool (C(proxmox_cluster_lab1), C(proxmox_node_pve1),
+    C(proxmox_type_qemu), C(proxmox_status_running), C(proxmox_tag_web), C(proxmox_pool_prod)), plus O(keyed_groups),
+    O(groups) and O(compose).
+  - C(ansible_host) comes from, in the order O(address_order) gives, a static address in the guest's configuration
+    (cloud-init C(ipconfigN), the C(ip) of a container's C(netN)), the addresses the guest agent or the container
+    reports while it runs, or the guest's name.
+  - Every credential may be a vault-encrypted value (C(!vault)) or a template (C({{ lookup('env', 'PVE_TOKEN') }})).
+  - Data read from the API is marked unsafe, so it is never templated.
+  - A cluster that cannot be read is reported as a warning and skipped, so the others still make an inventory;
+    with O(strict=true) it fails the inventory instead (as O(strict) also makes O(compose) errors fatal).
+  - The file name must end with C(proxmox.yml) or C(proxmox.yaml).
+author:
+  - proxfleet developers (@proxfleet)
+requirements:
+  - proxmoxer >= 2.0.1
+  - requests >= 2.32.0
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    type: str
+    required: true
+    choices: [proxfleet.proxmox.proxmox]
+  clusters:
+    description:
+      - The clusters to list. Each takes the connection options of the collection's modules.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the cluster in the inventory (groups C(proxmox_cluster_<name>), variable C(proxmox_cluster)).
+        type: str
+        required: true
+      api_host:
+        description:
+          - A node of the cluster, or a list of nodes tried in order until one answers.
+        type: raw
+        required: true
+      api_port:
+        description: Port of the API.
+        type: int
+        default: 8006
+      api_user:
+        description: User with realm, for a password login or with a bare O(clusters[].api_token_id).
+        type: str
+      api_password:
+        description: Password of O(clusters[].api_user).
+        type: str
+      api_token_id:
+        description: API token id, V(user@realm!name) or a bare name with O(clusters[].api_user).
+        type: str
+      api_token_secret:
+        description: Secret of the API token.
+        type: str
+      validate_certs:
+        description: Verify the server certificate.
+        type: bool
+        default: true
+      ca_path:
+        description: PEM CA bundle to verify the server certificate with.
+        type: path
+      fingerprint:
+        description: SHA-256 pin of the server certificate (V(AA:BB:...)); any other certificate is refused.
+        type: str
+      api_timeout:
+        description: Seconds per request.
+        type: int
+        default: 30
+  want_nodes:
+    description: Add the cluster nodes as hosts too (group C(proxmox_nodes)).
+    type: bool
+    default: false
+  want_templates:
+    description: Include templates.
+    type: bool
+    default: false
+  address_order:
+    description:
+      - Where C(ansible_host) comes from, first match wins. V(config) is a static address in the guest configuration,
+        V(agent) the addresses a running guest reports (guest agent, container interfaces), V(name) the guest's name.
+    type: list
+    elements: str
+    choices: [config, agent, name]
+    default: [config, agent, name]
+  config_keys:
+    description:
+      - Configuration keys to copy into C(proxmox_config) (the whole configuration is never copied).
+    type: list
+    elements: str
+    default: [cores, memory, ostype]
+  group_prefix:
+    description: Prefix of the groups this plugin makes.
+    type: str
+    default: proxmox_
+  max_workers:
+    description: How many API requests run at once, across all clusters.
+    type: int
+    default: 8
+'''
+
+EXAMPLES = r'''
+# inventory/prod.proxmox.yml
+plugin: proxfleet.proxmox.proxmox
+clusters:
+  - name: prod-a
+    api_host: [pve1.example.com, pve2.example.com]
+    api_token_id: inventory@pve!ansible
+    api_token_secret: !vault |
+      $ANSIBLE_VAULT;1.1;AES256
+      6231...
+    ca_path: /etc/pki/proxmox/prod-a.pem
+  - name: prod-b
+    api_host: pve10.example.com
+    api_token_id: inventory@pve!ansible
+    api_token_secret: "{{ lookup('ansible.builtin.env', 'PROD_B_TOKEN') }}"
+    fingerprint: "5C:9A:...:D4"
+want_nodes: true
+keyed_groups:
+  - key: proxmox_config.ostype
+    prefix: os
+groups:
+  databases: "'db' in proxmox_tags"
+compose:
+  ansible_user: "'debian' if proxmox_type == 'lxc' else 'cloud-user'"
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/proxfleet-inventory
+'''
+
+import concurrent.futures
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConnectionError, ProxmoxError, ProxmoxTLSError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import settings_from_options
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.guests import (
+    agent_addresses,
+    choose_address,
+    config_addresses,
+    split_tags,
+)
+
+display = Display()
+
+CONNECTION_KEYS = ('api_port', 'api_user', 'api_password', 'api_token_id', 'api_token_secret', 'validate_certs',
+                   'ca_path', 'fingerprint', 'api_timeout')
+DEFAULTS = {'api_port': 8006, 'validate_certs': True, 'api_timeout': 30}
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Several Proxmox VE clusters as one inventory."""
+
+    NAME = 'proxfleet.proxmox.proxmox'
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(('proxmox.yml', 'proxmox.yaml'))
+
+    # ---------------------------------------------------------------- options
+
+    def _cluster_options(self, entry):
+        """One cluster's options, templated (lookups, vaulted values) and checked before any request."""
+        if not isinstance(entry, dict) or not entry.get('name') or not entry.get('api_host'):
+            raise AnsibleParserError('each entry of clusters needs a name and an api_host')
+        unknown = set(entry) - set(CONNECTION_KEYS) - {'name', 'api_host'}
+        if unknown:
+            raise AnsibleParserError('cluster {0}: unknown options {1}'.format(entry['name'], ', '.join(sorted(unknown))))
+        options = dict(DEFAULTS)
+        for key, value in entry.items():
+            if key == 'api_host':
+                hosts = value if isinstance(value, list) else [value]
+                options[key] = [self._text(h) for h in hosts]
+            elif value is not None:
+                options[key] = self._text(value) if key not in DEFAULTS else self.templar.template(value)
+        return options
+
+    def _text(self, value):
+        """A templated string option: lookups resolved, vaulted values decrypted."""
+        return to_text(self.templar.template(value))
+
+    # ---------------------------------------------------------------- reading
+
+    def _connect(self, options):
+        """A client for the first node that answers (failover across api_host); errors of every node kept."""
+        failures = []
+        for host in options['api_host']:
+            settings_options = dict(options, api_host=host)
+            try:
+                client = ProxmoxClient(settings_from_options(settings_options))
+                client.version()
+                return client
+            except (ProxmoxConnectionError, ProxmoxTLSError) as error:
+                failures.append(error.describe())
+        raise AnsibleError('cluster {0}: no node answered: {1}'.format(options['name'], '; '.join(failures)))
+
+    def _read_guest(self, client, guest):
+        """One guest's config and, when it runs, the addresses it reports."""
+        kind, node, vmid = guest['type'], guest['node'], guest['vmid']
+        base = client.path('nodes', node, kind, vmid)
+        details = {'config': {}, 'interfaces': None}
+        try:
+            details['config'] = client.get(base + '/config') or {}
+        except ProxmoxError as error:
+            display.warning('cluster {0}: {1}'.format(client.settings.url, error.describe('guest {0}'.format(vmid))))
+        if guest.get('status') != 'running' or 'agent' not in self._address_order:
+            return details
+        try:
+            if kind == 'qemu':
+                if str(details['config'].get('agent', '0')).split(',')[0] not in ('1', 'enabled=1'):
+                    return details
+                answer = client.get(base + '/agent/network-get-interfaces') or {}
+                details['interfaces'] = answer.get('result') if isinstance(answer, dict) else None
+            else:
+                details['interfaces'] = client.get(base + '/interfaces')
+        except ProxmoxError:
+            # An agent that is not running or not answering is common: the next address source is used.
+            details['interfaces'] = None
+        return details
+
+    def _read_cluster(self, options, pool):
+        client = self._connect(options)
+        resources = client.get('/cluster/resources') or []
+        guests = [r for r in resources if r.get('type') in ('qemu', 'lxc')
+                  and (self.get_option('want_templates') or not r.get('template'))]
+        nodes = [r for r in resources if r.get('type') == 'node']
+        futures = dict((pool.submit(self._read_guest, client, guest), guest['vmid']) for guest in guests)
+        details = {}
+        for future in concurrent.futures.as_completed(futures):
+            details[str(futures[future])] = future.result()
+        return {'guests': guests, 'nodes': nodes, 'details': details, 'url': client.settings.url}
+
+    def _fetch(self, clusters):
+        """Read every cluster concurrently: {name: data} and {name: error text} for those that failed."""
+        results, failures = {}, {}
+        workers = max(1, self.get_option('max_workers'))
+        # Cluster reads wait on guest reads: they get their own pool so they can never starve it.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as guest_pool, \
+                concurrent.futures.ThreadPoolExecutor(max_workers=len(clusters) or 1) as cluster_pool:
+            futures = dict((cluster_pool.submit(self._read_cluster, options, guest_pool), options['name'])
+                           for options in clusters)
+            for future in concurrent.futures.as_completed(futures):
+                name = futures[future]
+                try:
+                    results[name] = future.result()
+                except (ProxmoxError, AnsibleError) as error:
+                    failures[name] = error.describe('cluster ' + name) if isinstance(error, ProxmoxError) else str(error)
+        return results, failures
+
+    # ---------------------------------------------------------------- building
+
+    def _group(self, kind, value):
+        name = self._sanitize_group_name('{0}{1}_{2}'.format(self.get_option('group_prefix'), kind, value))
+        return self.inventory.add_group(name)
+
+    def _host_name(self, guest, cluster_name, taken):
+        name = guest.get('name') or '{0}-{1}'.format(guest['type'], guest['vmid'])
+        if name in taken and taken[name] != (cluster_name, guest['vmid']):
+            name = '{0}.{1}'.format(name, cluster_name)
+        taken[name] = (cluster_name, guest['vmid'])
+        return name
+
+    def _add_cluster(self, cluster_name, data, taken, strict):
+        cluster_group = self._group('cluster', cluster_name)
+        if self.get_option('want_nodes'):
+            nodes_group = self.inventory.add_group(self._sanitize_group_name(self.get_option('group_prefix') + 'nodes'))
+            for node in data['nodes']:
+                host = self.inventory.add_host(node['node'], group=nodes_group)
+                self.inventory.add_child(cluster_group, host)
+                self.inventory.set_variable(host, 'proxmox_cluster', wrap_var(cluster_name))
+                self.inventory.set_variable(host, 'proxmox_status', wrap_var(node.get('status')))
+        config_keys = self.get_option('config_keys')
+        for guest in sorted(data['guests'], key=lambda g: g['vmid']):
+            details = data['details'].get(str(guest['vmid']), {'config': {}, 'interfaces': None})
+            config = details.get('config') or {}
+            name = self._host_name(guest, cluster_name, taken)
+            host = self.inventory.add_host(name, group=cluster_group)
+            tags = split_tags(guest.get('tags') or config.get('tags'))
+            hostvars = {
+                'proxmox_cluster': cluster_name,
+                'proxmox_node': guest['node'],
+                'proxmox_vmid': guest['vmid'],
+                'proxmox_type': guest['type'],
+                'proxmox_status': guest.get('status'),
+                'proxmox_tags': tags,
+                'proxmox_pool': guest.get('pool'),
+                'proxmox_name': guest.get('name'),
+                'proxmox_template': bool(guest.get('template')),
+                'proxmox_config': dict((k, config[k]) for k in config_keys if k in config),
+            }
+            address = choose_address(self._address_order, name, config_addresses(guest['type'], config),
+                                     agent_addresses(details.get('interfaces')))
+            if address:
+                hostvars['ansible_host'] = address
+            for key, value in hostvars.items():
+                self.inventory.set_variable(name, key, wrap_var(value))
+            for kind, value in (('node', guest['node']), ('type', guest['type']), ('status', guest.get('status'))):
+                if value:
+                    self.inventory.add_child(self._group(kind, value), name)
+            for tag in tags:
+                self.inventory.add_child(self._group('tag', tag), name)
+            if guest.get('pool'):
+                self.inventory.add_child(self._group('pool', guest['pool']), name)
+            variables = self.inventory.get_host(name).get_vars()
+            self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        strict = self.get_option('strict')
+        self._address_order = self.get_option('address_order')
+        clusters = [self._cluster_options(entry) for entry in self.get_option('clusters') or []]
+        if not clusters:
+            raise AnsibleParserError('{0}: clusters lists no cluster'.format(path))
+        names = [c['name'] for c in clusters]
+        if len(set(names)) != len(names):
+            raise AnsibleParserError('{0}: cluster names must be unique, got {1}'.format(path, ', '.join(names)))
+
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option('cache') and cache
+        results = None
+        if use_cache:
+            try:
+                results = self._cache[cache_key]
+            except KeyError:
+                results = None
+        if results is None:
+            try:
+                results, failures = self._fetch(clusters)
+            except ProxmoxError as error:
+                raise AnsibleError(error.describe()) from None
+            for _name, text in sorted(failures.items()):
+                if strict:
+                    raise AnsibleError(text)
+                display.warning('{0} (skipped; set strict: true to fail instead)'.format(text))
+            if self.get_option('cache') and not failures:
+                self._cache[cache_key] = results
+        taken = {}
+        for name in names:
+            if name in results:
+                self._add_cluster(name, results[name], taken, strict)

@@ -1,0 +1,168 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxfleet.proxmox.proxmox inventory against both lab clusters, through ansible-inventory and ansible-playbook."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.conftest import target
+from tests.lab.playbook import collections_path
+
+BIN = os.path.dirname(sys.executable)
+
+
+def _run(tool, args, cwd, env=None):
+    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_HOME=str(cwd / 'home'), ANSIBLE_LOCAL_TEMP=str(cwd / 'tmp'))
+    environ.update(env or {})
+    return subprocess.run([os.path.join(BIN, tool)] + list(args), cwd=str(cwd), env=environ, capture_output=True,
+                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def _vaulted(value, password_file, cwd):
+    """The `!vault |` block ansible-vault encrypt_string prints for value."""
+    proc = _run('ansible-vault', ['encrypt_string', '--vault-password-file', str(password_file), value], cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def _inventory(lab, tmp_path, cluster_b_host=None, extra=''):
+    one, two = lab.clusters
+    password_file = tmp_path / 'vault-password'
+    password_file.write_text('inventory-vault\n')
+    secret = _vaulted(two.password, password_file, tmp_path)
+    text = '\n'.join([
+        'plugin: proxfleet.proxmox.proxmox',
+        'clusters:',
+        '  - name: {0}'.format(one.name),
+        # The first node does not answer: the plugin fails over to the next.
+        '    api_host: [127.0.0.1, {0}]'.format(one.host),
+        '    api_token_id: "{0}"'.format(one.token_id),
+        '    api_token_secret: "{{ lookup(\'ansible.builtin.env\', \'LAB_TOKEN\') }}"',
+        '    ca_path: {0}'.format(one.ca_path),
+        '  - name: {0}'.format(two.name),
+        '    api_host: {0}'.format(cluster_b_host or two.host),
+        '    api_user: root@pam',
+        '    api_password: ' + secret.replace('\n', '\n    '),
+        '    fingerprint: "{0}"'.format(two.fingerprint),
+        '    validate_certs: false',
+        'want_nodes: true',
+        'keyed_groups:',
+        '  - key: proxmox_config.ostype',
+        '    prefix: os',
+        'groups:',
+        '  webs: "\'web\' in proxmox_tags"',
+        'compose:',
+        '  guest_label: proxmox_name ~ "@" ~ proxmox_cluster',
+        extra,
+    ])
+    path = tmp_path / 'lab.proxmox.yml'
+    path.write_text(text)
+    env = {'LAB_TOKEN': one.token_secret}
+    return path, password_file, env
+
+
+def _plain(node):
+    """ansible-inventory --list keeps the unsafe marks of the plugin's data ({'__ansible_unsafe': value}): drop them."""
+    if isinstance(node, dict):
+        if list(node) == ['__ansible_unsafe']:
+            return node['__ansible_unsafe']
+        return dict((k, _plain(v)) for k, v in node.items())
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _list(lab, tmp_path, env=None, **kwargs):
+    path, password_file, inventory_env = _inventory(lab, tmp_path, **kwargs)
+    inventory_env.update(env or {})
+    return _run('ansible-inventory', ['-i', str(path), '--vault-password-file', str(password_file), '--list'], tmp_path,
+                inventory_env)
+
+
+def test_every_guest_of_every_cluster(lab, tmp_path):
+    proc = _list(lab, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    inventory = _plain(json.loads(proc.stdout))
+    hostvars = inventory['_meta']['hostvars']
+    for cluster in lab.clusters:
+        guests = dict((vm.name, vm) for vm in cluster.pve.vms)
+        guests.update((ct.name, ct) for ct in cluster.pve.cts)
+        members = set(inventory['proxmox_cluster_' + cluster.name]['hosts'])
+        assert set(guests) | set(cluster.nodes) == members
+        for name, guest in guests.items():
+            host = hostvars[name]
+            assert (host['proxmox_cluster'], host['proxmox_node'], host['proxmox_vmid']) == (cluster.name, guest.node, guest.vmid)
+            assert host['proxmox_status'] == guest.status
+            assert host['guest_label'] == '{0}@{1}'.format(name, cluster.name)
+            assert name in inventory['proxmox_node_' + guest.node.replace('-', '_')]['hosts']
+            for tag in host['proxmox_tags']:
+                assert name in inventory['proxmox_tag_' + tag]['hosts']
+    # ansible_host: a static cloud-init address wins, then what the agent reports, then the name.
+    vms = [vm for cluster in lab.clusters for vm in cluster.pve.vms]
+    static = [vm for vm in vms if 'ipconfig0' in vm.config]
+    agent_only = [vm for vm in vms if 'ipconfig0' not in vm.config and vm.status == 'running']
+    neither = [vm for vm in vms if 'ipconfig0' not in vm.config and vm.status != 'running']
+    assert static and agent_only and neither
+    for vm in static:
+        assert hostvars[vm.name]['ansible_host'] == vm.config['ipconfig0'].split(',')[0][3:].split('/')[0]
+    for vm in agent_only:
+        assert hostvars[vm.name]['ansible_host'].startswith('203.0.113.')
+    for vm in neither:
+        assert hostvars[vm.name]['ansible_host'] == vm.name
+    assert set(inventory['webs']['hosts']) == set(n for n, v in hostvars.items() if 'web' in v.get('proxmox_tags', []))
+    assert inventory['os_l26']['hosts'] and inventory['proxmox_type_lxc']['hosts']
+    for cluster in lab.clusters:
+        assert cluster.password not in proc.stdout and cluster.token_secret not in proc.stdout
+
+
+def test_an_unreachable_cluster_is_skipped_or_fatal_with_strict(lab, tmp_path, unused_port):
+    proc = _list(lab, tmp_path, cluster_b_host='127.0.0.1')
+    assert proc.returncode == 0, proc.stderr
+    inventory = json.loads(proc.stdout)
+    assert 'proxmox_cluster_' + lab.clusters[0].name in inventory
+    assert 'proxmox_cluster_' + lab.clusters[1].name not in inventory
+    assert 'cluster {0}'.format(lab.clusters[1].name) in proc.stderr and 'skipped' in proc.stderr
+    # strict: the whole source fails, which Ansible reports, and makes fatal with inventory_any_unparsed_is_failed.
+    strict = _list(lab, tmp_path, cluster_b_host='127.0.0.1', extra='strict: true')
+    assert 'proxmox_cluster_' + lab.clusters[0].name not in json.loads(strict.stdout)
+    assert 'no node answered' in strict.stderr
+    fatal = _list(lab, tmp_path, cluster_b_host='127.0.0.1', extra='strict: true',
+                  env={'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': '1'})
+    assert fatal.returncode != 0
+    assert 'no node answered' in fatal.stderr and 'Traceback' not in fatal.stderr
+
+
+def test_cache_serves_the_last_listing(lab, tmp_path):
+    cache = 'cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {0}\ncache_timeout: 600'.format(tmp_path / 'cache')
+    first = _list(lab, tmp_path, extra=cache)
+    assert first.returncode == 0, first.stderr
+    assert os.listdir(str(tmp_path / 'cache'))
+    # The second cluster is now unreachable, but the cached listing still has it.
+    second = _list(lab, tmp_path, extra=cache, cluster_b_host='127.0.0.1')
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)['proxmox_cluster_' + lab.clusters[1].name]['hosts']
+
+
+def test_a_playbook_targets_inventory_groups(lab, tmp_path):
+    path, password_file, env = _inventory(lab, tmp_path)
+    proc = _run('ansible-playbook', ['-i', str(path), '--vault-password-file', str(password_file),
+                                     target('inventory_proxmox')], tmp_path, env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'ok=' in proc.stdout and 'failed=0' in proc.stdout
+
+
+@pytest.mark.parametrize('content, words', [
+    ('plugin: proxfleet.proxmox.proxmox\nclusters: []\n', 'clusters lists no cluster'),
+    ('plugin: proxfleet.proxmox.proxmox\nclusters:\n  - name: a\n', 'needs a name and an api_host'),
+    ('plugin: proxfleet.proxmox.proxmox\nclusters:\n  - {name: a, api_host: h, api_pasword: x}\n', 'unknown options api_pasword'),
+])
+def test_bad_configuration_is_refused(tmp_path, content, words):
+    path = tmp_path / 'bad.proxmox.yml'
+    path.write_text(content)
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path, {'ANSIBLE_INVENTORY_UNPARSED_FAILED': '1'})
+    assert proc.returncode != 0
+    assert words in proc.stderr
