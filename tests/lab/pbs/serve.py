@@ -86,6 +86,16 @@ class PbsServer(object):
         """Run a coroutine on the server's loop."""
         return self._thread.call(coro, timeout)
 
+    def run(self, func, *args, **kwargs):
+        """Run a plain function of the fake (add_snapshot, add_datastore, corrupt_chunk, ...) on the server's loop."""
+        async def call():
+            return func(*args, **kwargs)
+        return self.call(call())
+
+    def add_snapshot(self, *args, **kwargs):
+        """FakePbs.add_snapshot on the server's loop: store, backup_type, backup_id, backup_time, ns=, chunks=, ..."""
+        return self.run(self.pbs.add_snapshot, *args, **kwargs)
+
     def stop(self):
         self._thread.stop()
 

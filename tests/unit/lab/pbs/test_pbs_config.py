@@ -76,7 +76,7 @@ def test_datastore_errors(pbs_fn, pbs_api, pbs_raw, wait_task):
 
 def test_datastore_data_kept_and_reused(pbs_fn, pbs_api, wait_task):
     api = pbs_api(pbs_fn)
-    pbs_fn.call(_add(pbs_fn.pbs, 'store1', 'vm', '100', 1767225600))
+    pbs_fn.add_snapshot('store1', 'vm', '100', 1767225600)
     api.config.sync.post(id='s-kept', store='store1', **{'remote-store': 'store2', 'remote': 'r-kept'})
     wait_task(pbs_fn, api.config.datastore('store1').delete(**{'keep-job-configs': 1}))
     assert [j['id'] for j in api.config.sync.get()] == ['s-kept']
@@ -89,10 +89,6 @@ def test_datastore_data_kept_and_reused(pbs_fn, pbs_api, wait_task):
     upid = api.config.datastore.post(name='fresh', path='/mnt/datastore/store1')
     assert wait_task(pbs_fn, upid)['exitstatus'] == 'OK'
     assert api.admin.datastore('fresh').snapshots.get() == []
-
-
-async def _add(pbs, *args, **kwargs):
-    return pbs.add_snapshot(*args, **kwargs)
 
 
 def test_remote_lifecycle(pbs, pbs_api, pbs_raw):
