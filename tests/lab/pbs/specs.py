@@ -78,7 +78,7 @@ BYTES = s(min_length=1, max_length=64, fmt='byte-size')
 MAX_DEPTH = i(minimum=0, maximum=7)
 BACKUP_TYPE = s(enum=['vm', 'ct', 'host'])
 BACKUP_ID = s(pattern=r'^' + SAFE_ID + '$')
-BACKUP_TIME = i(minimum=0)
+BACKUP_TIME = i(minimum=1)
 UPID = s(pattern=r'^UPID:[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8,9}:[0-9A-Fa-f]{8,16}:'
                  r'[0-9A-Fa-f]{8}:[^:\s]+:[^:\s]*:[^:\s]+:$', min_length=36)
 NODE = s(pattern=r'^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$')
@@ -186,7 +186,7 @@ VERIFY_DATASTORE = {'store': DATASTORE.required(), 'ns': NS, 'backup-type': BACK
 SPECS = {
     ('GET', '/version'): {},
     ('POST', '/access/ticket'): {'username': USER_ID.required(), 'password': s(), 'path': s(), 'privs': s(),
-                                 'port': i(), 'tfa-challenge': s(), 'http-only': b(False)},
+                                 'port': i(minimum=0, maximum=65535), 'tfa-challenge': s(), 'http-only': b(False)},
     ('DELETE', '/access/ticket'): {},
     ('GET', '/config/datastore'): {},
     ('POST', '/config/datastore'): DATASTORE_CREATE,
