@@ -9,8 +9,10 @@ name: proxmox
 short_description: Every VM and container of several Proxmox VE clusters, in one inventory
 version_added: 0.1.0
 description:
-  - Lists the guests (VMs and containers) of every cluster given, querying the clusters concurrently, with one
-    C(/cluster/resources) read per cluster and the guests' configurations read in parallel.
+  - Lists the guests (VMs and containers) of every cluster given, querying the clusters concurrently with one
+    C(/cluster/resources) read per cluster, never one read per guest; per-guest reads are made only for the addresses
+    running guests report, and for configurations when O(address_order) includes V(config) or O(config_keys) is set,
+    at most O(max_workers) at a time.
   - Hosts are named after the guests; host variables describe where and what each guest is (C(proxmox_cluster),
     C(proxmox_node), C(proxmox_vmid), C(proxmox_type), C(proxmox_status), C(proxmox_tags), C(proxmox_pool),
     C(proxmox_name), C(proxmox_template), C(proxmox_config)).
@@ -96,18 +98,27 @@ options:
     default: false
   address_order:
     description:
-      - Where C(ansible_host) comes from, first match wins. V(config) is a static address in the guest configuration,
-        V(agent) the addresses a running guest reports (guest agent, container interfaces), V(name) the guest's name.
+      - Where C(ansible_host) comes from, first match wins. V(config) is a static address in the guest configuration
+        (cloud-init C(ipconfigN), a container's C(netN) C(ip)), V(agent) the addresses a running guest reports (guest
+        agent, container interfaces), V(name) the guest's name.
+      - V(config) reads every guest's configuration, one request per guest.
     type: list
     elements: str
     choices: [config, agent, name]
-    default: [config, agent, name]
+    default: [agent, name]
   config_keys:
     description:
       - Configuration keys to copy into C(proxmox_config) (the whole configuration is never copied).
+      - Setting any reads every guest's configuration, one request per guest.
     type: list
     elements: str
-    default: [cores, memory, ostype]
+    default: []
+  filters:
+    description:
+      - Conditions (Jinja2 expressions over the host variables above) a guest must meet, all of them, to be listed.
+    type: list
+    elements: str
+    default: []
   group_prefix:
     description: Prefix of the groups this plugin makes.
     type: str
@@ -135,6 +146,10 @@ clusters:
     api_token_secret: "{{ lookup('ansible.builtin.env', 'PROD_B_TOKEN') }}"
     fingerprint: "5C:9A:...:D4"
 want_nodes: true
+address_order: [config, agent, name]
+config_keys: [ostype, cores, memory]
+filters:
+  - "'template' not in proxmox_tags"
 keyed_groups:
   - key: proxmox_config.ostype
     prefix: os
@@ -151,6 +166,7 @@ import concurrent.futures
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
@@ -222,15 +238,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         kind, node, vmid = guest['type'], guest['node'], guest['vmid']
         base = client.path('nodes', node, kind, vmid)
         details = {'config': {}, 'interfaces': None}
-        try:
-            details['config'] = client.get(base + '/config') or {}
-        except ProxmoxError as error:
-            display.warning('cluster {0}: {1}'.format(client.settings.url, error.describe('guest {0}'.format(vmid))))
+        if self._need_config:
+            try:
+                details['config'] = client.get(base + '/config') or {}
+            except ProxmoxError as error:
+                display.warning(error.describe('guest {0}'.format(vmid)))
         if guest.get('status') != 'running' or 'agent' not in self._address_order:
             return details
         try:
             if kind == 'qemu':
-                if str(details['config'].get('agent', '0')).split(',')[0] not in ('1', 'enabled=1'):
+                if self._need_config and str(details['config'].get('agent', '0')).split(',')[0] not in ('1', 'enabled=1'):
                     return details
                 answer = client.get(base + '/agent/network-get-interfaces') or {}
                 details['interfaces'] = answer.get('result') if isinstance(answer, dict) else None
@@ -247,7 +264,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         guests = [r for r in resources if r.get('type') in ('qemu', 'lxc')
                   and (self.get_option('want_templates') or not r.get('template'))]
         nodes = [r for r in resources if r.get('type') == 'node']
-        futures = dict((pool.submit(self._read_guest, client, guest), guest['vmid']) for guest in guests)
+        # Per-guest reads only where they can yield something: configurations when asked for, interfaces of
+        # running guests.
+        wanted = [g for g in guests if self._need_config or ('agent' in self._address_order and g.get('status') == 'running')]
+        futures = dict((pool.submit(self._read_guest, client, guest), guest['vmid']) for guest in wanted)
         details = {}
         for future in concurrent.futures.as_completed(futures):
             details[str(futures[future])] = future.result()
@@ -296,8 +316,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for guest in sorted(data['guests'], key=lambda g: g['vmid']):
             details = data['details'].get(str(guest['vmid']), {'config': {}, 'interfaces': None})
             config = details.get('config') or {}
-            name = self._host_name(guest, cluster_name, taken)
-            host = self.inventory.add_host(name, group=cluster_group)
             tags = split_tags(guest.get('tags') or config.get('tags'))
             hostvars = {
                 'proxmox_cluster': cluster_name,
@@ -311,6 +329,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 'proxmox_template': bool(guest.get('template')),
                 'proxmox_config': dict((k, config[k]) for k in config_keys if k in config),
             }
+            if not self._passes_filters(hostvars, strict):
+                continue
+            name = self._host_name(guest, cluster_name, taken)
+            self.inventory.add_host(name, group=cluster_group)
             address = choose_address(self._address_order, name, config_addresses(guest['type'], config),
                                      agent_addresses(details.get('interfaces')))
             if address:
@@ -329,11 +351,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
 
+    def _passes_filters(self, hostvars, strict):
+        """True when every condition of `filters` holds for these variables (a broken one fails only with strict)."""
+        for condition in self.get_option('filters'):
+            try:
+                held = self._compose(condition, hostvars)
+                if not boolean(held, strict=False):
+                    return False
+            except Exception as error:  # pylint: disable=broad-except  # any template error, as constructed treats it
+                if strict:
+                    raise AnsibleParserError('filter {0!r} could not be evaluated: {1}'.format(condition, to_text(error))) from None
+                return False
+        return True
+
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         strict = self.get_option('strict')
         self._address_order = self.get_option('address_order')
+        self._need_config = 'config' in self._address_order or bool(self.get_option('config_keys'))
         clusters = [self._cluster_options(entry) for entry in self.get_option('clusters') or []]
         if not clusters:
             raise AnsibleParserError('{0}: clusters lists no cluster'.format(path))

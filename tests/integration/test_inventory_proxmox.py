@@ -50,6 +50,8 @@ def _inventory(lab, tmp_path, cluster_b_host=None, extra=''):
         '    fingerprint: "{0}"'.format(two.fingerprint),
         '    validate_certs: false',
         'want_nodes: true',
+        'address_order: [config, agent, name]',
+        'config_keys: [ostype, cores]',
         'keyed_groups:',
         '  - key: proxmox_config.ostype',
         '    prefix: os',
@@ -166,3 +168,25 @@ def test_bad_configuration_is_refused(tmp_path, content, words):
     proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path, {'ANSIBLE_INVENTORY_UNPARSED_FAILED': '1'})
     assert proc.returncode != 0
     assert words in proc.stderr
+
+
+def test_requests_stay_per_cluster_not_per_guest(lab, tmp_path):
+    """Default options: one /cluster/resources per cluster, per-guest reads only for running guests' interfaces."""
+    one = lab.clusters[0]
+    text = ('plugin: proxfleet.proxmox.proxmox\nclusters:\n  - name: {0}\n    api_host: {1}\n    api_token_id: "{2}"\n'
+            '    api_token_secret: "{3}"\n    ca_path: {4}\nfilters:\n  - proxmox_type == "qemu"\n').format(
+                one.name, one.host, one.token_id, one.token_secret, one.ca_path)
+    path = tmp_path / 'one.proxmox.yml'
+    path.write_text(text)
+    before = len(one.pve.requests)
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    made = [(method, p) for method, p, _body in one.pve.requests[before:]]
+    guests = list(one.pve.vms) + list(one.pve.cts)
+    running = [g for g in guests if g.status == 'running']
+    per_guest = [p for _m, p in made if '/qemu/' in p or '/lxc/' in p]
+    assert [p for _m, p in made if p.endswith('/cluster/resources')] == ['/api2/json/cluster/resources']
+    assert not [p for p in per_guest if p.endswith('/config')]
+    assert len(per_guest) == len(running)
+    hostvars = _plain(json.loads(proc.stdout))['_meta']['hostvars']
+    assert set(hostvars) == set(vm.name for vm in one.pve.vms)
