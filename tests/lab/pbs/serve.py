@@ -1,9 +1,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PbsServer: one FakePbs on its own loopback address (port 8007) with a certificate of the lab CA, served on an
-event loop in a daemon thread, as the pytest fixtures and the lab's CLI use it.
+"""One FakePbs on its own loopback address (port 8007) with a certificate of the lab CA.
+
+PbsInstance binds it on the caller's event loop (what the estate would do beside its clusters);
+PbsServer serves one on an event loop in a daemon thread (the pytest fixtures):
 
     server = PbsServer(directory)              # or PbsServer(directory, ca=estate.ca) to share a lab's CA
     server.url, server.token_id, server.token_secret, server.ca_path, server.fingerprint, server.pbs
+    server.add_snapshot('store1', 'vm', '100', 1767225600)
     server.stop()
 """
 
@@ -20,17 +23,15 @@ TOKEN_NAME = 'lab'
 USER = 'root@pam'
 
 
-class PbsServer(object):
-    """A started FakePbs and what clients need to reach it: host, port, url, user, password, token_id,
-    token_secret, ca_path, fingerprint, pbs (the FakePbs), vars (for lab_vars.yml), call(coroutine)."""
+class PbsInstance(object):
+    """A FakePbs with the lab's token and datastores, and what clients need to reach it: host, port, url, user,
+    password, token_id, token_secret, ca_path, fingerprint, pbs (the FakePbs), vars. start()/stop() on a loop."""
 
-    def __init__(self, directory, ca=None, name='pbs1', host=None, port=PORT, password=None, task_delay=0.0,
+    def __init__(self, ca, name='pbs1', hosts=None, port=PORT, password=None, task_delay=0.0,
                  datastores=('store1',)):
-        self.directory = os.path.abspath(directory)
-        os.makedirs(self.directory, exist_ok=True)
-        self.ca = ca or LabCa(self.directory)
+        self.ca = ca
         self.name = name
-        self.hosts = [host] if host else None
+        self.hosts = list(hosts) if hosts else None
         self.pbs = FakePbs(port=port, user=USER, password=password or secrets.token_urlsafe(12))
         self.pbs.task_delay = task_delay
         self.token_id = '{0}!{1}'.format(USER, TOKEN_NAME)
@@ -38,7 +39,6 @@ class PbsServer(object):
         for store in datastores:
             self.pbs.add_datastore(store)
         self.fingerprint = None
-        self._thread = LabThread(_Serving(self))
 
     host = property(lambda self: self.pbs.host)
     port = property(lambda self: self.pbs.port)
@@ -47,8 +47,8 @@ class PbsServer(object):
     password = property(lambda self: self.pbs.password)
     ca_path = property(lambda self: self.ca.path)
 
-    async def bind(self):
-        """Bind a free loopback address (on the server's loop)."""
+    async def start(self):
+        """Listen on a free loopback address (from hosts, or random 127.0.x.y), port 8007."""
         hosts = iter(self.hosts) if self.hosts else random_hosts()
         last = None
         for _attempt in range(50):
@@ -67,11 +67,15 @@ class PbsServer(object):
                 last = exc
                 continue
             finally:
+                # The server holds its key; nothing needs the file any more.
                 os.unlink(keyfile)
             self.fingerprint = fp
             self.pbs.fingerprint = fp
             return
         raise OSError(errno.EADDRINUSE, 'no free loopback address for {0}: {1}'.format(self.name, last))
+
+    async def stop(self):
+        await self.pbs.stop()
 
     @property
     def vars(self):
@@ -81,6 +85,22 @@ class PbsServer(object):
                 'token_id': self.token_id, 'token_name': TOKEN_NAME, 'token_secret': self.token_secret,
                 'ca_path': self.ca_path, 'fingerprint': self.fingerprint,
                 'datastores': sorted(self.pbs.datastores)}
+
+
+class PbsServer(object):
+    """A PbsInstance served on its own event loop in a daemon thread; the same attributes, plus call(coroutine),
+    run(function, ...) and add_snapshot(...) on that loop, and stop()."""
+
+    def __init__(self, directory, ca=None, **options):
+        directory = os.path.abspath(directory)
+        os.makedirs(directory, exist_ok=True)
+        self.instance = PbsInstance(ca or LabCa(directory), **options)
+        self._thread = LabThread(self.instance)
+
+    def __getattr__(self, name):
+        if name in ('instance', '_thread'):
+            raise AttributeError(name)
+        return getattr(self.instance, name)
 
     def call(self, coro, timeout=60):
         """Run a coroutine on the server's loop."""
@@ -94,7 +114,7 @@ class PbsServer(object):
 
     def add_snapshot(self, *args, **kwargs):
         """FakePbs.add_snapshot on the server's loop: store, backup_type, backup_id, backup_time, ns=, chunks=, ..."""
-        return self.run(self.pbs.add_snapshot, *args, **kwargs)
+        return self.run(self.instance.pbs.add_snapshot, *args, **kwargs)
 
     def stop(self):
         self._thread.stop()
@@ -104,16 +124,3 @@ class PbsServer(object):
 
     def __exit__(self, *exc):
         self.stop()
-
-
-class _Serving(object):
-    """What LabThread serves: start() and stop() coroutines."""
-
-    def __init__(self, server):
-        self.server = server
-
-    async def start(self):
-        await self.server.bind()
-
-    async def stop(self):
-        await self.server.pbs.stop()
