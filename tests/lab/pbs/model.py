@@ -148,8 +148,7 @@ class Snapshot(object):
         """Every (digest, size) of the snapshot's indexes, repeats included."""
         for value in self.files.values():
             if isinstance(value, list):
-                for chunk in value:
-                    yield chunk
+                yield from value
 
     def file_size(self, name):
         value = self.files[name]

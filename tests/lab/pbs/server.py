@@ -420,4 +420,3 @@ class FakePbs(ConfigArea, AdminArea):
 
     def __repr__(self):
         return '<FakePbs {0} PBS {1}>'.format(self.url, self.version)
-

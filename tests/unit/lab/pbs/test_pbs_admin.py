@@ -168,8 +168,8 @@ def test_local_sync(pbs_fn, pbs_api, wait_task):
     for day in range(3):
         pbs_fn.add_snapshot('src1', 'vm', '100', T0 + day * DAY, chunks=[A, B])
     pbs_fn.add_snapshot('src1', 'ct', '200', T0, chunks=[C])
-    api.config.sync.post(id='s-local', store='dst1', **{'remote-store': 'src1', 'group-filter': ['type:vm'],
-                                                       'transfer-last': 2})
+    api.config.sync.post(id='s-local', store='dst1', **{
+        'remote-store': 'src1', 'group-filter': ['type:vm'], 'transfer-last': 2})
     upid = api.admin.sync('s-local').run.post()
     assert upid.split(':')[6:8] == ['syncjob', '\\x2d\\x3asrc1\\x3adst1\\x3a\\x3as\\x2dlocal']
     assert wait_task(pbs_fn, upid)['exitstatus'] == 'OK'
@@ -186,8 +186,8 @@ def test_sync_from_a_remote_fake(pbs, pbs_fn, pbs_api, wait_task):
     api = pbs_api(pbs_fn)
     api.config.remote.post(name='peer', host=pbs.host, password=pbs.token_secret, fingerprint=pbs.fingerprint,
                            **{'auth-id': pbs.token_id})
-    api.config.sync.post(id='s-peer', store='store1', remote='peer', **{'remote-store': 'remote-src',
-                                                                      'remove-vanished': 1})
+    api.config.sync.post(id='s-peer', store='store1', remote='peer', **{
+        'remote-store': 'remote-src', 'remove-vanished': 1})
     assert wait_task(pbs_fn, api.admin.sync('s-peer').run.post())['exitstatus'] == 'OK'
     assert len(api.admin.datastore('store1').snapshots.get()) == 2
     # the remote loses one; remove-vanished removes it here too
@@ -200,9 +200,8 @@ def test_sync_from_a_remote_fake(pbs, pbs_fn, pbs_api, wait_task):
         line['t'] for line in api.nodes('localhost').tasks(upid).log.get()]
     # push a local snapshot to the remote
     pbs_fn.add_snapshot('store1', 'host', 'pushed', T0, chunks=[B])
-    api.config.sync.post(id='s-push', store='store1', remote='peer', **{'remote-store': 'remote-src',
-                                                                      'sync-direction': 'push',
-                                                                      'group-filter': ['group:host/pushed']})
+    api.config.sync.post(id='s-push', store='store1', remote='peer', **{
+        'remote-store': 'remote-src', 'sync-direction': 'push', 'group-filter': ['group:host/pushed']})
     assert wait_task(pbs_fn, api.admin.sync('s-push').run.post())['exitstatus'] == 'OK'
     assert 'pushed' in [s['backup-id'] for s in pbs_api(pbs).admin.datastore('remote-src').snapshots.get()]
     # a wrong password fails the task with the remote's refusal

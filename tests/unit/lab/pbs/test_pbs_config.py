@@ -167,8 +167,10 @@ def test_sync_list_by_direction(pbs, pbs_api):
     api.config.sync.post(id='dir-pull', store='store1', **{'remote-store': 'x12', 'remote': 'r12'})
     api.config.sync.post(id='dir-push', store='store1', **{'remote-store': 'x12', 'remote': 'r12',
                                                            'sync-direction': 'push'})
+
+    def ids(**kw):
+        return [j['id'] for j in api.config.sync.get(**kw) if j['id'].startswith('dir-')]
     try:
-        ids = lambda **kw: [j['id'] for j in api.config.sync.get(**kw) if j['id'].startswith('dir-')]  # noqa: E731
         assert ids() == ['dir-pull']
         assert ids(**{'sync-direction': 'push'}) == ['dir-push']
         assert ids(**{'sync-direction': 'all'}) == ['dir-pull', 'dir-push']
