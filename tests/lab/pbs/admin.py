@@ -347,7 +347,7 @@ class AdminArea(object):
                                                  job.get('ns', ''), job_id)
 
         def work(task):
-            other = self.resolve_remote(job['remote'])[0] if job.get('remote') else self
+            other, remote_auth = self.resolve_remote(job['remote']) if job.get('remote') else (self, auth)
             push = job.get('sync-direction', 'pull') == 'push'
             if push:
                 source, src_name, src_ns = self, job['store'], job.get('ns', '')
@@ -360,7 +360,9 @@ class AdminArea(object):
             task.log('Starting datastore sync job \'{0}\''.format(worker_id))
             task.log('sync datastore \'{0}\' {1} \'{2}/{3}\''.format(
                 dst_name, 'to' if push else 'from', job.get('remote') or 'local', src_name))
-            self._sync(task, job, src, src_ns, dst, dst_ns, job.get('owner') or auth)
+            # pulled snapshots belong to the job's owner (root@pam by default); pushed ones to the remote's user
+            owner = remote_auth if push else job.get('owner') or 'root@pam'
+            self._sync(task, job, src, src_ns, dst, dst_ns, owner)
         return self.start_task('syncjob', worker_id, auth, work)
 
     def _sync(self, task, job, src, src_ns, dst, dst_ns, owner):

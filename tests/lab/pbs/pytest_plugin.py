@@ -6,17 +6,17 @@ Load with `-p tests.lab.pbs.pytest_plugin` or register it from a conftest.py. Ea
 pbs (the FakePbs), vars, call(coroutine). The server runs on a random loopback address, port 8007, with a
 certificate of its own lab CA, and holds the datastore `store1`.
 
-    @pytest.mark.pbs(task_delay=0.05, datastores=['a1', 'b1'])
+    @pytest.mark.pbs(task_delay=0.05, datastores=['a1', 'b1'], version='3.4.2')
     def test_something(pbs_fn): ...
 """
 
 import pytest
 
-OPTIONS = ('task_delay', 'datastores', 'password')
+OPTIONS = ('task_delay', 'datastores', 'password', 'version')
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'pbs(task_delay=, datastores=, password=): the server the pbs_fn fixture starts')
+    config.addinivalue_line('markers', 'pbs(task_delay=, datastores=, password=, version=): the server the pbs_fn fixture starts')
 
 
 def _start(directory, **options):
@@ -40,7 +40,7 @@ def pbs(tmp_path_factory):
 
 @pytest.fixture
 def pbs_fn(request, tmp_path_factory):
-    """A fresh PBS for one test; the `pbs` marker sets task_delay, datastores, password."""
+    """A fresh PBS for one test; the `pbs` marker sets task_delay, datastores, password, version (4.0.14)."""
     options = {}
     marker = request.node.get_closest_marker('pbs')
     if marker:

@@ -21,6 +21,7 @@ from .server import FakePbs
 PORT = 8007
 TOKEN_NAME = 'lab'
 USER = 'root@pam'
+VERSION = '4.0.14'
 
 
 class PbsInstance(object):
@@ -28,11 +29,11 @@ class PbsInstance(object):
     password, token_id, token_secret, ca_path, fingerprint, pbs (the FakePbs), vars. start()/stop() on a loop."""
 
     def __init__(self, ca, name='pbs1', hosts=None, port=PORT, password=None, task_delay=0.0,
-                 datastores=('store1',)):
+                 datastores=('store1',), version=VERSION):
         self.ca = ca
         self.name = name
         self.hosts = list(hosts) if hosts else None
-        self.pbs = FakePbs(port=port, user=USER, password=password or secrets.token_urlsafe(12))
+        self.pbs = FakePbs(port=port, user=USER, password=password or secrets.token_urlsafe(12), version=version)
         self.pbs.task_delay = task_delay
         self.token_id = '{0}!{1}'.format(USER, TOKEN_NAME)
         self.token_secret = self.pbs.add_token(USER, TOKEN_NAME, comment='proxfleet lab')

@@ -46,13 +46,12 @@ class FakePbs(ConfigArea, AdminArea):
 
     instances = {}
 
-    def __init__(self, host=None, port=8007, user='root@pam', password=None, version='4.0.14', release='4.0'):
+    def __init__(self, host=None, port=8007, user='root@pam', password=None, version='4.0.14'):
         self.host = host or '127.0.0.1'
         self.port = port
         self.user = user
         self.password = password or secrets.token_urlsafe(12)
         self.version = version
-        self.release = release
         self.repoid = secrets.token_hex(4)
         self.users = {user: {'password': self.password, 'enable': True, 'expire': 0}}
         self.tokens = {}
@@ -293,7 +292,9 @@ class FakePbs(ConfigArea, AdminArea):
     # ---------------------------------------------------- version and tickets
 
     def _version(self, _values, _auth):
-        return {'version': self.release, 'release': self.version.rsplit('.', 1)[-1], 'repoid': self.repoid}
+        """As PBS answers: the package version split into 'version' (4.0) and 'release' (14)."""
+        version, _sep, release = self.version.rpartition('.')
+        return {'version': version, 'release': release, 'repoid': self.repoid}
 
     def _ticket(self, values, _auth):
         got = self.login(values['username'], values.get('password') or '')

@@ -214,3 +214,25 @@ def test_run_errors(pbs, pbs_raw):
     assert pbs_raw(pbs, 'POST', '/admin/sync/none-such/run')[:2] == (400, "no such sync 'none-such'")
     assert pbs_raw(pbs, 'POST', '/admin/verify/none-such/run')[:2] == (400, "no such verification 'none-such'")
     assert pbs_raw(pbs, 'POST', '/admin/prune/none-such/run')[:2] == (400, "no such prune 'none-such'")
+
+
+@pytest.mark.pbs(datastores=['src1', 'dst1'], version='3.4.2')
+def test_our_task_waiting_on_pbs_upids(pbs_fn, pbs_client):
+    """plugins/module_utils/tasks.py reads the fake's UPIDs (escaped worker ids included) and failed tasks' logs."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxTaskError
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Upid, wait_for_task
+    client = pbs_client(pbs_fn, 'ticket')
+    assert client.get('/version') == {'version': '3.4', 'release': '2', 'repoid': pbs_fn.pbs.repoid}
+    pbs_fn.add_snapshot('src1', 'vm', '100', T0, owner='backup@pbs')
+    client.post('/config/sync', id='s-wait', store='dst1', **{'remote-store': 'src1'})
+    upid = client.post('/admin/sync/s-wait/run')
+    parsed = Upid(upid)
+    assert parsed.is_pbs and (parsed.type, parsed.user) == ('syncjob', 'root@pam')
+    assert wait_for_task(client, upid, 30).exitstatus == 'OK'
+    assert client.get('/admin/datastore/dst1/snapshots')[0]['owner'] == 'root@pam'
+    # client.post(path, **data) cannot take a parameter called `path`: request() can
+    upid = client.request('POST', '/config/datastore', {'name': 'rel-path', 'path': 'relative/path'})
+    with pytest.raises(ProxmoxTaskError) as caught:
+        wait_for_task(client, upid, 30)
+    assert caught.value.exitstatus == 'expected absolute path - got "relative/path"'
+    assert caught.value.log_tail[-1] == 'TASK ERROR: expected absolute path - got "relative/path"'
