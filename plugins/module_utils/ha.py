@@ -41,6 +41,8 @@ DIGEST_ATTEMPTS = 6
 
 def parse_nodes(value):
     """A node list (`['n1:2', 'n2']`, `'n1:2,n2'`) -> {node: priority or None}; ValueError when malformed."""
+    if isinstance(value, dict):
+        return dict((str(node), int(prio) if prio else None) for node, prio in value.items())
     out = {}
     for entry in propstring.split_list(value, ', ;'):
         found = NODE_RE.match(str(entry).strip())
@@ -68,8 +70,8 @@ def check_sid(sid):
     """`vm:100` or `ct:200` as given; ProxmoxConfigError otherwise (before any request)."""
     text = str(sid).strip()
     if not SID_RE.match(text):
-        raise ProxmoxConfigError('HA resource id {0!r} is not valid: use vm:<vmid> for a VM or ct:<vmid> for a container '
-                                 '(vmid 100 or more), e.g. vm:100'.format(sid))
+        raise ProxmoxConfigError('{0!r} is not a valid HA resource id: use vm:<vmid> for a VM or ct:<vmid> for a '
+                                 'container (vmid 100 or more), e.g. vm:100'.format(sid))
     return text
 
 
@@ -203,11 +205,15 @@ class HaCluster(object):
         """PVE 9 and later: node-affinity rules instead of groups."""
         return self.major >= 9
 
-    def require_rules(self, what):
+    def refuse(self, message):
+        """An error found before any write, naming the cluster."""
+        return ProxmoxConfigError(message, url=self.client.settings.url)
+
+    def require_rules(self):
         if not self.uses_rules:
-            raise ProxmoxConfigError('{0}: HA rules exist from Proxmox VE 9 on; this cluster runs Proxmox VE {1}. '
-                                     'Use HA groups (proxfleet.proxmox.pve_ha_group, and group on '
-                                     'pve_ha_resource) there.'.format(what, self.version_text))
+            raise self.refuse('HA rules exist from Proxmox VE 9 on; this cluster runs Proxmox VE {0}. Use HA groups '
+                              '(proxfleet.proxmox.pve_ha_group, and group on pve_ha_resource) there.'.format(
+                                  self.version_text))
 
     # -------------------------------------------------------- reads
 
@@ -217,11 +223,11 @@ class HaCluster(object):
                                  if item.get('type') == 'node')
         return self._nodes
 
-    def check_nodes(self, nodes, what):
+    def check_nodes(self, nodes):
         unknown = sorted(set(nodes) - set(self.nodes()))
         if unknown:
-            raise ProxmoxConfigError('{0}: unknown node(s) {1}; the cluster has {2}'.format(
-                what, ', '.join(unknown), ', '.join(self.nodes()) or 'no nodes'))
+            raise self.refuse('unknown node(s) {0}; the cluster has {1}'.format(
+                ', '.join(unknown), ', '.join(self.nodes()) or 'no nodes'))
 
     def guests(self):
         """{vmid: 'qemu' | 'lxc'} of every guest the user may see."""
@@ -230,15 +236,15 @@ class HaCluster(object):
                                 self.client.get('/cluster/resources', type='vm') or [] if item.get('vmid') is not None)
         return self._guests
 
-    def check_guest(self, sid, what):
+    def check_guest(self, sid):
         kind, vmid = SID_RE.match(sid).groups()
         found = self.guests().get(int(vmid))
         if found is None:
-            raise ProxmoxConfigError('{0}: guest {1} does not exist on this cluster'.format(what, vmid))
+            raise self.refuse('guest {0} does not exist on this cluster'.format(vmid))
         actual = 'vm' if found == 'qemu' else 'ct'
         if actual != kind:
-            raise ProxmoxConfigError('{0}: guest {1} is a {2}: its HA resource id is {3}:{1}'.format(
-                what, vmid, 'VM' if actual == 'vm' else 'container', actual))
+            raise self.refuse('guest {0} is a {1}: its HA resource id is {2}:{0}'.format(
+                vmid, 'VM' if actual == 'vm' else 'container', actual))
 
     def resources(self):
         """{sid: config} of every HA resource."""
@@ -246,11 +252,11 @@ class HaCluster(object):
             self._resources = dict((str(item['sid']), item) for item in self.client.get('/cluster/ha/resources') or [])
         return self._resources
 
-    def check_resources(self, sids, what):
+    def check_resources(self, sids):
         missing = sorted(set(sids) - set(self.resources()))
         if missing:
-            raise ProxmoxConfigError('{0}: {1} not HA resource(s) of this cluster; add them with '
-                                     'proxfleet.proxmox.pve_ha_resource first'.format(what, ', '.join(missing)))
+            raise self.refuse('{0}: not HA resource(s) of this cluster; add them with proxfleet.proxmox.pve_ha_resource '
+                              'first'.format(', '.join(missing)))
 
     def rules(self):
         """{rule id: rule} (PVE 9)."""
@@ -282,7 +288,7 @@ class HaCluster(object):
         for attempt in range(DIGEST_ATTEMPTS):
             current = item.read()
             if current is None:
-                raise ProxmoxConfigError('HA rule {0!r} does not exist'.format(rule_id))
+                raise self.refuse('HA rule {0!r} does not exist'.format(rule_id))
             have = sid_set(current.get('resources'))
             want = sorted(set(have) | set(sids))
             if want == have:

@@ -140,7 +140,6 @@ diff:
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ha import (
     GROUP_DEFAULTS,
     GROUP_SPEC,
@@ -163,21 +162,21 @@ def _label(params):
     return 'HA group {0!r}'.format(params['name'])
 
 
-def _checked_input(ha, params, label):
+def _checked_input(ha, params):
     """Nodes and resources, checked against the cluster before any change."""
     nodes = None
     if params['nodes'] is not None:
         try:
             nodes = parse_nodes(params['nodes'])
         except ValueError as error:
-            raise ProxmoxConfigError('{0}: nodes: {1}'.format(label, error)) from None
+            raise ha.refuse('nodes: {0}'.format(error)) from None
         if not nodes:
-            raise ProxmoxConfigError('{0}: nodes must name at least one node'.format(label))
-        ha.check_nodes(nodes, label)
+            raise ha.refuse('nodes must name at least one node')
+        ha.check_nodes(nodes)
     sids = None
     if params['resources'] is not None:
         sids = sorted(set(check_sid(sid) for sid in params['resources']))
-        ha.check_resources(sids, label)
+        ha.check_resources(sids)
     return nodes, sids
 
 
@@ -192,9 +191,9 @@ def _set_resources(module, sids, desired):
     return changed, before, after
 
 
-def run_groups(module, ha, params, label):
+def run_groups(module, ha, params):
     """Proxmox VE 8: /cluster/ha/groups, and the resources' group."""
-    nodes, sids = _checked_input(ha, params, label)
+    nodes, sids = _checked_input(ha, params)
     item = HaItem(module, GROUP_SPEC, params['name'], GROUP_DEFAULTS)
     if params['state'] == 'absent':
         result = item.ensure('absent', {})
@@ -202,7 +201,7 @@ def run_groups(module, ha, params, label):
         return result
     existed = item.read() is not None
     if not existed and nodes is None:
-        raise ProxmoxConfigError('{0}: nodes are needed to create the group'.format(label))
+        raise ha.refuse('nodes are needed to create the group')
     desired = {'nodes': nodes, 'restricted': params['restricted'], 'nofailback': params['nofailback'],
                'comment': ABSENT if params['comment'] == '' else params['comment']}
     before_members = sorted(sid for sid, conf in ha.resources().items() if conf.get('group') == params['name'])
@@ -244,9 +243,9 @@ def _rename(diff_side):
     return out
 
 
-def run_rules(module, ha, params, label):
+def run_rules(module, ha, params):
     """Proxmox VE 9: the node-affinity rule ha-group-<name>, and the failback of its resources."""
-    nodes, sids = _checked_input(ha, params, label)
+    nodes, sids = _checked_input(ha, params)
     rule_id = group_rule_id(params['name'])
     item = HaItem(module, RULE_SPEC, rule_id, RULE_DEFAULTS)
     if params['state'] == 'absent':
@@ -256,12 +255,11 @@ def run_rules(module, ha, params, label):
         return result
     current = item.read()
     if current is None and (nodes is None or not sids):
-        raise ProxmoxConfigError(
-            '{0}: on Proxmox VE {1} HA groups are node-affinity rules, and the rule {2!r} does not exist yet; creating '
-            'it needs nodes and at least one HA resource in resources'.format(label, ha.version_text, rule_id))
+        raise ha.refuse('on Proxmox VE {0} HA groups are node-affinity rules, and the rule {1!r} does not exist yet; creating '
+            'it needs nodes and at least one HA resource in resources'.format(ha.version_text, rule_id))
     if current is not None and current.get('type') != 'node-affinity':
-        raise ProxmoxConfigError('{0}: HA rule {1!r} exists but is a {2} rule, not the node-affinity rule of a '
-                                 'group'.format(label, rule_id, current.get('type')))
+        raise ha.refuse('HA rule {0!r} exists but is a {1} rule, not the node-affinity rule of a '
+                                 'group'.format(rule_id, current.get('type')))
     members = sid_set(current.get('resources')) if current is not None else []
     desired = {'type': 'node-affinity', 'nodes': nodes, 'strict': params['restricted'],
                'comment': ABSENT if params['comment'] == '' else params['comment'],
@@ -289,10 +287,9 @@ def run_rules(module, ha, params, label):
 def run(module):
     params = module.params
     ha = HaCluster(module)
-    label = _label(params)
     if ha.uses_rules:
-        return run_rules(module, ha, params, label)
-    return run_groups(module, ha, params, label)
+        return run_rules(module, ha, params)
+    return run_groups(module, ha, params)
 
 
 def main():

@@ -135,7 +135,6 @@ diff:
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ha import (
     RESOURCE_DEFAULTS,
     RESOURCE_SPEC,
@@ -152,7 +151,7 @@ def _label(params):
     return 'HA resource {0!r}'.format(params['sid'])
 
 
-def _rules_to_join(ha, sid, params, label):
+def _rules_to_join(ha, sid, params):
     """PVE 9: the rules the resource must be in (its group's rule too), checked before any change."""
     wanted = list(params['rules'] or [])
     if params['group']:
@@ -163,24 +162,23 @@ def _rules_to_join(ha, sid, params, label):
     for rule_id in wanted:
         if rule_id not in rules:
             if params['group'] and rule_id == group_rule_id(params['group']):
-                raise ProxmoxConfigError('{0}: HA group {1!r} is the node-affinity rule {2!r} on Proxmox VE 9, which does '
+                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE 9, which does '
                                          'not exist; create it with proxfleet.proxmox.pve_ha_group'.format(
-                                             label, params['group'], rule_id))
-            raise ProxmoxConfigError('{0}: HA rule {1!r} does not exist; the cluster has {2}'.format(
-                label, rule_id, ', '.join(sorted(rules)) or 'no rules'))
+                                             params['group'], rule_id))
+            raise ha.refuse('HA rule {0!r} does not exist; the cluster has {1}'.format(
+                rule_id, ', '.join(sorted(rules)) or 'no rules'))
     affinity = [r for r in wanted if rules[r].get('type') == 'node-affinity' and not rules[r].get('disable')]
     holding = [r for r in ha.rules_of(sid, 'node-affinity') if not rules[r].get('disable')]
     joined = sorted(set(affinity) | set(holding))
     if len(joined) > 1:
-        raise ProxmoxConfigError('{0}: a resource can be in one enabled node-affinity rule only, and this would put it '
-                                 'in {1}'.format(label, ', '.join(joined)))
+        raise ha.refuse('a resource can be in one enabled node-affinity rule only, and this would put it '
+                                 'in {0}'.format(', '.join(joined)))
     return sorted(set(wanted))
 
 
 def run(module):
     params = module.params
     sid = check_sid(params['sid'])
-    label = _label(params)
     ha = HaCluster(module)
     item = HaItem(module, RESOURCE_SPEC, sid, RESOURCE_DEFAULTS)
     if params['state'] == 'absent':
@@ -190,20 +188,20 @@ def run(module):
     desired.update(state=params['state'], max_restart=params['max_restart'], max_relocate=params['max_relocate'])
     join = []
     if ha.uses_rules:
-        join = _rules_to_join(ha, sid, params, label)
+        join = _rules_to_join(ha, sid, params)
         if params['group'] == '':
             module.warn('group "" removes nothing on Proxmox VE 9, where groups are rules: remove the resource from '
                         'the rule with proxfleet.proxmox.pve_ha_rule')
     else:
         if params['rules']:
-            ha.require_rules(label)
+            ha.require_rules()
         if params['group']:
             groups = ha.groups()
             if params['group'] not in groups:
-                raise ProxmoxConfigError('{0}: HA group {1!r} does not exist; the cluster has {2}'.format(
-                    label, params['group'], ', '.join(sorted(groups)) or 'no groups'))
+                raise ha.refuse('HA group {0!r} does not exist; the cluster has {1}'.format(
+                    params['group'], ', '.join(sorted(groups)) or 'no groups'))
         desired['group'] = ABSENT if params['group'] == '' else params['group']
-    ha.check_guest(sid, label)
+    ha.check_guest(sid)
 
     before_rules = ha.rules_of(sid) if join else []
     existed = item.read() is not None if join else False

@@ -144,7 +144,6 @@ diff:
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ha import (
     RULE_DEFAULTS,
     RULE_SPEC,
@@ -164,9 +163,8 @@ def _label(params):
 
 def run(module):
     params = module.params
-    label = _label(params)
     ha = HaCluster(module)
-    ha.require_rules(label)
+    ha.require_rules()
     item = HaItem(module, RULE_SPEC, params['name'], RULE_DEFAULTS)
     if params['state'] == 'absent':
         return item.ensure('absent', {})
@@ -176,16 +174,16 @@ def run(module):
         try:
             nodes = parse_nodes(params['nodes'])
         except ValueError as error:
-            raise ProxmoxConfigError('{0}: nodes: {1}'.format(label, error)) from None
+            raise ha.refuse('nodes: {0}'.format(error)) from None
         if not nodes:
-            raise ProxmoxConfigError('{0}: nodes must name at least one node'.format(label))
-        ha.check_nodes(nodes, label)
+            raise ha.refuse('nodes must name at least one node')
+        ha.check_nodes(nodes)
     sids = None
     if params['resources'] is not None:
         sids = sorted(set(check_sid(sid) for sid in params['resources']))
         if not sids:
-            raise ProxmoxConfigError('{0}: resources must name at least one HA resource'.format(label))
-        ha.check_resources(sids, label)
+            raise ha.refuse('resources must name at least one HA resource')
+        ha.check_resources(sids)
 
     current = item.read()
     kind = params['type'] or (current or {}).get('type')
@@ -196,12 +194,12 @@ def run(module):
         if kind == 'resource-affinity' and params['affinity'] is None:
             missing.append('affinity')
         if missing:
-            raise ProxmoxConfigError('{0}: creating the rule needs {1}'.format(label, ', '.join(missing)))
+            raise ha.refuse('creating the rule needs {0}'.format(', '.join(missing)))
     if kind == 'resource-affinity':
         given = [name for name in NODE_ONLY if params[name] is not None]
         if given:
-            raise ProxmoxConfigError('{0}: {1} apply to node-affinity rules only, and this is a resource-affinity '
-                                     'rule'.format(label, ', '.join(given)))
+            raise ha.refuse('{0} apply to node-affinity rules only, and this is a resource-affinity '
+                                     'rule'.format(', '.join(given)))
 
     desired = {'type': params['type'], 'resources': sids, 'nodes': nodes, 'strict': params['strict'],
                # PVE stores only disable=1: enabling a rule removes the key.

@@ -2,21 +2,20 @@
 """pve_ha_resource, pve_ha_group and pve_ha_rule through ansible-playbook against the lab (PVE 9 and PVE 8).
 
 Each test has its own estate (lab_fn): HA resources change how guests start, stop and migrate, which other
-suites sharing the session's lab must not see.
+suites sharing the session's lab must not see. A playbook runs against both versions at once: the inventory has
+one host per cluster (all local connections), so the clusters are worked on in parallel forks.
 """
 
 import json
 import sys
-import uuid
 
 import pytest
 
 from tests.integration.conftest import pve_vars, target
 from tests.lab.pytest_plugin import run_playbook
 
-# Three clusters, so that the PVE 9 one (lab1) has containers too (every fourth guest is one).
+# Three clusters, so that a PVE 9 one (lab1) has containers too (every fourth guest is one); lab2 runs PVE 8.
 pytestmark = pytest.mark.lab(clusters=3, nodes=3, guests=24)
-CLUSTERS = pytest.mark.parametrize('index', [0, 1], ids=['pve9', 'pve8'])
 
 
 def guests(cluster):
@@ -28,16 +27,52 @@ def writes_to(cluster, ident):
     return [w for w in cluster.pve.ha_writes if w[1] == ident]
 
 
-@CLUSTERS
-def test_resource_create_modify_delete(lab_fn, index):
-    cluster = lab_fn.clusters[index]
-    vms, cts = guests(cluster)
-    sid = 'vm:{0}'.format(vms[0])
-    run = run_playbook(target('pve_ha_resource'), lab_fn, diff=True, extra_vars={
-        'pve': pve_vars(cluster), 'sid': sid, 'ct_vmid': cts[0], 'missing_vmid': 99999})
+def inventory(tmp_path, hosts, group='ha_clusters', forks=5):
+    """ansible-playbook arguments for an inventory of local hosts: {host: (cluster, host vars)}."""
+    entries = {}
+    for name, (cluster, host_vars) in hosts.items():
+        entries[name] = dict(host_vars, pve=pve_vars(cluster), ansible_connection='local',
+                             ansible_python_interpreter=sys.executable)
+    path = tmp_path / 'inventory.json'
+    path.write_text(json.dumps({group: {'hosts': entries}}))
+    return ['-i', str(path), '--forks', str(forks)]
+
+
+def both(lab):
+    """The PVE 9 and the PVE 8 cluster of the estate."""
+    pve9, pve8 = lab.clusters[0], lab.clusters[1]
+    assert pve9.version.startswith('9.') and pve8.version.startswith('8.')
+    return pve9, pve8
+
+
+def test_resource_create_modify_delete(lab_fn, tmp_path):
+    hosts = {}
+    for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
+        vms, cts = guests(cluster)
+        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[0]), 'ct_vmid': cts[0], 'missing_vmid': 99999})
+    run = run_playbook(target('pve_ha_resource'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts))
     assert run.ok, run.explain()
-    # One create, one update, one delete: the idempotent runs and the refused ones wrote nothing.
-    assert writes_to(cluster, sid) == [('resources', sid)] * 3
-    assert writes_to(cluster, 'ct:{0}'.format(cts[0])) == []
-    assert cluster.pve.ha_resources == {}
-    assert cluster.pve.vm(vms[0]).ha_state is None
+    for name, (cluster, host_vars) in hosts.items():
+        sid = host_vars['sid']
+        assert run.result('Create', name)['diff']['before'] == {}
+        # One create, one update, one delete: the idempotent runs and the refused ones wrote nothing.
+        assert writes_to(cluster, sid) == [('resources', sid)] * 3
+        assert writes_to(cluster, 'ct:{0}'.format(host_vars['ct_vmid'])) == []
+        assert cluster.pve.ha_resources == {}
+        assert cluster.pve.vm(int(sid.split(':')[1])).ha_state is None
+
+
+def test_group_create_modify_delete(lab_fn, tmp_path):
+    hosts = {}
+    for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
+        vms, _cts = guests(cluster)
+        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[1]), 'group_name': 'it-group-' + name})
+    run = run_playbook(target('pve_ha_group'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts))
+    assert run.ok, run.explain()
+    pve9, pve8 = hosts['pve9'][0], hosts['pve8'][0]
+    # PVE 9: one rule written by create, one by modify, one by delete; nothing of the refused ones.
+    assert writes_to(pve9, 'ha-group-it-group-pve9') == [('rules', 'ha-group-it-group-pve9')] * 3
+    assert writes_to(pve8, 'it-group-pve8') == [('groups', 'it-group-pve8')] * 3
+    for cluster in (pve9, pve8):
+        assert writes_to(cluster, 'it-group-{0}-x'.format(cluster.version[0])) == []
+        assert cluster.pve.ha_groups == {} and cluster.pve.ha_rules == {} and cluster.pve.ha_resources == {}
