@@ -158,6 +158,9 @@ def test_job_errors(pbs, pbs_raw):
         400, param_error('keep-last', 'value must have a minimum value of 1 (got 0)'))
     assert pbs_raw(pbs, 'POST', '/config/verify', id='bool1', store='store1', **{'ignore-verified': 'maybe'})[:2] == (
         400, param_error('ignore-verified', 'Unable to parse boolean option.'))
+    # PBS's `delete` is an array (repeated keys), not PVE's comma-separated list
+    assert pbs_raw(pbs, 'PUT', '/config/verify/v-none', delete='comment,schedule')[:2] == (
+        400, param_error('delete[0]', "value 'comment,schedule' is not defined in the enumeration."))
     assert pbs_raw(pbs, 'PUT', '/config/verify/v-none', digest='abc')[:2] == (
         400, param_error('digest', 'value does not match the regex pattern'))
 
