@@ -16,6 +16,11 @@ GC_EMPTY = {'index-file-count': 0, 'index-data-bytes': 0, 'disk-bytes': 0, 'disk
             'removed-chunks': 0, 'pending-bytes': 0, 'pending-chunks': 0, 'removed-bad': 0, 'still-bad': 0}
 
 
+def ns_path(ns):
+    """A namespace as PBS's display_as_path shows it in worker ids: a/b -> ns/a/ns/b (the root is empty)."""
+    return '/'.join('ns/' + part for part in ns.split('/')) if ns else ''
+
+
 def _group_filter_match(filters, snap):
     """PBS's group-filter: includes (any matches) then excludes; no include means everything."""
     def matches(spec):
@@ -161,13 +166,11 @@ class AdminArea(object):
         snaps = [s for s in store.snapshots.values() if s.group == group]
         if not snaps:
             raise PbsError('group {0}/{1} does not exist'.format(group[1], group[2]), 404)
-        protected = [s for s in snaps if s.protected]
-        if protected and values.get('error-on-protected', True):
-            raise PbsError('could not remove backup group {0}/{1}, because some snapshots are protected'.format(
-                group[1], group[2]))
         for snap in snaps:
             if not snap.protected:
                 del store.snapshots[snap.key]
+        if any(s.protected for s in snaps) and values.get('error-on-protected', True):
+            raise PbsError('group only partially deleted due to protected snapshots')
         return None
 
     # ------------------------------------------------------------ namespaces
@@ -187,12 +190,12 @@ class AdminArea(object):
     def _ns_create(self, values, _auth):
         store = self._store(values['store'])
         parent = values.get('parent', '')
-        self._ns_exists(store, parent)
+        if parent and parent not in store.namespaces:
+            raise PbsError("cannot create new namespace, parent {0} doesn't already exists".format(parent))
         child = '{0}/{1}'.format(parent, values['name']) if parent else values['name']
         if ns_depth(child) > 7:
             raise PbsError("namespace '{0}' too deep (max 7)".format(child))
-        if child in store.namespaces:
-            raise PbsError("namespace '{0}' already exists".format(child))
+        # an existing namespace is no error: PBS creates the directory if it is missing
         store.namespaces.add(child)
         return child
 
@@ -202,18 +205,21 @@ class AdminArea(object):
         if not ns:
             raise PbsError('cannot remove root namespace')
         self._ns_exists(store, ns)
-        snaps = store.select(ns)
-        if snaps and not values.get('delete-groups'):
-            raise PbsError("cannot remove namespace '{0}' - not empty".format(ns))
-        protected = [s for s in snaps if s.protected]
-        for snap in snaps:
-            if not snap.protected:
-                del store.snapshots[snap.key]
-        if protected:
+        delete_groups = values.get('delete-groups', False)
+        if delete_groups:
+            for snap in store.select(ns):
+                if not snap.protected:
+                    del store.snapshots[snap.key]
+        # namespaces left without snapshots (below them too) go; the others stay
+        holding = set(s.ns for s in store.snapshots.values())
+        for name in sorted((n for n in store.namespaces if ns_within(n, ns)), key=ns_depth, reverse=True):
+            if not any(ns_within(h, name) for h in holding):
+                store.namespaces.discard(name)
+        if ns in store.namespaces:
+            if not delete_groups:
+                raise PbsError('only partially deleted due to existing groups but `delete-groups` not true ')
             if values.get('error-on-protected', True):
-                raise PbsError('failed to remove some protected snapshots in namespace {0}'.format(ns))
-            return None
-        store.namespaces -= set(n for n in store.namespaces if ns_within(n, ns))
+                raise PbsError('group only partially deleted due to protected snapshots')
         return None
 
     # ------------------------------------------------------------------ prune
@@ -293,13 +299,13 @@ class AdminArea(object):
             if key not in store.snapshots:
                 raise PbsError('backup dir {0}/{1}/{2} does not exist'.format(kind, ident, rfc3339(when)), 404)
             snaps, worker_type = [store.snapshots[key]], 'verify_snapshot'
-            worker_id = '{0}:{1}{2}/{3}/{4:08X}'.format(store.name, ns + '/' if ns else '', kind, ident, when)
+            worker_id = '{0}:{1}/{2}/{3}/{4:08X}'.format(store.name, ns_path(ns), kind, ident, when)
         elif kind and ident and when is None:
             snaps, worker_type = store.select(ns, 0, kind, ident), 'verify_group'
-            worker_id = '{0}:{1}{2}/{3}'.format(store.name, ns + '/' if ns else '', kind, ident)
+            worker_id = '{0}:{1}/{2}/{3}'.format(store.name, ns_path(ns), kind, ident)
         elif not kind and not ident and when is None:
             snaps, worker_type = store.select(ns, values.get('max-depth', 7)), 'verify'
-            worker_id = '{0}:{1}'.format(store.name, ns) if ns else store.name
+            worker_id = '{0}:{1}'.format(store.name, ns_path(ns)) if ns else store.name
         else:
             raise PbsError('parameters do not specify a backup group or snapshot')
 
@@ -380,9 +386,10 @@ class AdminArea(object):
             dst.namespaces.add(ns)
             task.log('sync group {0}/{1}'.format(group[1], group[2]))
             members = sorted(members, key=lambda s: s.backup_time)
+            # what the source still has: remove-vanished keeps it even when transfer-last skips it
+            wanted = set(s.backup_time for s in members)
             if job.get('transfer-last'):
                 members = members[-job['transfer-last']:]
-            wanted = set(s.backup_time for s in members)
             for snap in members:
                 key = (ns, snap.backup_type, snap.backup_id, snap.backup_time)
                 if key in dst.snapshots:
@@ -391,8 +398,7 @@ class AdminArea(object):
                 dst.add(snap.copy(ns, owner))
                 copied += 1
             if job.get('remove-vanished'):
-                for key in [k for k in dst.snapshots if k[:3] == (ns, group[1], group[2]) and k[3] not in wanted
-                            and not job.get('transfer-last')]:
+                for key in [k for k in dst.snapshots if k[:3] == (ns, group[1], group[2]) and k[3] not in wanted]:
                     task.log('delete vanished snapshot {0}'.format(dst.snapshots[key].path()))
                     del dst.snapshots[key]
                     removed += 1

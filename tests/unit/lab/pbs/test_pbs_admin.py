@@ -48,8 +48,9 @@ def test_snapshots_groups_namespaces(pbs_fn, pbs_api, pbs_raw):
     store = api.admin.datastore('store1')
     assert store.namespace.post(name='prod') == 'prod'
     assert store.namespace.post(name='web', parent='prod') == 'prod/web'
-    assert pbs_raw(pbs_fn, 'POST', '/admin/datastore/store1/namespace', name='prod')[:2] == (
-        400, "namespace 'prod' already exists")
+    assert store.namespace.post(name='prod') == 'prod'
+    assert pbs_raw(pbs_fn, 'POST', '/admin/datastore/store1/namespace', name='x', parent='none')[:2] == (
+        400, "cannot create new namespace, parent none doesn't already exists")
     assert [n['ns'] for n in store.namespace.get()] == ['', 'prod', 'prod/web']
     assert [n['ns'] for n in store.namespace.get(parent='prod', **{'max-depth': 0})] == ['prod']
     pbs_fn.add_snapshot('store1', 'ct', '200', T0, ns='prod/web', chunks=[1000], comment='first', protected=True)
@@ -67,13 +68,20 @@ def test_snapshots_groups_namespaces(pbs_fn, pbs_api, pbs_raw):
                        'files': ['index.json.blob', 'root.pxar.didx'], 'owner': 'root@pam'}]
     assert pbs_raw(pbs_fn, 'DELETE', '/admin/datastore/store1/snapshots', ns='prod/web', **{
         'backup-type': 'ct', 'backup-id': '200', 'backup-time': T0})[:2] == (400, 'cannot remove protected snapshot')
+    store.namespace.post(name='empty', parent='prod')
     assert pbs_raw(pbs_fn, 'DELETE', '/admin/datastore/store1/namespace', ns='prod')[:2] == (
-        400, "cannot remove namespace 'prod' - not empty")
+        400, 'only partially deleted due to existing groups but `delete-groups` not true ')
+    assert [n['ns'] for n in store.namespace.get()] == ['', 'prod', 'prod/web']
     assert pbs_raw(pbs_fn, 'DELETE', '/admin/datastore/store1/groups', ns='prod/web', **{
-        'backup-type': 'ct', 'backup-id': '200'})[:2] == (
-        400, 'could not remove backup group ct/200, because some snapshots are protected')
+        'backup-type': 'ct', 'backup-id': '200'})[:2] == (400, 'group only partially deleted due to protected snapshots')
+    assert [s['backup-time'] for s in store.snapshots.get(ns='prod/web')] == [T0]
     store.groups.delete(ns='prod/web', **{'backup-type': 'ct', 'backup-id': '200', 'error-on-protected': 0})
     assert [s['backup-time'] for s in store.snapshots.get(ns='prod/web')] == [T0]
+    store.namespace.delete(ns='prod', **{'delete-groups': 1, 'error-on-protected': 0})
+    assert [n['ns'] for n in store.namespace.get()] == ['', 'prod', 'prod/web']
+    pbs_fn.run(setattr, pbs_fn.pbs.datastores['store1'].snapshots[('prod/web', 'ct', '200', T0)], 'protected', False)
+    store.namespace.delete(ns='prod', **{'delete-groups': 1})
+    assert [n['ns'] for n in store.namespace.get()] == ['']
     assert pbs_raw(pbs_fn, 'GET', '/admin/datastore/store1/snapshots', ns='nowhere')[:2] == (
         404, "namespace 'nowhere' does not exist")
     assert pbs_raw(pbs_fn, 'GET', '/admin/datastore/nostore/status')[:2] == (400, "no such datastore 'nostore'")
@@ -132,7 +140,7 @@ def test_verify_job_and_datastore_verify(pbs_fn, pbs_api, wait_task):
     # a corrupt chunk fails the snapshot and the task
     pbs_fn.run(pbs_fn.pbs.corrupt_chunk, 'store1', B[0])
     upid = api.admin.datastore('store1').verify.post(**{'backup-type': 'vm', 'backup-id': '101', 'ignore-verified': 0})
-    assert upid.split(':')[6:8] == ['verify_group', 'store1\\x3avm-101']
+    assert upid.split(':')[6:8] == ['verify_group', 'store1\\x3a-vm-101']
     assert wait_task(pbs_fn, upid)['exitstatus'] == 'verification failed - please check the log for details'
     states = dict((s['backup-id'], s['verification']['state']) for s in api.admin.datastore('store1').snapshots.get())
     assert states == {'100': 'ok', '101': 'failed'}
