@@ -76,3 +76,18 @@ def test_group_create_modify_delete(lab_fn, tmp_path):
     for cluster in (pve9, pve8):
         assert writes_to(cluster, 'it-group-{0}-x'.format(cluster.version[0])) == []
         assert cluster.pve.ha_groups == {} and cluster.pve.ha_rules == {} and cluster.pve.ha_resources == {}
+
+
+def test_rule_create_modify_delete_and_refused_on_pve8(lab_fn, tmp_path):
+    hosts = {}
+    for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
+        vms, _cts = guests(cluster)
+        hosts[name] = (cluster, {'sids': ['vm:{0}'.format(v) for v in vms[2:5]], 'rule_name': 'it-rule-' + name})
+    run = run_playbook(target('pve_ha_rule'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts))
+    assert run.ok, run.explain()
+    pve9, pve8 = hosts['pve9'][0], hosts['pve8'][0]
+    # Create, modify, delete of the node-affinity rule; the refused calls wrote nothing.
+    assert writes_to(pve9, 'it-rule-pve9') == [('rules', 'it-rule-pve9')] * 3
+    assert writes_to(pve9, 'it-rule-pve9-x') == []
+    assert pve8.pve.ha_writes == []
+    assert pve9.pve.ha_rules == {} and pve9.pve.ha_resources == {}
