@@ -186,11 +186,11 @@ class ConfigArea(object):
 
     def _remote_delete(self, values, _auth):
         name = values['name']
-        self._check_digest(values, self.remote_digest())
-        for job_id, job in self.jobs['sync'].items():
+        for job_id, job in sorted(self.jobs['sync'].items()):
             if job.get('remote') == name:
-                raise PbsError("remote '{0}' is used by sync job '{1}' (datastore '{2}')".format(
+                raise param_error('name', "remote '{0}' is used by sync job '{1}' (datastore '{2}')".format(
                     name, job_id, job['store']))
+        self._check_digest(values, self.remote_digest())
         if self.remotes.pop(name, None) is None:
             raise PbsError("remote '{0}' does not exist.".format(name), 404)
         return None

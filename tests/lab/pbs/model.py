@@ -102,6 +102,7 @@ class Task(object):
         if token:
             out['tokenid'] = token
         if not self.running:
+            # PBS 4 adds the end time (the 4.x schema has it)
             out['exitstatus'] = self.exitstatus
             out['endtime'] = self.endtime
         return out

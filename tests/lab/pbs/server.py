@@ -26,7 +26,7 @@ from aiohttp import web
 from . import specs
 from .admin import AdminArea
 from .config import ConfigArea
-from .model import Datastore, PbsError, Snapshot, Task, chunk_digest
+from .model import Datastore, PbsError, Snapshot, Task, chunk_digest, unescape_unit
 
 API = '/api2/json'
 DEFAULT_CAPACITY = 1024 ** 4
@@ -242,6 +242,8 @@ class FakePbs(ConfigArea, AdminArea):
                 result = await result
         except PbsError as exc:
             return web.Response(status=exc.status, text=exc.message, content_type='application/json')
+        if isinstance(result, web.Response):
+            return result
         out = {'data': result.data, **result.attrs} if isinstance(result, Answer) else {'data': result}
         return web.json_response(out)
 
@@ -269,22 +271,37 @@ class FakePbs(ConfigArea, AdminArea):
             return
         task.finish(None, self.now())
 
-    def _task(self, values):
-        task = self.tasks.get(values['upid'])
-        if task is None:
-            raise PbsError('task log does not exist', 400)
-        return task
-
     def _task_status(self, values, _auth):
-        return self._task(values).status()
+        task = self.tasks.get(values['upid'])
+        if task is not None:
+            return task.status()
+        # PBS answers any well-formed UPID: a task it has no record of stopped with an unknown state
+        parts = values['upid'].split(':')
+        user, _sep, token = parts[8].partition('!')
+        out = {'upid': values['upid'], 'node': parts[1], 'pid': int(parts[2], 16), 'pstart': int(parts[3], 16),
+               'starttime': int(parts[5], 16), 'type': parts[6], 'user': user, 'status': 'stopped',
+               'exitstatus': 'unknown'}
+        if parts[7]:
+            out['id'] = unescape_unit(parts[7])
+        if token:
+            out['tokenid'] = token
+        return out
 
     def _task_log(self, values, _auth):
-        task = self._task(values)
+        """As PBS reads a task log: lines numbered from 1, `start` skips the lines numbered below it, `limit` 0
+        reads to the end; `download` is the whole log as text, alone."""
+        task = self.tasks.get(values['upid'])
+        if task is None:
+            raise PbsError('No such file or directory (os error 2)')
+        if values.get('download'):
+            if any(k in values for k in ('start', 'limit', 'test-status')):
+                raise PbsError("Parameter 'download' cannot be used with other parameters")
+            return web.Response(text=''.join(line + '\n' for line in task.lines), content_type='text/plain')
         start, limit = values.get('start', 0), values.get('limit', 50)
-        lines = [{'n': n + 1, 't': text} for n, text in enumerate(task.lines)]
-        if not values.get('download'):
-            lines = lines[start:start + limit] if limit else []
-        attrs = {'total': len(task.lines)}
+        lines = [{'n': n, 't': text} for n, text in enumerate(task.lines, 1) if n >= start]
+        if limit:
+            lines = lines[:limit]
+        attrs = {'total': len(task.lines), 'success': 1}
         if values.get('test-status'):
             attrs['active'] = task.running
         return Answer(lines, **attrs)

@@ -104,7 +104,7 @@ def test_prune_job_run(pbs_fn, pbs_api, wait_task):
     # keep-last 2: both of day 9; keep-daily 3: the newest of days 8, 7, 6; the protected one stays
     assert left == [T0 - DAY, T0 + 6 * DAY + 3600, T0 + 7 * DAY + 3600, T0 + 8 * DAY + 3600, T0 + 9 * DAY,
                     T0 + 9 * DAY + 3600]
-    log = [line['t'] for line in api.nodes('localhost').tasks(upid).log.get(limit=0, download=1)]
+    log = [line['t'] for line in api.nodes('localhost').tasks(upid).log.get(limit=0)]
     assert 'vm/100/2026-01-10T01:00:00Z keep' in log and 'vm/100/2026-01-01T00:00:00Z remove' in log
     assert 'vm/100/2025-12-31T00:00:00Z protected' in log
 
@@ -163,11 +163,21 @@ def test_task_log_paging_and_unknown(pbs_fn, pbs_raw, wait_task):
     status, _text, body = pbs_raw(pbs_fn, 'POST', '/admin/datastore/store1/gc')
     upid = body['data']
     wait_task(pbs_fn, upid)
-    _status, _text, body = pbs_raw(pbs_fn, 'GET', '/nodes/localhost/tasks/{0}/log'.format(upid), start=1, limit=2,
-                                   **{'test-status': 1})
+    log = '/nodes/localhost/tasks/{0}/log'.format(upid)
+    # PBS skips the lines numbered below `start`: start 0 and 1 both begin with line 1
+    _status, _text, body = pbs_raw(pbs_fn, 'GET', log, start=2, limit=2, **{'test-status': 1})
     assert [line['n'] for line in body['data']] == [2, 3] and body['total'] > 3 and body['active'] is False
-    bogus = 'UPID:localhost:00000001:00000001:00000001:00000001:gc:x:root@pam:'
-    assert pbs_raw(pbs_fn, 'GET', '/nodes/localhost/tasks/{0}/status'.format(bogus))[0] == 400
+    assert [line['n'] for line in pbs_raw(pbs_fn, 'GET', log, start=1, limit=1)[2]['data']] == [1]
+    assert len(pbs_raw(pbs_fn, 'GET', log, limit=0)[2]['data']) == body['total']
+    status, text, _body = pbs_raw(pbs_fn, 'GET', log, download=1)
+    assert status == 200 and text.endswith('TASK OK\n') and text.count('\n') == body['total']
+    assert pbs_raw(pbs_fn, 'GET', log, download=1, limit=5)[:2] == (
+        400, "Parameter 'download' cannot be used with other parameters")
+    bogus = 'UPID:localhost:00000001:00000001:00000001:00000001:garbage_collection:st\\x2d1:root@pam!ci:'
+    status, _text, body = pbs_raw(pbs_fn, 'GET', '/nodes/localhost/tasks/{0}/status'.format(bogus))
+    assert (status, body['data']['status'], body['data']['exitstatus']) == (200, 'stopped', 'unknown')
+    assert (body['data']['id'], body['data']['tokenid']) == ('st-1', 'ci')
+    assert pbs_raw(pbs_fn, 'GET', log.replace(upid, bogus))[:2] == (400, 'No such file or directory (os error 2)')
 
 
 @pytest.mark.pbs(datastores=['src1', 'dst1'])
@@ -186,7 +196,7 @@ def test_local_sync(pbs_fn, pbs_api, wait_task):
     assert api.admin.datastore('dst1').status.get()['used'] == 8 * MIB
 
 
-def test_sync_from_a_remote_fake(pbs, pbs_fn, pbs_api, wait_task):
+def test_sync_from_a_remote_fake(pbs, pbs_fn, pbs_api, pbs_raw, wait_task):
     """pull from the session's server (another FakePbs in this process) through a remote, then push back."""
     pbs.run(pbs.pbs.add_datastore, 'remote-src')
     pbs.add_snapshot('remote-src', 'vm', '500', T0, chunks=[A, D])
@@ -212,6 +222,9 @@ def test_sync_from_a_remote_fake(pbs, pbs_fn, pbs_api, wait_task):
         'remote-store': 'remote-src', 'sync-direction': 'push', 'group-filter': ['group:host/pushed']})
     assert wait_task(pbs_fn, api.admin.sync('s-push').run.post())['exitstatus'] == 'OK'
     assert 'pushed' in [s['backup-id'] for s in pbs_api(pbs).admin.datastore('remote-src').snapshots.get()]
+    assert pbs_raw(pbs_fn, 'DELETE', '/config/remote/peer')[:2] == (
+        400, "parameter verification errors\n\nparameter 'name': remote 'peer' is used by sync job 's-peer' "
+             "(datastore 'store1')\n")
     # a wrong password fails the task with the remote's refusal
     api.config.remote('peer').put(password='wrong')
     status = wait_task(pbs_fn, api.admin.sync('s-peer').run.post())
