@@ -115,6 +115,7 @@ class ConfigArea(object):
             if prune_schedule:
                 job_id = 'default-{0}-{1}'.format(name, uuid.uuid4())[:32]
                 self.jobs['prune'][job_id] = dict(keep, store=name, schedule=prune_schedule)
+                task.log('Prune job created: {0}'.format(job_id))
         return self.start_task('create-datastore', name, auth, work)
 
     def _ds_update(self, values, _auth):
