@@ -1,0 +1,115 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_sdn_zone, pve_sdn_vnet and pve_sdn_subnet through ansible-playbook against both lab clusters (PVE 9 and 8)."""
+
+import json
+import sys
+import uuid
+
+import pytest
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.pytest_plugin import run_playbook
+
+
+def unique(prefix):
+    """An SDN name: at most 8 letters and digits."""
+    return prefix + uuid.uuid4().hex[:6]
+
+
+def gone(cluster, **names):
+    """Nothing of these objects is left, configured, running or locked."""
+    for kind, name in names.items():
+        assert name not in cluster.pve.sdn[kind] and name not in (cluster.pve.sdn_running or {}).get(kind, {})
+    assert cluster.pve.sdn_lock is None
+
+
+def test_zone(lab):
+    cluster = lab.clusters[0]
+    zone = unique('z')
+    run = run_playbook(target('pve_sdn_zone'), lab, extra_vars={'pve': pve_vars(cluster), 'zone': zone}, diff=True)
+    assert run.ok, run.explain()
+    gone(cluster, zones=zone)
+
+
+def test_vnet_and_subnet(lab):
+    cluster = lab.clusters[0]
+    zone, vnet = unique('z'), unique('v')
+    run = run_playbook(target('pve_sdn_vnet'), lab, extra_vars={'pve': pve_vars(cluster), 'zone': zone, 'vnet': vnet},
+                       diff=True)
+    assert run.ok, run.explain()
+    gone(cluster, zones=zone, vnets=vnet)
+
+
+def test_pve8_without_lock(lab):
+    cluster = lab.clusters[1]
+    assert cluster.version.startswith('8.')
+    zone, vnet = unique('z'), unique('v')
+    run = run_playbook(target('pve_sdn_pve8'), lab, extra_vars={'pve': pve_vars(cluster), 'zone': zone, 'vnet': vnet})
+    assert run.ok, run.explain()
+    gone(cluster, zones=zone, vnets=vnet)
+    # Nothing asked PVE 8 for the lock it does not have.
+    assert not [path for _method, path, _body in cluster.pve.requests if '/cluster/sdn/lock' in path]
+
+
+@pytest.mark.parametrize('index', [0, 1], ids=['pve9', 'pve8'])
+def test_five_forks_lose_no_update(lab, index, tmp_path):
+    cluster = lab.clusters[index]
+    zone = unique('z')
+    hosts = ['fork{0}'.format(n) for n in range(1, 6)]
+    vnets = dict((host, unique('v')) for host in hosts)
+    inventory = tmp_path / 'forks.json'
+    local = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+    inventory.write_text(json.dumps({'all': {'children': {'forks': {'hosts': dict((h, local) for h in hosts)}}}}))
+    extra = {'pve': pve_vars(cluster), 'zone': zone, 'vnets': vnets}
+    # The zone, pending, and the cleanup go straight to the fake: only the five forks are under test.
+    cluster.pve.sdn['zones'][zone] = {'type': 'vxlan', 'peers': '192.0.2.1,192.0.2.2'}
+    try:
+        run = run_playbook(target('pve_sdn_forks'), lab, extra_vars=extra, extra_args=['-i', str(inventory), '--forks', '5'])
+        assert run.ok, run.explain()
+        assert sorted(r['host'] for r in run.results('Create this host\'s vnet and apply')) == hosts
+        for name in vnets.values():
+            assert cluster.pve.sdn['vnets'][name]['zone'] == zone
+            assert cluster.pve.sdn_running['vnets'][name] == cluster.pve.sdn['vnets'][name]
+        assert cluster.pve.sdn_running['zones'][zone] == cluster.pve.sdn['zones'][zone]
+        assert cluster.pve.sdn_lock is None
+    finally:
+        for config in (cluster.pve.sdn, cluster.pve.sdn_running or {}):
+            for name in vnets.values():
+                config.get('vnets', {}).pop(name, None)
+            config.get('zones', {}).pop(zone, None)
+
+
+@pytest.mark.parametrize('index', [0, 1], ids=['pve9', 'pve8'])
+def test_failed_apply(lab, index):
+    """PVE 9: a failed apply rolls the pending changes back and releases the lock; PVE 8 can only leave them."""
+    cluster = lab.clusters[index]
+    zone = unique('z')
+    cluster.pve.fail('PUT', '/cluster/sdn', error='no_quorum', times=1)
+    play = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - proxfleet.proxmox.pve_sdn_zone:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+        zone: "{{ zone }}"
+        type: simple
+      register: made
+      ignore_errors: true
+"""
+    run = run_playbook(play, lab, extra_vars={'pve': pve_vars(cluster), 'zone': zone})
+    result = run.tasks[0]['result']
+    assert run.tasks[0]['status'] == 'ignored', run.explain()
+    assert result['status_code'] == 500
+    assert "sdn zone '{0}' on https://".format(zone) in result['msg']
+    assert 'PUT /cluster/sdn: 500 cluster not ready - no quorum?' in result['msg']
+    if index == 0:
+        assert 'rolled back' in result['msg']
+        gone(cluster, zones=zone)
+    else:
+        assert 'stay pending' in result['msg']
+        assert zone in cluster.pve.sdn['zones']
+        cluster.pve.sdn['zones'].pop(zone)
