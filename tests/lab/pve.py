@@ -10,12 +10,13 @@ from .areas import BackupJobsArea, CertificatesArea, MigrateArea, TokensArea, Ve
 from .areas.ceph import CephArea
 from .areas.firewall_extra import FirewallExtraArea
 from .areas.ha import HaArea
+from .areas.remote_migrate import RemoteMigrateArea
 from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 
 
 class LabPve(FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
-             TokensArea, VersionArea, CertificatesArea, FakePve):
+             RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
 
     def __init__(self, name='lab1', nodes=('pve1',), version='9.0.10', user='root@pam', password='secret',
