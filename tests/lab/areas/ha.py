@@ -86,6 +86,8 @@ class HaArea(StatefulRoutes):
         self.ha_resources = {}
         # Every write to an HA config file, as (file, id), in order (tests look at it).
         self.ha_writes = []
+        # Updates refused for a stale digest, as (file, id).
+        self.ha_digest_refusals = []
 
     def _routes_ha(self):
         return [
@@ -128,6 +130,13 @@ class HaArea(StatefulRoutes):
     def _ha_not_on_pve8(self, method, path):
         if self.ha_pve8:
             raise PveError(501, "Method '{0} /api2/json{1}' not implemented".format(method, path))
+
+    def _ha_check_digest(self, kind, ident, given):
+        try:
+            check_digest(self.ha_digest(kind), given)
+        except PveError:
+            self.ha_digest_refusals.append((kind, ident))
+            raise
 
     def _ha_wrote(self, kind, ident):
         self.ha_writes.append((kind, ident))
@@ -224,7 +233,7 @@ class HaArea(StatefulRoutes):
         self._ha_bools(param, ('restricted', 'nofailback'))
         self.need_quorum()
         try:
-            check_digest(self.ha_digest('groups'), digest)
+            self._ha_check_digest('groups', name, digest)
             if name not in self.ha_groups:
                 raise die("no such ha group '{0}'".format(name))
             conf = dict(self.ha_groups[name])
@@ -384,7 +393,7 @@ class HaArea(StatefulRoutes):
             param.pop('disable', None)
         self.need_quorum()
         try:
-            check_digest(self.ha_digest('rules'), digest)
+            self._ha_check_digest('rules', rule_id, digest)
             if rule_id not in self.ha_rules:
                 raise die("HA rule '{0}' does not exist".format(rule_id))
             rule = dict(self.ha_rules[rule_id])
@@ -495,7 +504,7 @@ class HaArea(StatefulRoutes):
                 raise die("HA group '{0}' does not exist".format(group))
         self.need_quorum()
         try:
-            check_digest(self.ha_digest('resources'), digest)
+            self._ha_check_digest('resources', sid, digest)
             if sid not in self.ha_resources:
                 raise die("no such resource '{0}'".format(sid))
             conf = dict(self.ha_resources[sid])
