@@ -10,6 +10,7 @@ PbsServer serves one on an event loop in a daemon thread (the pytest fixtures):
     server.stop()
 """
 
+import asyncio
 import errno
 import os
 import secrets
@@ -112,6 +113,18 @@ class PbsServer(object):
         async def call():
             return func(*args, **kwargs)
         return self.call(call())
+
+    def event(self):
+        """A new asyncio.Event of the server's loop: give it to pbs.task_gate, then set_event() it."""
+        async def make():
+            return asyncio.Event()
+        return self.call(make())
+
+    def set_event(self, event):
+        """Set an event made by event(), from the test's thread."""
+        async def fire():
+            event.set()
+        self.call(fire())
 
     def add_snapshot(self, *args, **kwargs):
         """FakePbs.add_snapshot on the server's loop: store, backup_type, backup_id, backup_time, ns=, chunks=, ..."""

@@ -11,7 +11,7 @@ Authentication as PBS does it: POST /access/ticket gives a ticket (cookie `PBSAu
 Every request is checked against the fake's own parameter specs (specs.py); answers are `{"data": ...}` with
 attributes such as `digest` and `total` beside it; errors are an HTTP status with PBS's message as the body.
 The areas (config.py, admin.py) add the endpoints; tasks finish before their request returns unless
-`task_delay` (real seconds) is set.
+`task_delay` (real seconds) or `task_gate` (an asyncio.Event they wait for) is set.
 """
 
 import asyncio
@@ -59,6 +59,8 @@ class FakePbs(ConfigArea, AdminArea):
         self.tasks = {}
         self.task_counter = 0
         self.task_delay = 0.0
+        # An asyncio.Event of the server's loop: while set here and not yet set, new tasks wait for it (running).
+        self.task_gate = None
         self.clock_offset = 0
         self.capacity = DEFAULT_CAPACITY
         self.datastores = {}
@@ -254,9 +256,13 @@ class FakePbs(ConfigArea, AdminArea):
         self.task_counter += 1
         task = Task(self.task_counter, worker_type, worker_id, auth_id, self.now())
         self.tasks[task.upid] = task
-        if self.task_delay:
+        if self.task_delay or self.task_gate is not None:
+            gate = self.task_gate
+
             async def later():
                 await asyncio.sleep(self.task_delay)
+                if gate is not None:
+                    await gate.wait()
                 self._run_task(task, work)
             asyncio.get_running_loop().create_task(later())
         else:

@@ -147,11 +147,14 @@ def test_verify_job_and_datastore_verify(pbs_fn, pbs_api, wait_task):
 
 
 def test_running_task(pbs_fn, pbs_api, wait_task):
-    pbs_fn.pbs.task_delay = 0.2
+    gate = pbs_fn.event()
+    pbs_fn.pbs.task_gate = gate
     api = pbs_api(pbs_fn)
     upid = api.admin.datastore('store1').gc.post()
     status = api.nodes('localhost').tasks(upid).status.get()
     assert status['status'] == 'running' and 'exitstatus' not in status
+    assert api.nodes('localhost').tasks(upid).log.get(**{'test-status': 1}) == []
+    pbs_fn.set_event(gate)
     assert wait_task(pbs_fn, upid)['status'] == 'stopped'
     status = api.nodes('localhost').tasks(upid).status.get()
     assert (status['status'], status['exitstatus'], status['node']) == ('stopped', 'OK', 'localhost')
