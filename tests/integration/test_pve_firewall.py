@@ -1,0 +1,25 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pve_firewall_* modules through ansible-playbook against the lab."""
+
+import uuid
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.pytest_plugin import run_playbook
+
+
+def first_vm(cluster):
+    vm = sorted(cluster.pve.vms, key=lambda g: g.vmid)[0]
+    return vm.vmid, vm.node
+
+
+def test_rule(lab):
+    cluster = lab.clusters[0]
+    rid = uuid.uuid4().hex[:8]
+    vmid, node = first_vm(cluster)
+    run = run_playbook(target('pve_firewall_rule'), lab, diff=True,
+                       extra_vars={'pve': pve_vars(cluster), 'rid': rid, 'vm': vmid, 'vm_node': node})
+    assert run.ok, run.explain()
+    # The cleanup left nothing of ours, nor the foreign rules, behind.
+    rules = cluster.pve.firewall_config('cluster')['rules'] + cluster.pve.firewall_config('vm', vmid=vmid)['rules']
+    assert not [r for r in rules if rid in (r.get('comment') or '')]
+    assert not [r for r in rules if r.get('macro') == 'SSH' and r.get('source') == '10.0.0.0/24']
