@@ -260,3 +260,26 @@ def test_our_task_waiting_on_pbs_upids(pbs_fn, pbs_client):
         wait_for_task(client, upid, 30)
     assert caught.value.exitstatus == 'expected absolute path - got "relative/path"'
     assert caught.value.log_tail[-1] == 'TASK ERROR: expected absolute path - got "relative/path"'
+
+
+@pytest.mark.pbs(datastores=['src1', 'dst1'])
+def test_sync_maps_namespaces(pbs_fn, pbs_api, pbs_raw, wait_task):
+    api = pbs_api(pbs_fn)
+    for ns in ('prod', 'prod/web', 'prod/web/deep'):
+        parent, _sep, name = ns.rpartition('/')
+        api.admin.datastore('src1').namespace.post(name=name, **({'parent': parent} if parent else {}))
+    api.admin.datastore('dst1').namespace.post(name='mirror')
+    pbs_fn.add_snapshot('src1', 'vm', '100', T0, ns='prod')
+    pbs_fn.add_snapshot('src1', 'vm', '101', T0, ns='prod/web')
+    pbs_fn.add_snapshot('src1', 'vm', '102', T0, ns='prod/web/deep')
+    pbs_fn.add_snapshot('src1', 'vm', '103', T0)
+    api.config.sync.post(id='s-ns', store='dst1', ns='mirror', **{'remote-store': 'src1', 'remote-ns': 'prod',
+                                                                 'max-depth': 1})
+    assert wait_task(pbs_fn, api.admin.sync('s-ns').run.post())['exitstatus'] == 'OK'
+    assert [n['ns'] for n in api.admin.datastore('dst1').namespace.get()] == ['', 'mirror', 'mirror/web']
+    assert [s['backup-id'] for s in api.admin.datastore('dst1').snapshots.get(ns='mirror')] == ['100']
+    assert [s['backup-id'] for s in api.admin.datastore('dst1').snapshots.get(ns='mirror/web')] == ['101']
+    assert api.admin.datastore('dst1').snapshots.get() == []
+    # a target namespace that does not exist fails the task
+    api.config.sync('s-ns').put(ns='nowhere')
+    assert wait_task(pbs_fn, api.admin.sync('s-ns').run.post())['exitstatus'] == "namespace 'nowhere' does not exist"
