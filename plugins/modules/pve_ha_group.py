@@ -255,11 +255,11 @@ def run_rules(module, ha, params):
         return result
     current = item.read()
     if current is None and (nodes is None or not sids):
-        raise ha.refuse('on Proxmox VE {0} HA groups are node-affinity rules, and the rule {1!r} does not exist yet; creating '
-            'it needs nodes and at least one HA resource in resources'.format(ha.version_text, rule_id))
+        raise ha.refuse('on Proxmox VE {0} HA groups are node-affinity rules, and the rule {1!r} does not exist yet; '
+                        'creating it needs nodes and at least one HA resource in resources'.format(ha.version_text, rule_id))
     if current is not None and current.get('type') != 'node-affinity':
-        raise ha.refuse('HA rule {0!r} exists but is a {1} rule, not the node-affinity rule of a '
-                                 'group'.format(rule_id, current.get('type')))
+        raise ha.refuse('HA rule {0!r} exists but is a {1} rule, not the node-affinity rule of a group'.format(
+            rule_id, current.get('type')))
     members = sid_set(current.get('resources')) if current is not None else []
     desired = {'type': 'node-affinity', 'nodes': nodes, 'strict': params['restricted'],
                'comment': ABSENT if params['comment'] == '' else params['comment'],

@@ -162,17 +162,16 @@ def _rules_to_join(ha, sid, params):
     for rule_id in wanted:
         if rule_id not in rules:
             if params['group'] and rule_id == group_rule_id(params['group']):
-                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE 9, which does '
-                                         'not exist; create it with proxfleet.proxmox.pve_ha_group'.format(
-                                             params['group'], rule_id))
+                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE 9, which does not exist; '
+                                'create it with proxfleet.proxmox.pve_ha_group'.format(params['group'], rule_id))
             raise ha.refuse('HA rule {0!r} does not exist; the cluster has {1}'.format(
                 rule_id, ', '.join(sorted(rules)) or 'no rules'))
     affinity = [r for r in wanted if rules[r].get('type') == 'node-affinity' and not rules[r].get('disable')]
     holding = [r for r in ha.rules_of(sid, 'node-affinity') if not rules[r].get('disable')]
     joined = sorted(set(affinity) | set(holding))
     if len(joined) > 1:
-        raise ha.refuse('a resource can be in one enabled node-affinity rule only, and this would put it '
-                                 'in {0}'.format(', '.join(joined)))
+        raise ha.refuse('a resource can be in one enabled node-affinity rule only, and this would put it in {0}'.format(
+            ', '.join(joined)))
     return sorted(set(wanted))
 
 

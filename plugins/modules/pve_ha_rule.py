@@ -198,8 +198,8 @@ def run(module):
     if kind == 'resource-affinity':
         given = [name for name in NODE_ONLY if params[name] is not None]
         if given:
-            raise ha.refuse('{0} apply to node-affinity rules only, and this is a resource-affinity '
-                                     'rule'.format(', '.join(given)))
+            raise ha.refuse('{0} apply to node-affinity rules only, and this is a resource-affinity rule'.format(
+                ', '.join(given)))
 
     desired = {'type': params['type'], 'resources': sids, 'nodes': nodes, 'strict': params['strict'],
                # PVE stores only disable=1: enabling a rule removes the key.
