@@ -8,6 +8,7 @@ from fakepve import FakePve
 
 from .areas import BackupJobsArea, CertificatesArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
 from .areas.ceph import CephArea
+from .areas.cluster_join import ClusterJoinArea
 from .areas.firewall_extra import FirewallExtraArea
 from .areas.ha import HaArea
 from .areas.remote_migrate import RemoteMigrateArea
@@ -15,7 +16,7 @@ from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 
 
-class LabPve(FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
+class LabPve(ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
 
