@@ -72,12 +72,29 @@ def test_no_secret_in_verbose_output(lab, unused_port):
             assert secret not in output
 
 
-def test_ansible_doc_renders():
+def _plugins(folder):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return ['proxfleet.proxmox.' + name[:-3] for name in sorted(os.listdir(os.path.join(root, 'plugins', folder)))
+            if name.endswith('.py') and not name.startswith('_')]
+
+
+@pytest.mark.parametrize('kind, folder', [('module', 'modules'), ('lookup', 'lookup'), ('inventory', 'inventory')])
+def test_ansible_doc_renders(kind, folder):
+    """Every plugin's documentation parses and is complete (one ansible-doc run per kind)."""
+    import json
+
     from tests.lab.playbook import collections_path
+    names = _plugins(folder)
     doc = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR='1')
-    for name in ('proxfleet.proxmox.pve_cluster_info', 'proxfleet.proxmox.pve_backup_job'):
-        proc = subprocess.run([doc, name], env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
-        assert proc.returncode == 0, proc.stderr
-        assert 'api_token_secret' in proc.stdout and 'EXAMPLES' in proc.stdout
-        assert '[WARNING]' not in proc.stderr, proc.stderr
+    proc = subprocess.run([doc, '-t', kind, '--json'] + names, env=env, capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert '[WARNING]' not in proc.stderr and '[ERROR]' not in proc.stderr, proc.stderr
+    docs = json.loads(proc.stdout)
+    for name in names:
+        entry = docs[name]
+        assert entry['doc']['short_description'] and entry['examples'], name
+        assert entry['doc']['version_added'] == '0.1.0', name
+        if kind == 'module':
+            assert 'api_token_secret' in entry['doc']['options'] and entry['return'], name
