@@ -182,8 +182,8 @@ class SdnArea(StatefulRoutes):
             raise PveError(501, "Method '{0} /api2/json{1}' not implemented".format(method, path))
         extra = [key for key in ('lock-token', 'release-lock') if key in v]
         if extra:
-            raise param_error(**dict((key, 'property is not defined in schema and the schema does not allow '
-                                            'additional properties') for key in extra))
+            text = 'property is not defined in schema and the schema does not allow additional properties'
+            raise param_error(**dict((key, text) for key in extra))
 
     def _sdn_locked(self, errmsg, token, code):
         """PVE::Network::SDN::lock_sdn_config: the global lock's token must match; errors get errmsg."""
