@@ -13,7 +13,7 @@ description:
   - Reads the hyper-converged Ceph of a Proxmox VE cluster - health with its checks, monitors and quorum,
     managers, metadata servers, the OSDs (in or out, up or down, device class, usage), the pools with their usage,
     and the cluster flags.
-  - A cluster without Ceph (not initialised, or not installed on the node) gives C(initialized: false)
+  - A cluster without Ceph (not initialised, or not installed on the node) gives C(initialized=false)
     rather than an error.
   - Needs C(Sys.Audit) on C(/).
 author:

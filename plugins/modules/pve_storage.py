@@ -16,7 +16,7 @@ description:
   - Only the options you give are managed; an option left out keeps its value on the cluster.
   - Each option belongs to some storage types only (as in Proxmox VE's storage plugins); giving an option the type
     does not have fails before any request is written.
-  - Some options can only be set when the storage is created (Proxmox VE marks them fixed): O(type), O(path) of
+  - Some options can only be set when the storage is created (Proxmox VE marks them fixed) - O(type), O(path) of
     V(dir), V(nfs), V(cifs) and V(cephfs), O(server) and O(export) of V(nfs), O(server) and O(share) of V(cifs),
     O(vgname) and O(base) of V(lvm), O(vgname) and O(thinpool) of V(lvmthin), O(pool) of V(zfspool), O(server) and
     O(datastore) of V(pbs). Asking for a different value fails before any write; remove and recreate the storage
@@ -262,7 +262,7 @@ options:
   update_password:
     description:
       - V(on_create) sends O(password), O(keyring), O(encryption_key) and O(master_pubkey) only when the storage
-        is created: they cannot be read back, so an existing storage keeps its own and the run reports no change
+        is created - they cannot be read back, so an existing storage keeps its own and the run reports no change
         for them.
       - V(always) sends the ones given on every run, which then always reports a change.
     type: str
