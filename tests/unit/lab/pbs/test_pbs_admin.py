@@ -273,8 +273,8 @@ def test_sync_maps_namespaces(pbs_fn, pbs_api, pbs_raw, wait_task):
     pbs_fn.add_snapshot('src1', 'vm', '101', T0, ns='prod/web')
     pbs_fn.add_snapshot('src1', 'vm', '102', T0, ns='prod/web/deep')
     pbs_fn.add_snapshot('src1', 'vm', '103', T0)
-    api.config.sync.post(id='s-ns', store='dst1', ns='mirror', **{'remote-store': 'src1', 'remote-ns': 'prod',
-                                                                 'max-depth': 1})
+    api.config.sync.post(id='s-ns', store='dst1', ns='mirror', **{
+        'remote-store': 'src1', 'remote-ns': 'prod', 'max-depth': 1})
     assert wait_task(pbs_fn, api.admin.sync('s-ns').run.post())['exitstatus'] == 'OK'
     assert [n['ns'] for n in api.admin.datastore('dst1').namespace.get()] == ['', 'mirror', 'mirror/web']
     assert [s['backup-id'] for s in api.admin.datastore('dst1').snapshots.get(ns='mirror')] == ['100']
