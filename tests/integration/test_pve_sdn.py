@@ -113,3 +113,49 @@ def test_failed_apply(lab, index):
         assert 'stay pending' in result['msg']
         assert zone in cluster.pve.sdn['zones']
         cluster.pve.sdn['zones'].pop(zone)
+
+
+LOCKED = 'could not acquire lock for SDN config: invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line 278.'
+ZONE_TASK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - proxfleet.proxmox.pve_sdn_zone:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+        zone: "{{ zone }}"
+        type: simple
+        timeout: "{{ timeout }}"
+      ignore_errors: true
+"""
+
+
+def test_waits_for_the_lock_another_client_holds(lab):
+    """PVE 9: while another client holds the SDN lock the module waits (within its timeout), then goes on."""
+    cluster = lab.clusters[0]
+    zone = unique('z')
+    extra = {'pve': pve_vars(cluster), 'zone': zone}
+    key = ('POST', '/cluster/sdn/lock')
+    try:
+        # Held for good: the timeout runs out, with what to do about a lock nobody holds.
+        cluster.pve.fail(*key, status=500, message=LOCKED)
+        run = run_playbook(ZONE_TASK, lab, extra_vars=dict(extra, timeout=1))
+        result = run.tasks[0]['result']
+        assert run.tasks[0]['status'] == 'ignored', run.explain()
+        assert 'stayed locked by another client for the whole 1 s timeout' in result['msg']
+        assert 'pvesh delete /cluster/sdn/lock --force 1' in result['msg']
+        assert zone not in cluster.pve.sdn['zones']
+        # Released after three refusals: the module waited and then wrote.
+        cluster.pve.fail(*key, status=500, message=LOCKED, times=3)
+        run = run_playbook(ZONE_TASK, lab, extra_vars=dict(extra, timeout=60))
+        assert run.tasks[0]['status'] == 'changed', run.explain()
+        assert key not in cluster.pve.failures
+        assert cluster.pve.sdn_running['zones'][zone] == {'type': 'simple'}
+        assert cluster.pve.sdn_lock is None
+    finally:
+        cluster.pve.failures.pop(key, None)
+        for config in (cluster.pve.sdn, cluster.pve.sdn_running or {}):
+            config.get('zones', {}).pop(zone, None)
