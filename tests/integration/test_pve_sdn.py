@@ -159,3 +159,38 @@ def test_waits_for_the_lock_another_client_holds(lab):
         cluster.pve.failures.pop(key, None)
         for config in (cluster.pve.sdn, cluster.pve.sdn_running or {}):
             config.get('zones', {}).pop(zone, None)
+
+
+def test_refused_write_releases_the_lock(lab):
+    """PVE 9: a write PVE refuses fails with PVE's words, writes nothing and leaves the lock free."""
+    cluster = lab.clusters[0]
+    zone, first, second = unique('z'), unique('v'), unique('v')
+    cluster.pve.sdn['zones'][zone] = {'type': 'vlan', 'bridge': 'vmbr0'}
+    cluster.pve.sdn['vnets'][first] = {'type': 'vnet', 'zone': zone, 'tag': 5}
+    play = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - proxfleet.proxmox.pve_sdn_vnet:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+        vnet: "{{ vnet }}"
+        zone: "{{ zone }}"
+        tag: 5
+      ignore_errors: true
+"""
+    try:
+        run = run_playbook(play, lab, extra_vars={'pve': pve_vars(cluster), 'zone': zone, 'vnet': second})
+        result = run.tasks[0]['result']
+        assert run.tasks[0]['status'] == 'ignored', run.explain()
+        assert result['status_code'] == 500
+        assert "sdn vnet '{0}' on https://".format(second) in result['msg']
+        assert ('POST /cluster/sdn/vnets: 500 create sdn vnet object failed: 400 Parameter verification failed.; '
+                'tag: tag 5 already exist in vnet {0}'.format(first)) in result['msg']
+        assert second not in cluster.pve.sdn['vnets'] and cluster.pve.sdn_lock is None
+    finally:
+        cluster.pve.sdn['vnets'].pop(first, None)
+        cluster.pve.sdn['zones'].pop(zone, None)
