@@ -680,3 +680,119 @@ def canonical_cidr(value):
 def absent_if_empty(value):
     """'' -> ABSENT (remove the key), anything else unchanged."""
     return ABSENT if value == '' else value
+
+
+# ---------------------------------------------------------------- rule lists given as module options
+
+# The rules of a security group: no interface, no group rules.
+GROUP_RULE_SUBOPTIONS = dict(
+    rule_id=dict(type='str'),
+    type=dict(type='str', choices=['in', 'out', 'forward']),
+    action=dict(type='str'),
+    macro=dict(type='str'),
+    source=dict(type='str'),
+    dest=dict(type='str'),
+    proto=dict(type='str'),
+    dport=dict(type='list', elements='str'),
+    sport=dict(type='list', elements='str'),
+    icmp_type=dict(type='str'),
+    log=dict(type='str', choices=list(LOG_LEVELS)),
+    enabled=dict(type='bool'),
+    comment=dict(type='str'),
+)
+
+
+def desired_rules(rules, level_kind):
+    """A module's `rules` list -> DesiredRule list, each at its index; duplicate identities refused."""
+    out = []
+    seen = {}
+    for index, options in enumerate(rules or []):
+        want = DesiredRule.from_options(dict(options, pos=index), level_kind)
+        key = ('id', want.rule_id) if want.rule_id is not None else tuple(
+            (name, canonical(name, want.values.get(name))) for name in MATCH_FIELDS)
+        if key in seen:
+            raise ProxmoxConfigError('rules[{0}] and rules[{1}] are the same rule ({2}): give each rule once, or tell '
+                                     'them apart with rule_id'.format(seen[key], index, want.label()))
+        seen[key] = index
+        out.append(want)
+    return out
+
+
+# ---------------------------------------------------------------- options per level
+
+def _bool01(value):
+    return 1 if str(value).strip().lower() in ('1', 'true', 'yes', 'on') else 0
+
+
+def _enabled(value):
+    """The cluster's `enable` may hold a time stamp (the moment it was enabled): any value above 0 is on."""
+    try:
+        return 1 if int(float(value)) > 0 else 0
+    except (TypeError, ValueError):
+        return _bool01(value)
+
+
+# option -> (kind, levels)
+OPTIONS = {
+    'enable': ('bool', ('cluster', 'node', 'vm', 'ct', 'vnet')),
+    'policy_in': ('str', ('cluster', 'vm', 'ct')),
+    'policy_out': ('str', ('cluster', 'vm', 'ct')),
+    'policy_forward': ('str', ('cluster', 'vnet')),
+    'ebtables': ('bool', ('cluster',)),
+    'log_ratelimit': ('str', ('cluster',)),
+    'log_level_in': ('str', ('node', 'vm', 'ct')),
+    'log_level_out': ('str', ('node', 'vm', 'ct')),
+    'log_level_forward': ('str', ('node', 'vnet')),
+    'log_nf_conntrack': ('bool', ('node',)),
+    'ndp': ('bool', ('node', 'vm', 'ct')),
+    'nf_conntrack_allow_invalid': ('bool', ('node',)),
+    'nf_conntrack_helpers': ('str', ('node',)),
+    'nf_conntrack_max': ('int', ('node',)),
+    'nf_conntrack_tcp_timeout_established': ('int', ('node',)),
+    'nf_conntrack_tcp_timeout_syn_recv': ('int', ('node',)),
+    'nftables': ('bool', ('node',)),
+    'nosmurfs': ('bool', ('node',)),
+    'protection_synflood': ('bool', ('node',)),
+    'protection_synflood_burst': ('int', ('node',)),
+    'protection_synflood_rate': ('int', ('node',)),
+    'smurf_log_level': ('str', ('node',)),
+    'tcp_flags_log_level': ('str', ('node',)),
+    'tcpflags': ('bool', ('node',)),
+    'dhcp': ('bool', ('vm', 'ct')),
+    'ipfilter': ('bool', ('vm', 'ct')),
+    'macfilter': ('bool', ('vm', 'ct')),
+    'radv': ('bool', ('vm', 'ct')),
+}
+
+OPTIONS_PATHS = {
+    'cluster': '/cluster/firewall/options',
+    'node': '/nodes/{node}/firewall/options',
+    'vm': '/nodes/{node}/qemu/{vmid}/firewall/options',
+    'ct': '/nodes/{node}/lxc/{vmid}/firewall/options',
+    'vnet': '/cluster/sdn/vnets/{vnet}/firewall/options',
+}
+
+
+def options_fields(level_kind):
+    """compare.Field list of the options a level has."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
+    fields = []
+    for name, (kind, levels) in sorted(OPTIONS.items()):
+        if level_kind not in levels:
+            continue
+        if name == 'enable':
+            fields.append(Field(name, api_name=name, normalize=_enabled, serialize=_bool01))
+        elif kind == 'bool':
+            fields.append(Field(name, api_name=name, normalize=_bool01, serialize=_bool01))
+        else:
+            fields.append(Field(name, api_name=name, kind=kind))
+    return fields
+
+
+def check_options_level(params, level_kind):
+    """Options the level does not have are refused before any request."""
+    wrong = sorted(name for name, (_kind, levels) in OPTIONS.items()
+                   if params.get(name) not in (None,) and level_kind not in levels)
+    if wrong:
+        raise ProxmoxConfigError('{0} level has no option(s) {1}; it has {2}'.format(
+            level_kind, ', '.join(wrong), ', '.join(sorted(n for n, (_k, lv) in OPTIONS.items() if level_kind in lv))))

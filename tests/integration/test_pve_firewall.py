@@ -23,3 +23,12 @@ def test_rule(lab):
     rules = cluster.pve.firewall_config('cluster')['rules'] + cluster.pve.firewall_config('vm', vmid=vmid)['rules']
     assert not [r for r in rules if rid in (r.get('comment') or '')]
     assert not [r for r in rules if r.get('macro') == 'SSH' and r.get('source') == '10.0.0.0/24']
+
+
+def test_group(lab):
+    cluster = lab.clusters[0]
+    group = 'it-' + uuid.uuid4().hex[:8]
+    run = run_playbook(target('pve_firewall_group'), lab, diff=True,
+                       extra_vars={'pve': pve_vars(cluster), 'group': group, 'node': cluster.nodes[0]})
+    assert run.ok, run.explain()
+    assert group not in cluster.pve.firewall_config('cluster')['groups']
