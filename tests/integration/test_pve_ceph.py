@@ -21,3 +21,6 @@ def test_ceph(lab_fn):
     state = cluster.pve.cephx
     assert pool not in state['pools'] and pool not in cluster.pve.storages
     assert state['scrubs'] == [(0, True)]
+    assert sorted(state['osds']) == [1, 2]
+    sdb = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdb'][0]
+    assert 'used' not in sdb
