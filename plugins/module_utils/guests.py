@@ -146,9 +146,9 @@ def wait_for_ha_move(client, vmid, target, deadline, url=None, poll=None, sleep=
                 describe_guest(guest), target), url=url)
         remaining = deadline.remaining()
         if remaining <= 0:
-            raise ProxmoxTaskTimeout(
-                'the HA manager has not moved {0} to node {1!r} within the {2:g} s timeout (it is on {3!r}, HA state '
-                '{4}); the move may still happen'.format(describe_guest(guest), target, deadline.seconds,
-                                                        guest.get('node'), guest.get('hastate')), url=url)
+            message = ('the HA manager has not moved {0} to node {1!r} within the {2:g} s timeout (it is on {3!r}, '
+                       'HA state {4}); the move may still happen')
+            raise ProxmoxTaskTimeout(message.format(describe_guest(guest), target, deadline.seconds, guest.get('node'),
+                                                    guest.get('hastate')), url=url)
         sleep(min(interval, remaining))
     raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends

@@ -455,8 +455,8 @@ def remote_migration(module, source, remote, remote_guests):
         if there.get('type') == source['type'] and there.get('name') == source.get('name'):
             plan['target_node'] = there.get('node')
             result = finish(module, guest_view(there, remote_url), plan, before, before, False)
-            result['msg'] = '{0} is already on the target cluster as {1}'.format(g.describe_guest(source),
-                                                                                g.describe_guest(there))
+            result['msg'] = '{0} is already on the target cluster as {1}'.format(
+                g.describe_guest(source), g.describe_guest(there))
             return result
         raise ProxmoxConfigError('vmid {0} is taken on the target cluster {1} by {2}: give another target_vmid'.format(
             target_vmid, remote_url, g.describe_guest(there)), url=url)
