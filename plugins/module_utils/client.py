@@ -342,7 +342,11 @@ def _envelope_data(resp, url, method, path):
         snippet = re.sub(r'\s+', ' ', resp.text or '')[:120]
         raise ProxmoxApiError('the server answered {0} with something that is not the Proxmox API: {1!r}'.format(
             resp.status_code, snippet), status_code=resp.status_code, url=url, method=method, path=path)
-    return body['data']
+    data = body['data']
+    # PBS puts a config item's digest beside `data`, PVE inside it: give callers one place to find it.
+    if isinstance(data, dict) and 'digest' in body and 'digest' not in data:
+        data = dict(data, digest=body['digest'])
+    return data
 
 
 def _form_value(value):
@@ -395,16 +399,17 @@ class ProxmoxClient(object):
 
     # ----------------------------------------------------------------- verbs
 
-    def get(self, path, **params):
+    # The path is positional-only: PBS has parameters named `path` (a datastore's), which must reach **data.
+    def get(self, path, /, **params):
         return self.request('GET', path, params)
 
-    def post(self, path, **data):
+    def post(self, path, /, **data):
         return self.request('POST', path, data)
 
-    def put(self, path, **data):
+    def put(self, path, /, **data):
         return self.request('PUT', path, data)
 
-    def delete(self, path, **params):
+    def delete(self, path, /, **params):
         return self.request('DELETE', path, params)
 
     # ----------------------------------------------------------------- core
@@ -523,6 +528,7 @@ class ProxmoxClient(object):
 
     def major_version(self):
         """The major release (8, 9, ... for PVE; 3, 4 for PBS), for version-dependent paths."""
-        text = str(self.version().get('release') or self.version().get('version') or '0')
+        # PVE answers version '9.0.10' and release '9.0'; PBS version '4.0' and release '14' (its patch level).
+        text = str(self.version().get('version') or self.version().get('release') or '0')
         found = re.match(r'(\d+)', text)
         return int(found.group(1)) if found else 0

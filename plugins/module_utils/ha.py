@@ -131,8 +131,7 @@ RULE_SPEC = ResourceSpec(
     label='HA rule',
     collection='/cluster/ha/rules',
     id_field='rule',
-    # PVE 9's rules schema selects the rule's options by its type: updates name it too.
-    requires=dict((key, ('type',)) for key in ('resources', 'nodes', 'strict', 'affinity', 'disable', 'comment')),
+    # PVE 9's rules schema selects the rule's options by its type: updates name it too (see _TypedUpdates).
     fields=[
         Field('type', create_only=True),
         Field('resources', normalize=sid_set, serialize=lambda v: ','.join(sid_set(v))),
@@ -146,6 +145,23 @@ RULE_SPEC = ResourceSpec(
 RULE_DEFAULTS = {'strict': 0}
 
 
+class _TypedUpdates(object):
+    """The client, except that every update names the item's type (PVE 9's rules schema selects options by it,
+    and requires it even when only the `delete` list changes)."""
+
+    def __init__(self, client, item):
+        self._client = client
+        self._item = item
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def put(self, path, **data):
+        if (self._item.current or {}).get('type'):
+            data.setdefault('type', self._item.current['type'])
+        return self._client.put(path, **data)
+
+
 class HaItem(ConfigResource):
     """A ConfigResource whose reads fill in PVE's defaults for keys the config leaves out, and whose ensure()
     reads again and retries when another writer changed the file between the read and the update."""
@@ -153,6 +169,8 @@ class HaItem(ConfigResource):
     def __init__(self, module, spec, ident, defaults=None, path_vars=None):
         super().__init__(module, spec, ident, path_vars)
         self.defaults = defaults or {}
+        if spec is RULE_SPEC:
+            self.client = _TypedUpdates(self.client, self)
 
     def read(self):
         current = super().read()

@@ -32,10 +32,11 @@ class ResourceSpec(object):
     fields: compare.Field list. digest: send the read digest with updates. delete_param: name of the update's
     list of keys to remove. requires: API key -> keys the schema says must come in the same request (its
     `requires`); on update they are sent with their current value when the user did not change them.
+    delete_as_list: send the delete list as an array (PBS) instead of a comma-separated string (PVE).
     """
 
     def __init__(self, result_key, label, collection, fields, id_field='id', item=None, read='item', digest=True,
-                 delete_param='delete', id_in_create=True, requires=None):
+                 delete_param='delete', id_in_create=True, requires=None, delete_as_list=False):
         self.result_key = result_key
         self.label = label
         self.collection = collection
@@ -47,6 +48,8 @@ class ResourceSpec(object):
         self.delete_param = delete_param
         self.id_in_create = id_in_create
         self.requires = requires or {}
+        # PVE takes the keys to delete as one comma-separated string, PBS as an array (repeated parameters).
+        self.delete_as_list = delete_as_list
 
 
 class ConfigResource(object):
@@ -148,7 +151,7 @@ class ConfigResource(object):
                 if companion not in params and companion not in changes.delete and current.get(companion) is not None:
                     params[companion] = current[companion]
         if changes.delete:
-            params[self.spec.delete_param] = join_list(changes.delete)
+            params[self.spec.delete_param] = list(changes.delete) if self.spec.delete_as_list else join_list(changes.delete)
         if self.spec.digest and current.get('digest'):
             params['digest'] = current['digest']
         final = dict(current)

@@ -118,10 +118,15 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES, page=1000, max_pages=100):
     upid = upid if isinstance(upid, Upid) else Upid(upid)
     path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log')
     tail = []
+    last = 0
     try:
         for number in range(max_pages):
-            entries = client.get(path, start=number * page, limit=page) or []
-            tail = (tail + [str(entry.get('t', '')) for entry in entries if isinstance(entry, dict)])[-lines:]
+            entries = [e for e in client.get(path, start=number * page, limit=page) or [] if isinstance(e, dict)]
+            # PBS's `start` is inclusive of the line numbered `start`, PVE's is an offset: skip lines already read.
+            fresh = [e for e in entries if not isinstance(e.get('n'), int) or e['n'] > last]
+            if fresh and isinstance(fresh[-1].get('n'), int):
+                last = fresh[-1]['n']
+            tail = (tail + [str(entry.get('t', '')) for entry in fresh])[-lines:]
             if len(entries) < page:
                 break
     except ProxmoxError:
