@@ -63,9 +63,16 @@ def test_five_forks_lose_no_update(lab, index, tmp_path):
     extra = {'pve': pve_vars(cluster), 'zone': zone, 'vnets': vnets}
     # The zone, pending, and the cleanup go straight to the fake: only the five forks are under test.
     cluster.pve.sdn['zones'][zone] = {'type': 'vxlan', 'peers': '192.0.2.1,192.0.2.2'}
+    seen = len(cluster.pve.requests)
     try:
         run = run_playbook(target('pve_sdn_forks'), lab, extra_vars=extra, extra_args=['-i', str(inventory), '--forks', '5'])
         assert run.ok, run.explain()
+        if index == 0:
+            # On PVE 9 every fork wrote under the lock it took (and others may have waited for it).
+            requests = cluster.pve.requests[seen:]
+            assert len([r for r in requests if r[0] == 'POST' and r[1].endswith('/cluster/sdn/lock')]) >= 5
+            writes = [body for method, path, body in requests if method == 'POST' and path.endswith('/cluster/sdn/vnets')]
+            assert len(writes) == 5 and all(b'lock-token=' in body for body in writes)
         assert sorted(r['host'] for r in run.results('Create this host\'s vnet and apply')) == hosts
         for name in vnets.values():
             assert cluster.pve.sdn['vnets'][name]['zone'] == zone
