@@ -164,6 +164,7 @@ diff:
       type: dict
 '''
 
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
@@ -176,6 +177,13 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.sdn import (
     read_items,
     sdn_argument_spec,
 )
+
+
+def _flag(value):
+    try:
+        return propstring.to_bool(value) if value is not None else False
+    except ValueError:
+        return False
 
 
 def _ip_text(value):
@@ -251,7 +259,7 @@ def run(module):
                     'sdn': {'pending': None, 'applied': False}}
         raise ProxmoxConfigError('vnet {0!r} does not exist: create it with proxfleet.proxmox.pve_sdn_vnet first'.format(
             params['vnet']))
-    if vnet.get('vlanaware') and str(vnet['vlanaware']) not in ('0', 'False') and params['state'] == 'present':
+    if params['state'] == 'present' and _flag(vnet.get('vlanaware')):
         raise ProxmoxConfigError('vnet {0!r} is vlanaware, which does not go with subnets'.format(params['vnet']))
     ident = '{0}-{1}-{2}'.format(vnet.get('zone'), net.network_address, net.prefixlen)
     resource = SdnResource(module, SPEC, ident, path_vars={'vnet': params['vnet']},
