@@ -1,0 +1,41 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_cluster through ansible-playbook: a cluster made of standalone lab nodes, joins, refusals, a removal."""
+
+import uuid
+
+import pytest
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.areas.cluster_join import start_standalone_nodes, stop_standalone_nodes
+from tests.lab.pytest_plugin import run_playbook
+
+
+@pytest.fixture
+def standalone(lab):
+    """Three standalone PVE 9 nodes (no cluster, no guests), stopped after the test."""
+    nodes = start_standalone_nodes(lab, 3)
+    try:
+        yield nodes
+    finally:
+        stop_standalone_nodes(lab, nodes)
+
+
+def test_create_join_remove(lab, standalone):
+    a, b, c = standalone
+    name = 'it-' + uuid.uuid4().hex[:6]
+    other = pve_vars(lab.clusters[0])
+    run = run_playbook(target('pve_cluster'), lab, verbosity=3, diff=True,
+                       extra_vars={'a': a.vars, 'b': b.vars, 'c': c.vars, 'other': other, 'cluster_name': name})
+    assert run.ok, run.explain()
+    # Root passwords never show, not even at -vvv.
+    for secret in (a.password, b.password, c.password, other['password']):
+        assert secret not in run.stdout and secret not in run.stderr
+    # The refusals wrote nothing: b ran one join task, c one.
+    assert [t['type'] for t in b.pve.tasklog] == ['clusterjoin']
+    assert [t['type'] for t in c.pve.tasklog] == ['clusterjoin']
+    cluster = a.pve
+    assert cluster.cluster_name == name
+    assert sorted(cluster.cj_conf()['nodelist']) == sorted([a.name, b.name])
+    assert sorted(cluster.nodes) == sorted([a.name, b.name])
+    # c was removed while it ran: alone with its old configuration, without quorum.
+    assert c.pve.cj_cluster is None and not c.pve.quorate
