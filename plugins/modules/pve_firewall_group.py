@@ -43,7 +43,8 @@ options:
     default: present
   comment:
     description:
-      - Description of the group. An empty string removes it.
+      - Description of the group. It cannot be removed through the API, which takes an empty parameter for a missing
+        one, so an empty string is refused.
     type: str
   rules:
     description:
@@ -162,6 +163,7 @@ diff:
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
 
@@ -191,6 +193,9 @@ def run(module):
     name = params['name']
     firewall.check_level_options(dict(level='group', group=name), ('group',))
     wants = firewall.desired_rules(params['rules'], 'group') if params['rules'] is not None else None
+    if params['comment'] == '':
+        raise ProxmoxConfigError('comment: the comment of a security group {0!r} cannot be removed through the API (Proxmox VE takes an '
+                                 'empty parameter for a missing one): give another comment'.format(params['name']))
     client = module.client
     level = firewall.Level('group', ('cluster', 'firewall', 'groups', name), 'security group {0!r}'.format(name), group=name)
     module.fw_target = level.label

@@ -32,3 +32,19 @@ def test_group(lab):
                        extra_vars={'pve': pve_vars(cluster), 'group': group, 'node': cluster.nodes[0]})
     assert run.ok, run.explain()
     assert group not in cluster.pve.firewall_config('cluster')['groups']
+
+
+def test_ipset(lab):
+    cluster = lab.clusters[0]
+    name = 'it-' + uuid.uuid4().hex[:8]
+    run = run_playbook(target('pve_firewall_ipset'), lab, diff=True, extra_vars={'pve': pve_vars(cluster), 'ipset': name})
+    assert run.ok, run.explain()
+    assert name not in cluster.pve.firewall_config('cluster')['ipset']
+
+
+def test_alias(lab):
+    cluster = lab.clusters[0]
+    name = 'it' + uuid.uuid4().hex[:8]
+    run = run_playbook(target('pve_firewall_alias'), lab, diff=True, extra_vars={'pve': pve_vars(cluster), 'alias': name})
+    assert run.ok, run.explain()
+    assert name not in cluster.pve.firewall_config('cluster')['aliases']

@@ -1,0 +1,309 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: pve_firewall_ipset
+short_description: Manage a Proxmox VE firewall IP set and its entries
+version_added: 0.1.0
+description:
+  - Creates, updates and removes an IP set of the cluster firewall or of a guest's firewall, and its entries.
+  - Entries are found by their address, in the form Proxmox VE stores it (V(10.0.0.5/24) is V(10.0.0.0/24),
+    V(10.0.0.1/32) is V(10.0.0.1)). Entries not listed are kept unless O(purge) is set.
+  - Every entry write sends the digest of the set it was planned on, so a concurrent change is refused by Proxmox VE
+    instead of being overwritten.
+  - "Privileges: C(Sys.Modify) on C(/) for the cluster's IP sets, C(VM.Config.Network) on C(/vms/<vmid>) for a
+    guest's."
+author:
+  - proxfleet developers (@proxfleet)
+extends_documentation_fragment:
+  - proxfleet.proxmox.connection
+  - proxfleet.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  level:
+    description:
+      - Whose IP set: the cluster's, or a guest's (V(guest) is a VM or a container, whichever O(vmid) is).
+    type: str
+    choices: [cluster, guest, vm, ct]
+    default: cluster
+  node:
+    description:
+      - The guest's node; found from O(vmid) when left out.
+    type: str
+  vmid:
+    description:
+      - The guest, for O(level=guest), O(level=vm) and O(level=ct).
+    type: int
+  name:
+    description:
+      - Name of the IP set (a letter, then letters, digits, V(-) and V(_)).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the set; V(absent) removes it with its entries.
+    type: str
+    choices: [present, absent]
+    default: present
+  comment:
+    description:
+      - Description of the set. It cannot be removed through the API, which takes an empty parameter for a missing
+        one, so an empty string is refused.
+    type: str
+  entries:
+    description:
+      - Entries of the set. Left out, the entries are not managed.
+    type: list
+    elements: dict
+    suboptions:
+      cidr:
+        description: An address, a network, or an alias name.
+        type: str
+        required: true
+      comment:
+        description: The entry's comment; left out, an existing entry keeps its comment.
+        type: str
+      nomatch:
+        description: Exclude this address from the set; left out, an existing entry keeps its setting.
+        type: bool
+  purge:
+    description:
+      - Remove the entries that O(entries) does not list.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: The web servers, for rules with source or dest +webservers
+  proxfleet.proxmox.pve_firewall_ipset:
+    name: webservers
+    comment: web front ends
+    entries:
+      - cidr: 10.1.0.10
+      - cidr: 10.1.0.11
+        comment: web2
+      - cidr: 10.1.0.0/24
+      - cidr: 10.1.0.66
+        nomatch: true
+    purge: true
+
+- name: A guest's own IP set
+  proxfleet.proxmox.pve_firewall_ipset:
+    level: guest
+    vmid: 101
+    name: ipfilter-net0
+    entries:
+      - cidr: 192.0.2.10
+'''
+
+RETURN = r'''
+ipset:
+  description:
+    - The set after the run (in check mode, as it would be); null once removed.
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: The set's name.
+      type: str
+    comment:
+      description: Its comment, if any.
+      type: str
+    entries:
+      description: Its entries (C(cidr), C(comment), C(nomatch)), sorted by address.
+      type: list
+      elements: dict
+  sample:
+    name: webservers
+    comment: web front ends
+    entries:
+      - {cidr: 10.1.0.0/24}
+      - {cidr: 10.1.0.10}
+diff:
+  description: The set's managed keys (C(comment), C(entries)) before and after.
+  returned: success
+  type: dict
+  contains:
+    before:
+      description: Before the run (empty when the set did not exist).
+      type: dict
+    after:
+      description: After the run (empty once removed).
+      type: dict
+'''
+
+import re
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
+
+
+def _entry(entry):
+    out = {'cidr': entry['cidr']}
+    if entry.get('comment'):
+        out['comment'] = entry['comment']
+    if int(entry.get('nomatch') or 0):
+        out['nomatch'] = True
+    return out
+
+
+def _entries(entries):
+    return sorted((_entry(e) for e in entries), key=lambda e: e['cidr'])
+
+
+def _view(entry, entries, params):
+    if entry is None:
+        return {}
+    out = {}
+    if params.get('comment') is not None:
+        out['comment'] = entry.get('comment') or None
+    if params.get('entries') is not None:
+        out['entries'] = _entries(entries)
+    return out
+
+
+def plan_entries(current, wanted, purge):
+    """(ops, final entries): ('add', cidr, comment, nomatch), ('set', cidr, comment, nomatch), ('remove', cidr)."""
+    have = dict((e['cidr'], e) for e in current)
+    ops = []
+    final = dict((cidr, dict(e)) for cidr, e in have.items())
+    listed = set()
+    for want in wanted:
+        cidr = firewall.canonical_cidr(want['cidr'])
+        listed.add(cidr)
+        old = have.get(cidr)
+        if old is None:
+            comment, nomatch = want.get('comment') or None, bool(want.get('nomatch'))
+            ops.append(('add', cidr, comment, nomatch))
+            final[cidr] = dict(cidr=cidr, comment=comment, nomatch=1 if nomatch else None)
+            continue
+        comment = (old.get('comment') or None) if want.get('comment') is None else (want['comment'] or None)
+        nomatch = bool(int(old.get('nomatch') or 0)) if want.get('nomatch') is None else bool(want['nomatch'])
+        if comment != (old.get('comment') or None) or nomatch != bool(int(old.get('nomatch') or 0)):
+            ops.append(('set', cidr, comment, nomatch))
+            final[cidr] = dict(old, comment=comment, nomatch=1 if nomatch else None)
+    if purge:
+        for cidr in sorted(have):
+            if cidr not in listed:
+                ops.append(('remove', cidr))
+                del final[cidr]
+    return ops, list(final.values())
+
+
+def run(module):
+    params = module.params
+    firewall.check_level_options(dict(params, level=params['level']), ('cluster', 'guest', 'vm', 'ct'))
+    if not re.match(r'^[A-Za-z][A-Za-z0-9_-]+$', params['name']) or len(params['name']) > 64:
+        raise ProxmoxConfigError('IP set name {0!r} is not valid: a letter, then letters, digits, - or _'.format(params['name']))
+    seen = set()
+    for want in params['entries'] or []:
+        cidr = firewall.canonical_cidr(want['cidr'])
+        if cidr in seen:
+            raise ProxmoxConfigError('entry {0!r} is listed twice'.format(want['cidr']))
+        if re.search(r'/0+$', cidr):
+            raise ProxmoxConfigError('entry {0!r}: a zero prefix is not allowed in IP sets'.format(want['cidr']))
+        seen.add(cidr)
+    if params['comment'] == '':
+        raise ProxmoxConfigError('comment: the comment of an IP set {0!r} cannot be removed through the API (Proxmox VE takes an '
+                                 'empty parameter for a missing one): give another comment'.format(params['name']))
+    client = module.client
+    level = firewall.resolve_level(client, params)
+    name = params['name']
+    module.fw_target = 'IP set {0!r} of the {1}'.format(name, level.label)
+    sets_path = level.path(client, 'ipset')
+    set_path = level.path(client, 'ipset', name)
+    entry = next((s for s in client.get(sets_path) or [] if s.get('name') == name), None)
+    check = module.check_mode
+
+    if params['state'] == 'absent':
+        if entry is None:
+            return {'changed': False, 'diff': {'before': {}, 'after': {}}, 'ipset': None}
+        entries = client.get(set_path) or []
+        before = _view(entry, entries, dict(params, comment=entry.get('comment') or '', entries=[]))
+        if not check:
+            client.delete(set_path, force=1)
+        return {'changed': True, 'diff': {'before': before, 'after': {}}, 'ipset': None}
+
+    changed = False
+    comment = params['comment']
+    if entry is None:
+        changed = True
+        entries_before = []
+        before = {}
+        new_entry = {'name': name, 'comment': comment or None}
+        if not check:
+            create = {'name': name}
+            if comment:
+                create['comment'] = comment
+            client.post(sets_path, **create)
+    else:
+        entries_before = client.get(set_path) or []
+        before = _view(entry, entries_before, params)
+        new_entry = dict(entry)
+        if comment is not None and (comment or None) != (entry.get('comment') or None):
+            changed = True
+            new_entry['comment'] = comment or None
+            if not check:
+                client.post(sets_path, name=name, rename=name, comment=comment, digest=entry.get('digest'))
+    final = entries_before
+    if params['entries'] is not None:
+        ops, final = plan_entries(entries_before, params['entries'], params['purge'])
+        changed = changed or bool(ops)
+        if not check:
+            for op in ops:
+                current = client.get(set_path) or []
+                digest = current[0].get('digest') if current else None
+                if op[0] == 'add':
+                    data = {'cidr': op[1]}
+                    if op[2]:
+                        data['comment'] = op[2]
+                    if op[3]:
+                        data['nomatch'] = 1
+                    client.post(set_path, **data)
+                elif op[0] == 'set':
+                    data = {'digest': digest, 'nomatch': 1 if op[3] else 0}
+                    if op[2]:
+                        data['comment'] = op[2]
+                    client.put(level.path(client, 'ipset', name, op[1]), **data)
+                else:
+                    client.delete(level.path(client, 'ipset', name, op[1]), digest=digest)
+    if changed and not check:
+        new_entry = next((s for s in client.get(sets_path) or [] if s.get('name') == name), new_entry)
+        final = client.get(set_path) or []
+    after = _view(new_entry, final, params)
+    result = {'name': name, 'entries': _entries(final)}
+    if new_entry.get('comment'):
+        result['comment'] = new_entry['comment']
+    return {'changed': changed, 'diff': {'before': before, 'after': after}, 'ipset': result}
+
+
+def main():
+    spec = firewall.level_argument_spec(('cluster', 'guest', 'vm', 'ct'))
+    spec.pop('group')
+    spec.pop('vnet')
+    spec.update(
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        comment=dict(type='str'),
+        entries=dict(type='list', elements='dict', options=dict(
+            cidr=dict(type='str', required=True),
+            comment=dict(type='str'),
+            nomatch=dict(type='bool'),
+        )),
+        purge=dict(type='bool', default=False),
+    )
+    module = ProxmoxModule(argument_spec=spec, supports_check_mode=True)
+    module.run(run, target=lambda m: getattr(m, 'fw_target', None) or 'IP set {0!r}'.format(m.params['name']))
+
+
+if __name__ == '__main__':
+    main()
