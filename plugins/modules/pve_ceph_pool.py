@@ -90,6 +90,7 @@ options:
     description:
       - Make an erasure-coded pool for RBD on creation, C(<name>-data), with a replicated C(<name>-metadata) pool
         that O(size), O(min_size) and O(crush_rule) then apply to. Only on creation; ignored for an existing pool.
+      - Later runs with O(erasure_coding) manage C(<name>-metadata); destroy the two pools by their own names.
     type: dict
     suboptions:
       k:
@@ -240,6 +241,11 @@ def run(module):
     api = ceph.CephApi(module.client, params['node'])
     api.check_node()
     current = api.pool(name)
+    if current is None and params.get('erasure_coding') and params['state'] == 'present':
+        # PVE names an erasure-coded pool's parts <name>-data and <name>-metadata; the options apply to the latter.
+        current = api.pool(name + '-metadata')
+        if current is not None:
+            name = current['pool_name']
     check = module.check_mode
 
     if params['state'] == 'absent':

@@ -19,7 +19,8 @@ def test_ceph(lab_fn):
     run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool}, diff=True)
     assert run.ok, run.explain()
     state = cluster.pve.cephx
-    assert pool not in state['pools'] and pool not in cluster.pve.storages
+    assert not [name for name in state['pools'] if name.startswith(pool)]
+    assert not [name for name in cluster.pve.storages if name.startswith(pool)]
     assert state['scrubs'] == [(0, True)]
     assert sorted(state['osds']) == [1, 2]
     sdb = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdb'][0]
