@@ -125,6 +125,10 @@ def _print_state(state, directory):
     for cluster in state['clusters']:
         print('  {0:6} {1:28} PVE {2:8} nodes {3}'.format(
             cluster['name'], cluster['url'], cluster['version'], ','.join(cluster['nodes'])))
+    pbs = state.get('pbs')
+    if pbs:
+        print('  {0:6} {1:28} PBS {2:8} datastores {3}'.format(pbs['name'], pbs['url'], pbs['version'],
+                                                              ','.join(pbs.get('datastores') or [])))
     print('  CA {0}\n  vars {1}'.format(state['ca_path'], os.path.join(directory, 'lab_vars.yml')))
 
 

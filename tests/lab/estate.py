@@ -85,7 +85,7 @@ class Estate(object):
     """Clusters `lab1`, `lab2`, ... with nodes `lab1-n1`, ..., guests spread over them, one CA."""
 
     def __init__(self, directory, clusters=2, nodes=3, guests=20, latency=0.0, time_scale=0.0, versions=None,
-                 hosts=None, seed=0, password=None):
+                 hosts=None, seed=0, password=None, pbs=True):
         if clusters < 1 or nodes < 1 or guests < 0:
             raise ValueError('an estate needs a cluster, a node per cluster and no negative guest count')
         self.directory = os.path.abspath(directory)
@@ -95,6 +95,11 @@ class Estate(object):
             versions += [VERSION_9] * (clusters - len(versions))
         self.ca = LabCa(self.directory)
         self.hosts = hosts
+        # The estate's Proxmox Backup Server (tests/lab/pbs), on its own loopback address, port 8007.
+        self.pbs = None
+        if pbs:
+            from .pbs.serve import PbsInstance  # late: the PBS fake reuses this module's loopback and thread helpers
+            self.pbs = PbsInstance(self.ca)
         self.clusters = []
         for idx in range(clusters):
             name = 'lab{0}'.format(idx + 1)
@@ -181,6 +186,8 @@ class Estate(object):
         try:
             for cluster in self.clusters:
                 await self._bind(cluster, hosts)
+            if self.pbs is not None:
+                await self.pbs.start()
         except BaseException:
             await self.stop()
             raise
@@ -218,6 +225,8 @@ class Estate(object):
         """Stop every cluster; tasks still running are left behind with their loop."""
         for cluster in self.clusters:
             await cluster.pve.stop()
+        if self.pbs is not None:
+            await self.pbs.stop()
 
     # ----------------------------------------------------------- description
 
@@ -229,14 +238,17 @@ class Estate(object):
     def vars(self):
         """What lab_vars.yml holds: lab_clusters (a list), lab_cluster (by name), lab_ca_path."""
         clusters = [c.vars for c in self.clusters]
-        return {'lab_clusters': clusters, 'lab_cluster': dict((c['name'], c) for c in clusters),
-                'lab_ca_path': self.ca.path}
+        result = {'lab_clusters': clusters, 'lab_cluster': dict((c['name'], c) for c in clusters),
+                  'lab_ca_path': self.ca.path}
+        if self.pbs is not None:
+            result['lab_pbs'] = self.pbs.vars
+        return result
 
     def write(self, extra=None):
         """Write lab.json and lab_vars.yml into the estate's directory; returns the lab.json path."""
         import yaml
         data = {'directory': self.directory, 'ca_path': self.ca.path, 'clusters': [c.vars for c in self.clusters],
-                'vars': self.vars}
+                'pbs': self.pbs.vars if self.pbs is not None else None, 'vars': self.vars}
         data.update(extra or {})
         vars_path = os.path.join(self.directory, 'lab_vars.yml')
         _write_private(vars_path, '# The proxfleet lab estate (tests/lab); secrets for loopback servers only.\n'

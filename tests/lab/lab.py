@@ -28,6 +28,12 @@ class Lab(object):
         return self.estate.vars
 
     @property
+    def pbs(self):
+        """The estate's Proxmox Backup Server (tests.lab.pbs.serve.PbsInstance): host, port, url, user, password,
+        token_id, token_secret, ca_path, fingerprint, vars and pbs (the FakePbs); None with pbs=False."""
+        return self.estate.pbs
+
+    @property
     def ca_path(self):
         """The lab CA's certificate (PEM): the bundle every cluster's certificate verifies against."""
         return self.estate.ca_path

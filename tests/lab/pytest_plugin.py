@@ -17,12 +17,12 @@ from .playbook import PlaybookResult, run_playbook
 __all__ = ['Lab', 'PlaybookResult', 'lab', 'lab_fn', 'run_playbook']
 
 SESSION_OPTIONS = {'clusters': 2, 'nodes': 3, 'guests': 20}
-OPTIONS = ('clusters', 'nodes', 'guests', 'latency', 'time_scale', 'versions', 'seed', 'password')
+OPTIONS = ('clusters', 'nodes', 'guests', 'latency', 'time_scale', 'versions', 'seed', 'password', 'pbs')
 
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'lab(clusters=, nodes=, guests=, latency=, time_scale=, versions=, seed=, '
-                                       'password=): the estate the lab_fn fixture starts')
+                                       'password=, pbs=): the estate the lab_fn fixture starts')
 
 
 def _options(request):
