@@ -228,8 +228,8 @@ def run(module):
     api.check_node()
     unknown = sorted(set(params.get('flags') or {}) - set(ceph.FLAGS))
     if unknown:
-        raise ProxmoxConfigError('unknown Ceph flag {0} (the flags are {1})'.format(', '.join(unknown),
-                                                                                   ', '.join(ceph.FLAGS)))
+        raise ProxmoxConfigError('unknown Ceph flag {0} (the flags are {1})'.format(
+            ', '.join(unknown), ', '.join(ceph.FLAGS)))
     if params.get('size') is not None and params.get('min_size') is not None and params['min_size'] > params['size']:
         raise ProxmoxConfigError('min_size {0} is above size {1}'.format(params['min_size'], params['size']))
     state = read_state(client, api)
