@@ -132,6 +132,19 @@ class ClusterJoinArea(StatefulRoutes):
             if token is not None:
                 _LOCAL.reset(token)
 
+    async def answer(self, request, match, params, user, call=None):
+        """/cluster/config/nodes/{node} names a corosync member, not a node to proxy to: PVE does not resolve it
+        (fakepve's generic check would answer `hostname lookup ... failed` for a node it does not know)."""
+        node = (match.params or {}).get('node') if match is not None else None
+        if match is None or match.template != '/cluster/config/nodes/{node}' or request.method != 'DELETE' \
+                or node in self.nodes:
+            return await super().answer(request, match, params, user, call)
+        self.nodes[node] = {'online': False}
+        try:
+            return await super().answer(request, match, params, user, call)
+        finally:
+            self.nodes.pop(node, None)
+
     def cj_local(self):
         node = _LOCAL.get()
         return node if node in self.nodes else self.cj_home
