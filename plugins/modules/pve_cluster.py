@@ -14,7 +14,7 @@ description:
     Create Cluster action of Proxmox VE (C(POST /cluster/config)).
   - Joins the node O(api_host) points at to an existing cluster through one of its members (O(member_host),
     O(member_fingerprint), O(member_password)), as Join Cluster does (C(POST /cluster/config/join), run on the
-    joining node). Join nodes one at a time (C(serial: 1) or one task after the other): a join takes a lock.
+    joining node). Join nodes one at a time (C(serial=1) or one task after the other), since a join takes a lock.
   - Both wait for their task and then for the cluster to be quorate with the node online, within O(timeout).
   - Idempotent. A node already in the cluster asked for is left unchanged; a node in another cluster is refused.
   - Everything that can be checked is checked before any write, in check mode too. The member is reached on port
@@ -25,7 +25,7 @@ description:
     a member that stays; power the removed node off first, as the Proxmox VE documentation asks, and do not let it
     come back with its old configuration.
   - Privileges. Creating, joining and removing are C(root@pam) only in Proxmox VE; API tokens, even root's, are
-    refused. Log in to the joining node with O(api_user=root@pam) and O(api_password): its API tokens and tickets
+    refused. Log in to the joining node with O(api_user=root@pam) and O(api_password), since its API tokens and tickets
     are replaced by the cluster's once it has joined (the module logs in again by itself). Reads need C(Sys.Audit)
     on C(/).
 author:
