@@ -48,3 +48,22 @@ def test_alias(lab):
     run = run_playbook(target('pve_firewall_alias'), lab, diff=True, extra_vars={'pve': pve_vars(cluster), 'alias': name})
     assert run.ok, run.explain()
     assert name not in cluster.pve.firewall_config('cluster')['aliases']
+
+
+def test_options_and_vnet(lab):
+    import proxmoxer
+    cluster = lab.clusters[0]
+    rid = uuid.uuid4().hex[:6]
+    vnet = 'fw' + rid[:5]
+    userid, _sep, token = cluster.token_id.partition('!')
+    api = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                               token_name=token, token_value=cluster.token_secret)
+    api.cluster.sdn.zones.post(zone='z' + rid[:5], type='simple')
+    api.cluster.sdn.vnets.post(vnet=vnet, zone='z' + rid[:5])
+    api.cluster.sdn.put()
+    vmid, _node = first_vm(cluster)
+    run = run_playbook(target('pve_firewall_options'), lab, diff=True,
+                       extra_vars={'pve': pve_vars(cluster), 'vm': vmid, 'vnet': vnet, 'rid': rid})
+    assert run.ok, run.explain()
+    assert cluster.pve.vnet_firewall(vnet)['rules'] == []
+    assert cluster.pve.firewall_config('vm', vmid=vmid)['options'].get('log_level_in') is None
