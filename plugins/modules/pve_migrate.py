@@ -420,7 +420,13 @@ def local_migration(module, source):
     if module.check_mode:
         return finish(module, guest_view(dict(source, node=target), url), plan, before, after, True)
     if plan['action'] == 'ha-migrate':
-        client.post(path, node=target)
+        answer = client.post(path, node=target)
+        # PVE 9 names the HA rules that keep the guest where it is; the HA manager then never moves it.
+        blocking = (answer or {}).get('blocking-resources') if isinstance(answer, dict) else None
+        if blocking:
+            raise ProxmoxError('the HA manager will not move {0} to node {1!r}: blocked by {2}'.format(
+                g.describe_guest(source), target, ', '.join('{0} ({1})'.format(b.get('sid'), b.get('cause'))
+                                                            for b in blocking)), url=url)
         moved = g.wait_for_ha_move(client, source['vmid'], target, module.deadline, url=url)
     else:
         module.wait_task(client.post(path, **plan['params']))

@@ -135,3 +135,23 @@ def test_container_restart_migration_and_ha_refusal(lab_fn, raw):
     vm.ha_state = 'started'
     status, body = raw(source, 'POST', '/nodes/{0}/qemu/105/remote_migrate'.format(vm.node), online=1, **good)
     assert status == 400 and body['errors'] == {'vmid': 'cannot remote-migrate VM that is configured for HA'}
+
+
+@pytest.mark.lab(time_scale=0.001, **TWO)
+def test_the_task_holds_the_migrate_lock(lab_fn, raw, until):
+    source, target = lab_fn.clusters
+    gate = lab_fn.event()
+    source.pve.remote_migrate_gate = gate
+    node = source.pve.vm(102).node
+    path = '/nodes/{0}/qemu/102/remote_migrate'.format(node)
+    good = {'target-endpoint': endpoint(target), 'target-storage': 'local-lvm', 'target-bridge': 'vmbr0', 'delete': 1}
+    status, body = raw(source, 'POST', path, **good)
+    assert status == 200
+    until(lambda: source.pve.vm(102).lock == 'migrate', 'the migrate lock')
+    assert raw(source, 'GET', '/nodes/{0}/qemu/102/config'.format(node))[1]['data']['lock'] == 'migrate'
+    status, again = raw(source, 'POST', path, **good)
+    assert (status, again['message'].strip()) == (500, 'VM is locked (migrate)')
+    assert target.pve.vm(102) is None
+    lab_fn.set_event(gate)
+    until(lambda: source.pve.vm(102) is None and target.pve.vm(102) is not None, 'the end of the migration')
+    assert task_end(raw, source, body['data'])[0] == 'OK'
