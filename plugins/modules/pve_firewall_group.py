@@ -36,8 +36,8 @@ options:
     required: true
   state:
     description:
-      - V(present) creates or updates the group; V(absent) removes its rules and then the group. Proxmox VE refuses
-        to remove a group that rules still apply, with its own words.
+      - V(present) creates or updates the group; V(absent) removes its rules and then the group. Proxmox VE does not
+        check whether rules elsewhere still apply the group: remove those first.
     type: str
     choices: [present, absent]
     default: present
