@@ -389,6 +389,9 @@ class HaArea(StatefulRoutes):
         digest = param.pop('digest', None)
         deletes = split_list(param.pop('delete', None))
         given_type = param.pop('type', None)
+        if given_type is None:
+            # The schema selects a rule's options by its type (type-property), which is not optional.
+            raise param_error(type='property is missing and it is not optional')
         if not param.get('disable') or str(param.get('disable')) in ('0', 'false'):
             param.pop('disable', None)
         self.need_quorum()

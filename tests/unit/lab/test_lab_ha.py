@@ -83,8 +83,10 @@ def test_pve9_groups_are_migrated_and_rules_need_resources(lab_fn, api, raw):
     assert status == 500 and body['message'] == (
         "create ha rule failed: 400 Rule 'r2' is invalid.\n"
         "resources: resource '{0}' is already used in another node affinity rule\n".format(sid))
-    ha.rules('r1').put(comment='pinned', digest=rule['digest'])
-    err = fails(ha.rules('r1').put, comment='again', digest=rule['digest'])
+    err = fails(ha.rules('r1').put, comment='pinned')
+    assert err.status_code == 400 and 'type' in err.errors
+    ha.rules('r1').put(type='node-affinity', comment='pinned', digest=rule['digest'])
+    err = fails(ha.rules('r1').put, type='node-affinity', comment='again', digest=rule['digest'])
     assert 'detected modified configuration' in err.content
     assert [r['rule'] for r in ha.rules.get(resource=sid)] == ['r1']
     status = ha.status.current.get()
