@@ -144,6 +144,13 @@ class StorageResource(ConfigResource):
     so a run makes one GET before it writes (and a fresh one after)."""
 
     _prefetched = False
+    # What the create call answered under `config` (a PBS storage's generated encryption key), else None.
+    created_config = None
+
+    def _finish(self, answer):
+        if isinstance(answer, dict) and answer.get('config'):
+            self.created_config = answer['config']
+        super()._finish(answer)
 
     def prefetch(self):
         super().read()

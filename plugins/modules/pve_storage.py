@@ -229,7 +229,8 @@ options:
     type: str
   encryption_key:
     description:
-      - Client-side encryption key (V(pbs)) as JSON, or V(autogen) to have Proxmox VE make one.
+      - Client-side encryption key (V(pbs)) as JSON, or V(autogen) to have Proxmox VE make one (returned in
+        RV(config) on creation).
       - Write-only, see O(update_password).
     type: str
   master_pubkey:
@@ -333,6 +334,15 @@ storage:
     prune-backups: keep-daily=7
     shared: 1
     digest: 3e4f...
+config:
+  description:
+    - What Proxmox VE generated when it created the storage - for a V(pbs) storage made with
+      O(encryption_key=autogen), the new key (JSON) under C(encryption-key). It is returned only this once; keep it
+      safe (in a vault), since backups cannot be restored without it.
+  returned: when the storage was created and Proxmox VE generated something
+  type: dict
+  sample:
+    encryption-key: '{"kdf": null, "created": "...", "data": "...", "fingerprint": "..."}'
 diff:
   description: The managed options before and after, secrets masked.
   returned: success
@@ -429,7 +439,10 @@ def run(module):
     desired = desired_state(params, resource.spec.fields)
     if current is not None:
         st.check_mutable(resource.spec.fields, desired, current)
-    return resource.ensure('present', desired, send_secrets=params['update_password'] == 'always')
+    result = resource.ensure('present', desired, send_secrets=params['update_password'] == 'always')
+    if resource.created_config:
+        result['config'] = resource.created_config
+    return result
 
 
 def main():

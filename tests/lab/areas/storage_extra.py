@@ -1,19 +1,61 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Storage: where fakepve's storage.cfg differs from PVE's.
 
-pve-storage's PVE::Storage::Plugin::parse_config marks every storage of a shared type (@SHARED_STORAGE: iscsi,
-nfs, cifs, rbd, cephfs, iscsidirect, zfs, drbd, pbs) `shared: 1` when it reads storage.cfg, so the API shows
-`shared` for them although the type has no such option and an update may not set it. fakepve leaves it out.
+- pve-storage's PVE::Storage::Plugin::parse_config marks every storage of a shared type (@SHARED_STORAGE: iscsi,
+  nfs, cifs, rbd, cephfs, iscsidirect, zfs, drbd, pbs) `shared: 1` when it reads storage.cfg, so the API shows
+  `shared` for them although the type has no such option. fakepve leaves it out.
+- A PBS storage's on_add_hook (PVE/Storage/PBSPlugin.pm) takes `encryption-key` as `autogen` (a new key is made)
+  or a JSON key with `data`, keeps the key outside storage.cfg and writes its fingerprint as `encryption-key`
+  there; `master-pubkey` needs an encryption key and shows as `master-pubkey: 1`. The create call returns the key
+  under `config`. fakepve drops both silently.
 """
+
+import json
+import secrets
+
+from fakepve.routing import die
 
 SHARED_STORAGE = ('iscsi', 'nfs', 'cifs', 'rbd', 'cephfs', 'iscsidirect', 'zfs', 'drbd', 'pbs')
 
 
+def _fingerprint():
+    return ':'.join('{0:02x}'.format(b) for b in secrets.token_bytes(32))
+
+
 class StorageExtraArea(object):
-    """Mixin of LabPve (before FakePve): `shared: 1` on every storage of a shared type, as PVE reads them."""
+    """Mixin of LabPve (before FakePve): storage.cfg read and written as PVE does."""
 
     def storage_config(self, name):
         cfg = super().storage_config(name)
         if cfg.get('type') in SHARED_STORAGE:
             cfg['shared'] = 1
         return cfg
+
+    async def _sc_create(self, v, user):
+        if v.get('type') != 'pbs' or ('encryption-key' not in v and 'master-pubkey' not in v):
+            return await super()._sc_create(v, user)
+        fail = 'create storage failed: '
+        key = v.get('encryption-key')
+        if key == 'autogen':
+            fingerprint = _fingerprint()
+            key = json.dumps({'kdf': None, 'created': '2026-01-01T00:00:00+00:00',
+                              'modified': '2026-01-01T00:00:00+00:00', 'data': secrets.token_hex(32),
+                              'fingerprint': fingerprint})
+        elif key is not None:
+            try:
+                decoded = json.loads(key)
+            except ValueError:
+                decoded = None
+            if not isinstance(decoded, dict) or 'data' not in decoded:
+                raise die(fail + 'Value does not seems like a valid, JSON formatted encryption key!')
+            fingerprint = decoded.get('fingerprint') or 1
+        if v.get('master-pubkey') is not None and key is None:
+            raise die(fail + "'master-pubkey' can only be used together with 'encryption-key'")
+        answer = await super()._sc_create(v, user)
+        store = self.storages[v['storage']]
+        if key is not None:
+            store['encryption-key'] = fingerprint
+            answer['config'] = {'encryption-key': key}
+        if v.get('master-pubkey') is not None:
+            store['master-pubkey'] = 1
+        return answer

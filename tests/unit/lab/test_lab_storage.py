@@ -1,6 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """/storage: where the lab corrects fakepve to read storage.cfg as PVE does."""
 
+import json
+
+import pytest
+
 
 def test_shared_types_read_back_shared(lab, api):
     client = api(lab.clusters[0])
@@ -16,3 +20,18 @@ def test_shared_types_read_back_shared(lab, api):
     finally:
         client.storage('lab-nfs-shared').delete()
         client.storage('lab-dir-local').delete()
+
+
+def test_pbs_encryption_key(lab, api):
+    client = api(lab.clusters[0])
+    base = dict(type='pbs', server='pbs.example.com', datastore='main', content='backup')
+    try:
+        answer = client.storage.post(storage='lab-pbs-enc', **{'encryption-key': 'autogen'}, **base)
+        # The new key comes back once, in the create call's answer; storage.cfg keeps its fingerprint.
+        key = json.loads(answer['config']['encryption-key'])
+        assert client.storage('lab-pbs-enc').get()['encryption-key'] == key['fingerprint']
+        with pytest.raises(Exception) as caught:
+            client.storage.post(storage='lab-pbs-pub', **{'master-pubkey': 'eA=='}, **base)
+        assert "'master-pubkey' can only be used together with 'encryption-key'" in str(caught.value)
+    finally:
+        client.storage('lab-pbs-enc').delete()
