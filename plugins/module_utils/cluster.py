@@ -248,7 +248,7 @@ def ensure_joined(module, status):
     if local in members:
         raise ClusterRefused("cluster {0!r} already has a node named {1!r}: remove that node first (state=absent), or "
                              "rename this one".format(name, local), url=member.client.settings.url)
-    guests = [item for item in module.client.get('/cluster/resources', type='vm') or []]
+    guests = list(module.client.get('/cluster/resources', type='vm') or [])
     if guests:
         raise ClusterRefused('node {0} cannot join a cluster: this host already contains virtual guests ({1}); move or '
                              'remove them first'.format(local, ', '.join(str(g.get('vmid')) for g in guests[:10])))

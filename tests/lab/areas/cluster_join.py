@@ -126,7 +126,7 @@ class ClusterJoinArea(StatefulRoutes):
         token = _LOCAL.set(self.cj_home) if _LOCAL.get() is None else None
         try:
             if self.cj_cluster is not None and self.cj_cluster._cj_app is not None:
-                return await self.cj_cluster._cj_app._handle(request)
+                return await self.cj_cluster._cj_app._handle(request)  # pylint: disable=protected-access
             return await handler(request)
         finally:
             if token is not None:
@@ -284,9 +284,10 @@ class ClusterJoinArea(StatefulRoutes):
 
         async def body():
             record['log'].extend(['Corosync Cluster Engine Authentication key generator.',
-                        'Gathering 2048 bits for key from /dev/urandom.',
-                        'Writing corosync key to /etc/corosync/authkey.',
-                        'Writing corosync config to /etc/pve/corosync.conf', 'Restart corosync and cluster filesystem'])
+                                  'Gathering 2048 bits for key from /dev/urandom.',
+                                  'Writing corosync key to /etc/corosync/authkey.',
+                                  'Writing corosync config to /etc/pve/corosync.conf',
+                                  'Restart corosync and cluster filesystem'])
             entry = {'name': node, 'nodeid': str(v.get('nodeid') or 1), 'quorum_votes': str(v.get('votes') or 1)}
             totem = {'cluster_name': name, 'config_version': '1', 'interface': {}, 'ip_version': 'ipv4-6',
                      'link_mode': 'passive', 'secauth': 'on', 'version': '2', 'token_coefficient': str(coefficient)}
@@ -306,9 +307,9 @@ class ClusterJoinArea(StatefulRoutes):
     def cj_addnode(self, name, links, new_node_ip=None, nodeid=None, votes=None, force=False, apiversion=0):
         """PVE::API2::ClusterConfig addnode on this cluster; returns warnings, raises PveError."""
         if apiversion < JOIN_API_VERSION - 1:
-            raise PveError(500, 'error: unsupported old API version on joining node ({0}), cluster node has {1} and '
-                                'supports >= {2}. Please upgrade node before joining'.format(apiversion, JOIN_API_VERSION,
-                                                                                               JOIN_API_VERSION - 1))
+            message = ('error: unsupported old API version on joining node ({0}), cluster node has {1} and supports '
+                       '>= {2}. Please upgrade node before joining').format(apiversion, JOIN_API_VERSION, JOIN_API_VERSION - 1)
+            raise PveError(500, message)
         self.need_quorum()
         conf = self.cj_conf()
         if conf is None:
@@ -410,7 +411,7 @@ class ClusterJoinArea(StatefulRoutes):
                 log.append('WARNING : detected error but forced to continue!')
             host = v['hostname']
             log.append("Establishing API connection with host '{0}'".format(host))
-            member = _BY_HOST.get(host)
+            member, member_node = _BY_HOST.get(host), None
             if member is not None and member.cj_cluster is not None:
                 member_node, member = member.cj_home, member.cj_cluster
             elif member is not None:
