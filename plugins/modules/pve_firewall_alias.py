@@ -29,7 +29,7 @@ attributes:
 options:
   level:
     description:
-      - Whose alias: the cluster's, or a guest's (V(guest) is a VM or a container, whichever O(vmid) is).
+      - Whose alias it is, the cluster's or a guest's (V(guest) is a VM or a container, whichever O(vmid) is).
     type: str
     choices: [cluster, guest, vm, ct]
     default: cluster

@@ -37,7 +37,7 @@ options:
   state:
     description:
       - V(present) creates or updates the group; V(absent) removes its rules and then the group. Proxmox VE does not
-        check whether rules elsewhere still apply the group: remove those first.
+        check whether rules elsewhere still apply the group, so remove those first.
     type: str
     choices: [present, absent]
     default: present

@@ -30,7 +30,7 @@ attributes:
 options:
   level:
     description:
-      - Whose IP set: the cluster's, or a guest's (V(guest) is a VM or a container, whichever O(vmid) is).
+      - Whose IP set it is, the cluster's or a guest's (V(guest) is a VM or a container, whichever O(vmid) is).
     type: str
     choices: [cluster, guest, vm, ct]
     default: cluster

@@ -109,7 +109,7 @@ options:
     type: str
   dport:
     description:
-      - Destination ports: numbers, ranges (V(8000:8100) or V(8000-8100)) and service names, as a list or a
+      - Destination ports, as numbers, ranges (V(8000:8100) or V(8000-8100)) and service names, as a list or a
         comma-separated string. Order does not matter. At most 15 numbers (a range counts two).
     type: list
     elements: str
