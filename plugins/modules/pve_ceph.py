@@ -158,6 +158,8 @@ diff:
       type: dict
 '''
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import ceph
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
@@ -210,7 +212,7 @@ def shown(state, params):
         if params.get(option):
             out[option] = 'present' if on_node(state, option, state['node']) else 'absent'
     if params.get('flags'):
-        out['flags'] = dict((flag, flag in state['flags']) for flag in params['flags'])
+        out['flags'] = dict((flag, flag in state['flags']) for flag, value in params['flags'].items() if value is not None)
     if any(params.get(k) is not None for k in ('network', 'cluster_network', 'size', 'min_size')):
         out['initialized'] = state['initialized']
     return out
@@ -230,6 +232,12 @@ def run(module):
     if unknown:
         raise ProxmoxConfigError('unknown Ceph flag {0} (the flags are {1})'.format(
             ', '.join(unknown), ', '.join(ceph.FLAGS)))
+    for flag, value in (params.get('flags') or {}).items():
+        try:
+            boolean(value)
+        except TypeError:
+            raise ProxmoxConfigError('flag {0}: {1!r} is not a boolean (true sets it, false unsets it)'.format(
+                flag, value)) from None
     if params.get('size') is not None and params.get('min_size') is not None and params['min_size'] > params['size']:
         raise ProxmoxConfigError('min_size {0} is above size {1}'.format(params['min_size'], params['size']))
     state = read_state(client, api)
@@ -307,7 +315,7 @@ def run(module):
             predicted[listing] = sorted(set(predicted[listing]) - {have})
 
     # ------------------------------------------------------------ flags
-    flags = dict((k, bool(v)) for k, v in (params.get('flags') or {}).items() if v is not None)
+    flags = dict((k, boolean(v)) for k, v in (params.get('flags') or {}).items() if v is not None)
     to_change = dict((k, v) for k, v in flags.items() if v != (k in predicted['flags']))
     if to_change:
         changed = True
