@@ -6,6 +6,9 @@ Guests of a 2 x 4 estate with 6 guests: lab1 (PVE 9) has VMs 100 (running, n1), 
 (PVE 8) has VMs 101 (n1) and 105 (running, n3) and container 103 (n2); lab2-n4 has no guest.
 """
 
+import json
+import sys
+
 import pytest
 import requests
 
@@ -35,25 +38,44 @@ def guest_entry(vmid, cluster, target_node):
     return {'vmid': vmid, 'name': guest.name, 'node': guest.node, 'target': target_node}
 
 
+def inventory(tmp_path, hosts, forks=4):
+    """ansible-playbook arguments for an inventory of local hosts in the group `guests`: {host: host vars}."""
+    entries = dict((name, dict(host_vars, ansible_connection='local', ansible_python_interpreter=sys.executable))
+                   for name, host_vars in hosts.items())
+    path = tmp_path / 'inventory.json'
+    path.write_text(json.dumps({'guests': {'hosts': entries}}))
+    return ['-i', str(path), '--forks', str(forks)]
+
+
 @pytest.mark.lab(**ESTATE)
-def test_within_a_cluster(lab_fn):
+def test_within_a_cluster(lab_fn, tmp_path):
     cluster = lab_fn.clusters[1]
     ct = cluster.pve.ct(103)
     api(cluster, 'POST', '/nodes/{0}/lxc/103/status/start'.format(ct.node))
     assert ct.status == 'running'
     cluster.pve.set_node_offline('lab2-n4')
     before = len(cluster.pve.tasklog)
-    run = run_playbook(target('pve_migrate'), lab_fn, diff=True, extra_vars={
-        'pve': pve_vars(cluster),
-        'vm_offline': guest_entry(101, cluster, 'lab2-n2'),
-        'vm_online': guest_entry(105, cluster, 'lab2-n1'),
-        'ct_running': guest_entry(103, cluster, 'lab2-n3'),
-        'offline_node': 'lab2-n4', 'missing_vmid': 99999})
+    pve = pve_vars(cluster)
+    hosts = {
+        'vm_offline': {'guest': guest_entry(101, cluster, 'lab2-n2'), 'by_name': False,
+                       'expect': {'params': {'target': 'lab2-n2'}, 'task': 'qmigrate', 'status': 'stopped'}},
+        'vm_online': {'guest': guest_entry(105, cluster, 'lab2-n1'), 'by_name': True,
+                      'expect': {'params': {'target': 'lab2-n1', 'online': 1, 'with-local-disks': 1}, 'task': 'qmigrate',
+                                 'status': 'running'}},
+        'ct_restart': {'guest': guest_entry(103, cluster, 'lab2-n3'), 'by_name': False,
+                       'expect': {'params': {'target': 'lab2-n3', 'restart': 1, 'timeout': 30}, 'task': 'vzmigrate',
+                                  'status': 'running'}},
+        # A running VM that stays where it is; lab2-n4 is offline.
+        'bad_input': {'guest': guest_entry(105, cluster, 'lab2-n3'), 'offline_node': 'lab2-n4', 'missing_vmid': 99999},
+    }
+    for host_vars in hosts.values():
+        host_vars['pve'] = pve
+    run = run_playbook(target('pve_migrate'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts))
     assert run.ok, run.explain()
     assert (cluster.pve.vm(101).node, cluster.pve.vm(105).node, ct.node) == ('lab2-n2', 'lab2-n1', 'lab2-n3')
     assert cluster.pve.vm(105).status == 'running' and ct.status == 'running'
     # One task per guest: the check-mode runs, the second runs and the refused ones started none.
-    started = [(t['type'], t['id']) for t in cluster.pve.tasklog[before:]]
+    started = sorted((t['type'], t['id']) for t in cluster.pve.tasklog[before:])
     assert started == [('qmigrate', '101'), ('qmigrate', '105'), ('vzmigrate', '103')]
 
 
@@ -76,6 +98,7 @@ def test_across_clusters(lab_fn):
     run = run_playbook(target('pve_migrate', 'remote.yml'), lab_fn, diff=True, verbosity=3, extra_vars={
         'pve': pve_vars(source), 'remote': pve_vars(remote),
         'vm': guest_entry(102, source, None), 'vm_kept': guest_entry(104, source, None),
+        'vm_running': guest_entry(100, source, None),
         'target_vmid': 1102})
     assert run.ok, run.explain()
     moved = remote.pve.vm(1102)
@@ -85,6 +108,9 @@ def test_across_clusters(lab_fn):
     assert source.pve.vm(102) is None
     kept = source.pve.vm(104)
     assert kept is not None and kept.lock is None and remote.pve.vm(1104) is None
-    assert source.pve.remote_migrations == [(102, remote.host, 1102), (104, remote.host, 1104)]
+    assert source.pve.remote_migrations == [(102, remote.host, 1102), (100, remote.host, 100), (104, remote.host, 1104)]
+    # Without delete_source the source stays, stopped and locked, as PVE leaves it; the copy runs on the target.
+    assert (source.pve.vm(100).status, source.pve.vm(100).lock) == ('stopped', 'migrate')
+    assert remote.pve.vm(100).status == 'running'
     # The token secret appears nowhere in what ansible-playbook printed, even at -vvv.
     assert remote.token_secret not in run.stdout and remote.token_secret not in run.stderr
