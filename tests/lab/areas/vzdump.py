@@ -162,6 +162,11 @@ class VzdumpArea(StatefulRoutes):
 
     def _vz_store(self, guest, kind, vmid, node, param, store_id, store, log):
         """Put the archive into the storage's content; returns its volume name."""
+        if store.get('type') == 'pbs':
+            # A snapshot on the Proxmox Backup Server behind the storage (tests/lab/areas/pbs_storage.py).
+            template = param.get('notes-template')
+            notes = self._vz_notes(template, guest, vmid, node) if template else None
+            return self.pbs_backup(guest, kind, vmid, store_id, store, notes, param.get('protected'), log)
         volumes = store.setdefault('volumes', {})
         ext = '.vma' if kind == 'qemu' else '.tar'
         comp = COMPRESS_EXT.get(str(param.get('compress') or '0'))
@@ -181,7 +186,7 @@ class VzdumpArea(StatefulRoutes):
                 raise TaskError("unable to write to storage '{0}': No space left on device".format(store_id))
             store['avail'] -= size
         vol = {'content': 'backup', 'format': ext[1:], 'size': size, 'vmid': vmid, 'ctime': stamp,
-               'subtype': kind}
+               'subtype': kind, 'config': dict(guest.config)}
         log.append("INFO: creating vzdump archive '/var/lib/vz/dump/{0}'".format(name.split('/', 1)[1]))
         template = param.get('notes-template')
         if template:
