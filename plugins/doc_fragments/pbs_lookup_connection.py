@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """Connection options of the Proxmox Backup Server lookup plugins, with the PBS modules' environment variables."""
+
+    DOCUMENTATION = r'''
+options:
+  api_host:
+    description: Host name or IP address of the Proxmox Backup Server.
+    type: str
+    env:
+      - name: PBS_HOST
+  api_port:
+    description: Port of the API.
+    type: int
+    default: 8007
+    env:
+      - name: PBS_PORT
+  api_user:
+    description: User with realm, for a password login or with a bare O(api_token_id).
+    type: str
+    env:
+      - name: PBS_USER
+  api_password:
+    description: Password of O(api_user).
+    type: str
+    env:
+      - name: PBS_PASSWORD
+  api_token_id:
+    description: API token id, V(user@realm!name) or a bare name with O(api_user).
+    type: str
+    env:
+      - name: PBS_TOKEN_ID
+  api_token_secret:
+    description: Secret of the API token.
+    type: str
+    env:
+      - name: PBS_TOKEN_SECRET
+  validate_certs:
+    description: Verify the server certificate.
+    type: bool
+    default: true
+    env:
+      - name: PBS_VALIDATE_CERTS
+  ca_path:
+    description: PEM CA bundle to verify the server certificate with.
+    type: path
+    env:
+      - name: PBS_CA_PATH
+  fingerprint:
+    description: SHA-256 pin of the server certificate (V(AA:BB:...)); any other certificate is refused.
+    type: str
+    env:
+      - name: PBS_FINGERPRINT
+  api_timeout:
+    description: Seconds per request.
+    type: int
+    default: 30
+    env:
+      - name: PBS_TIMEOUT
+'''
