@@ -23,8 +23,8 @@ description:
   - Idempotent. A guest already on O(target_node) is left alone; for a remote migration, a guest with the same name
     and type already under the target vmid on the target cluster is taken as the result of an earlier run.
   - Every check that can be made before a write is made first (the guest, the target node and whether it is
-    online, storages, the target cluster's certificate, token and free vmid); in check mode the module reports the
-    O(target_node) it would use and the parameters it would send as RV(plan).
+    online, storages, the target cluster's certificate, token and free vmid). RV(plan) tells where the guest goes
+    and the request that moves it; in check mode nothing else happens.
   - The module waits for the migration task within O(timeout).
   - Needs C(VM.Migrate) on C(/vms/{vmid}); a guest managed by HA needs C(Sys.Console) on C(/); a storage mapping
     needs C(Datastore.AllocateSpace) on the target storages. For a remote migration the target cluster's token
