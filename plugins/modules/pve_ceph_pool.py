@@ -71,7 +71,8 @@ options:
     choices: ['on', 'off', warn]
   application:
     description:
-      - Application of the pool.
+      - Application of the pool. Ceph enables it on a pool without one; a pool that has another application keeps
+        it (asking for a different one fails before any write).
     type: str
     choices: [rbd, cephfs, rgw]
   crush_rule:
@@ -278,6 +279,10 @@ def run(module):
         raise ProxmoxConfigError('min_size {0} is above size {1}: a pool needs min_size <= size'.format(min_size, size))
     if desired['pg_num_min'] is not None and desired['pg_num'] is not None and desired['pg_num_min'] > desired['pg_num']:
         raise ProxmoxConfigError('pg_num_min {0} is above pg_num {1}'.format(desired['pg_num_min'], desired['pg_num']))
+    if current is not None and desired['application'] and have.get('application') not in (None, desired['application']):
+        raise ProxmoxConfigError('the pool has the application {0!r} enabled: Ceph does not switch it to {1!r} '
+                                 'through the Proxmox VE API (Could not set: application)'.format(
+                                     have['application'], desired['application']))
     if desired['target_size'] is not None:
         try:
             ceph.size_bytes(desired['target_size'])

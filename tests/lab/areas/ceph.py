@@ -396,6 +396,12 @@ class CephArea(StatefulRoutes):
                 log.append("mon_command failed - specified rule {0} doesn't exist".format(value))
                 failed.append('crush_rule')
                 continue
+            if key == 'application' and pool.get('application') not in (None, value):
+                # `osd pool application enable` on a pool that has another application (Ceph's OSDMonitor).
+                log.append("mon_command failed - Are you SURE? Pool '{0}' already has an enabled application; pass "
+                           "--yes-i-really-mean-it to proceed anyway".format(pool['name']))
+                failed.append(key)
+                continue
             if key == 'min_size' and not 1 <= value <= pool['size']:
                 log.append('mon_command failed - pool min_size must be between 1 and size, which is set to {0}'.format(
                     pool['size']))
@@ -434,7 +440,7 @@ class CephArea(StatefulRoutes):
                 if pool is None:
                     ids = [p['id'] for p in state['pools'].values()]
                     pool = {'id': max(ids + [0]) + 1, 'name': pool_name, 'type': 'replicated', 'crush_rule': 0,
-                            'size': 3, 'min_size': 2, 'pg_num': settings['pg_num'], 'application': 'rbd',
+                            'size': 3, 'min_size': 2, 'pg_num': settings['pg_num'], 'application': None,
                             'pg_autoscale_mode': 'warn', 'bytes_used': 0}
                     state['pools'][pool_name] = pool
                     if pool_name.endswith('-data') and ec:

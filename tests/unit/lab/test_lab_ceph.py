@@ -87,6 +87,12 @@ def test_pools(lab_fn, api):
     upid = pools('vm-pool').put(min_size=3)
     task = client.nodes(node).tasks(upid).status.get()
     assert task['exitstatus'] == 'Could not set: min_size'
+    # Ceph does not switch a pool's application without --yes-i-really-mean-it.
+    upid = pools('vm-pool').put(application='cephfs')
+    task = client.nodes(node).tasks(upid).status.get()
+    assert task['exitstatus'] == 'Could not set: application'
+    log = [line['t'] for line in client.nodes(node).tasks(upid).log.get()]
+    assert any('already has an enabled application' in line for line in log)
     cluster.pve.ceph_pool_usage('vm-pool', 1024 ** 3)
     assert pools.get()[0]['bytes_used'] == 1024 ** 3
     # A storage that still holds disks keeps its pool unless forced.
