@@ -11,6 +11,7 @@ failed: ..."), as PVE's do. A resource's state shows in its guest's `ha_state`, 
 gives `hastate`.
 """
 
+import asyncio
 import hashlib
 import json
 import re
@@ -19,7 +20,7 @@ import time
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, check_digest, die, param_error, split_list
 
-from ._common import all_guests, stringify
+from ._common import all_guests, is_vm, stringify
 
 RESOURCE_OPTIONS = ('state', 'group', 'comment', 'failback', 'max_restart', 'max_relocate')
 GROUP_OPTIONS = {'nodes': False, 'comment': True, 'nofailback': True, 'restricted': True}
@@ -142,8 +143,40 @@ class HaArea(StatefulRoutes):
         self.ha_writes.append((kind, ident))
         self._ha_sync_guests()
 
+    def _ha_power(self, guest, state):
+        """The CRM and LRM act on a requested state: a started resource's guest runs, a stopped or disabled one's
+        does not (after fakepve's `ha_delay`, scaled as every PVE time is)."""
+        want = {'started': 'running', 'stopped': 'stopped', 'disabled': 'stopped'}.get(state)
+        if want is None or guest.status == want:
+            return
+
+        def act():
+            if want == 'running':
+                if is_vm(guest):
+                    guest.apply_pending()
+                    guest.qmpstatus = 'running'
+                else:
+                    self._apply(guest)
+                    guest.pid = next(self._ct_pids)
+                guest.started_at = time.time()
+            else:
+                if is_vm(guest):
+                    guest.qmpstatus = 'stopped'
+                else:
+                    guest.pid = None
+            guest.status = want
+
+        if self.time_scale:
+            async def later():
+                await self.pause(self.ha_delay)
+                act()
+            asyncio.ensure_future(later())
+        else:
+            act()
+
     def _ha_sync_guests(self):
-        """fakepve's `ha_state` of every guest from the resources (ignored ones are not HA managed)."""
+        """fakepve's `ha_state` of every guest from the resources (ignored ones are not HA managed), and the
+        guests' power state as the HA stack makes it."""
         for guest in all_guests(self):
             kind = 'vm' if guest.guest.startswith('qemu/') else 'ct'
             conf = self.ha_resources.get('{0}:{1}'.format(kind, guest.vmid))
@@ -153,7 +186,24 @@ class HaArea(StatefulRoutes):
                 state = 'started' if state == 'enabled' else state
                 if state == 'ignored':
                     state = None
+            if state != guest.ha_state:
+                self._ha_power(guest, state)
             guest.ha_state = state
+
+    def _ha_set_requested(self, sid, state):
+        """`qm start|stop|shutdown` (`pct ...`) of an HA-managed guest is a request to the HA stack: PVE sets the
+        resource's state (as `ha-manager set <sid> --state ...` does) and the CRM acts on it."""
+        if sid in self.ha_resources:
+            self.ha_resources[sid] = dict(self.ha_resources[sid], state=state)
+            self._ha_wrote('resources', sid)
+
+    async def _ha_request(self, vm, user, state):
+        self._ha_set_requested('vm:{0}'.format(vm.vmid), state)
+        return await super()._ha_request(vm, user, state)
+
+    async def _ct_ha(self, ct, user, state, timeout=None):
+        self._ha_set_requested('ct:{0}'.format(ct.vmid), state)
+        return await super()._ct_ha(ct, user, state, timeout=timeout)
 
     def _ha_guest(self, vmid):
         for guest in all_guests(self):

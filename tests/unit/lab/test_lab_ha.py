@@ -37,6 +37,8 @@ def test_pve8_groups_and_resources_with_digest(lab_fn, api):
     res = ha.resources('vm:{0}'.format(vmid)).get()
     assert res['group'] == 'prefer1' and res['max_restart'] == 2 and res['type'] == 'vm'
     assert cluster.pve.vm(vmid).ha_state == 'started'
+    # The HA stack starts a started resource's guest.
+    assert cluster.pve.vm(vmid).status == 'running'
     hastate = [r for r in api(cluster).cluster.resources.get(type='vm') if r['vmid'] == vmid][0]['hastate']
     assert hastate == 'started'
     # A stale digest is refused under the lock, as PVE's assert_if_modified does.
@@ -44,6 +46,12 @@ def test_pve8_groups_and_resources_with_digest(lab_fn, api):
     err = fails(ha.resources('vm:{0}'.format(vmid)).put, comment='x', digest=res['digest'])
     assert 'detected modified configuration - file changed by other user? Try again.' in err.content
     assert cluster.pve.vm(vmid).ha_state == 'stopped'
+    # Starting an HA-managed VM asks the HA stack: the resource's requested state becomes started.
+    node = api(cluster).nodes(cluster.pve.vm(vmid).node)
+    node.qemu(vmid).status.start.post()
+    assert ha.resources('vm:{0}'.format(vmid)).get()['state'] == 'started'
+    node.qemu(vmid).status.stop.post()
+    assert ha.resources('vm:{0}'.format(vmid)).get()['state'] == 'stopped'
     err = fails(ha.groups('prefer1').delete)
     assert "ha group is used by service 'vm:{0}'".format(vmid) in err.content
     err = fails(ha.resources.post, sid='vm:100', failback=0)
