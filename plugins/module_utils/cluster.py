@@ -229,8 +229,9 @@ def ensure_joined(module, status):
     try:
         member_status, join_info = member.read()
     except ProxmoxError as error:
-        error.message = 'cannot use {0} to join: {1}'.format(member.describe(), error.message)
-        raise
+        # Named after the member, not the node of api_host: the message is the member's whole description.
+        raise ClusterRefused('cannot join through {0}: {1}'.format(member.describe(), error.describe()),
+                             errors=error.errors) from None
     name = member_status['name']
     if name is None:
         raise ClusterRefused('{0} is not in a cluster: create one there first (cluster_name without member_host)'.format(

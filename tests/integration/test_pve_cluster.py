@@ -12,8 +12,15 @@ from tests.lab.pytest_plugin import run_playbook
 
 @pytest.fixture
 def standalone(lab):
-    """Three standalone PVE 9 nodes (no cluster, no guests), stopped after the test."""
+    """Three standalone PVE 9 nodes (no cluster, no guests), stopped after the test.
+
+    Their tasks run in (scaled) time, so the module polls the create and join tasks while they run, across the
+    moment the joining node's tickets become the cluster's, and a join needs 30 PVE seconds for quorum.
+    """
     nodes = start_standalone_nodes(lab, 3)
+    for node in nodes:
+        node.pve.time_scale = 0.01
+        node.pve.join_quorum_secs = 30
     try:
         yield nodes
     finally:

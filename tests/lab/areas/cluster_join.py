@@ -94,6 +94,8 @@ class ClusterJoinArea(StatefulRoutes):
         # The cluster object this node's address serves once joined, and the LabPve of each joined node.
         self.cj_cluster = None
         self.cj_members = {}
+        # Nodes in corosync.conf whose corosync is not up yet (a join in progress): members without a vote.
+        self.cj_pending = set()
         # PVE seconds a joined node takes to get quorum (the cluster has none meanwhile if it needs its vote).
         self.join_quorum_secs = 2
         self._cj_app = None
@@ -183,6 +185,9 @@ class ClusterJoinArea(StatefulRoutes):
     def cj_digest(conf):
         return hashlib.sha1(repr(sorted(conf['nodelist'].items()) + sorted(conf['totem'].items())).encode()).hexdigest()
 
+    def cj_online(self, node):
+        return self.nodes.get(node, {}).get('online', False) and node not in self.cj_pending
+
     def cj_update_quorum(self):
         conf = self.cj_conf()
         if conf is None:
@@ -192,7 +197,7 @@ class ClusterJoinArea(StatefulRoutes):
         for name, entry in conf['nodelist'].items():
             votes = int(entry.get('quorum_votes', 1))
             total += votes
-            if self.nodes.get(name, {}).get('online', False):
+            if self.cj_online(name):
                 online += votes
         self.quorate = online * 2 > total
 
@@ -250,12 +255,12 @@ class ClusterJoinArea(StatefulRoutes):
             return ok([{'type': 'node', 'id': 'node/' + local, 'name': local, 'ip': self.cj_node_ip(local), 'local': 1,
                         'nodeid': 0, 'online': 1, 'level': ''}])
         members = sorted(conf['nodelist'].items(), key=lambda item: int(item[1]['nodeid']))
-        online = sum(1 for name, _entry in members if self.nodes.get(name, {}).get('online', False))
+        online = sum(1 for name, _entry in members if self.cj_online(name))
         data = [{'type': 'cluster', 'id': 'cluster', 'name': conf['totem']['cluster_name'], 'nodes': len(members),
                  'quorate': 1 if self.quorate else 0, 'version': int(conf['totem']['config_version']), 'online': online}]
         for name, entry in members:
             data.append({'type': 'node', 'id': 'node/' + name, 'name': name, 'nodeid': int(entry['nodeid']), 'level': '',
-                         'ip': self.cj_node_ip(name), 'online': 1 if self.nodes.get(name, {}).get('online', False) else 0,
+                         'ip': self.cj_node_ip(name), 'online': 1 if self.cj_online(name) else 0,
                          'local': 1 if name == local else 0})
         return ok(data)
 
@@ -369,7 +374,9 @@ class ClusterJoinArea(StatefulRoutes):
     async def _cj_addnode_route(self, v, user):
         warnings = self.cj_addnode(v['node'], _links(v), v.get('new_node_ip'), v.get('nodeid'), v.get('votes'),
                                    bool(v.get('force')), int(v.get('apiversion') or 0))
-        self.nodes.setdefault(v['node'], {'online': False})
+        self.nodes.setdefault(v['node'], {'online': True})
+        # Its corosync starts when the joining node finishes the join (which this call alone does not do).
+        self.cj_pending.add(v['node'])
         self.cj_update_quorum()
         return {'corosync_authkey': secrets.token_hex(64), 'corosync_conf': '', 'warnings': warnings}
 
@@ -442,7 +449,7 @@ class ClusterJoinArea(StatefulRoutes):
             self._cj_merge_into(member, node)
             log.append('waiting for quorum...')
             await self.pause(member.join_quorum_secs)
-            member.nodes[node]['online'] = True
+            member.cj_pending.discard(node)
             member.cj_update_quorum()
             log[-1] += 'OK'
             log.extend(['(re)generate node files', 'generate new node certificate', 'merge authorized SSH keys',
@@ -461,7 +468,9 @@ class ClusterJoinArea(StatefulRoutes):
 
     def _cj_merge_into(self, member, node):
         """This node's address now serves `member`'s cluster: its tasks move there, the cluster learns the node."""
-        member.nodes[node] = {'online': False}
+        # The node answers for itself at once (its own tasks, its API); its vote counts once corosync is up.
+        member.nodes[node] = {'online': True}
+        member.cj_pending.add(node)
         member.cj_ips[node] = self.cj_node_ip(node)
         member.cj_fingerprints.setdefault(member.cj_home, member.ssl_fingerprint)
         member.cj_fingerprints[node] = self.ssl_fingerprint
@@ -499,6 +508,7 @@ class ClusterJoinArea(StatefulRoutes):
         conf['totem']['config_version'] = str(int(conf['totem']['config_version']) + 1)
         self.cj_conf_explicit = conf
         self.nodes.pop(found, None)
+        self.cj_pending.discard(found)
         self.cj_update_quorum()
         removed = self.cj_members.pop(found, None)
         if removed is not None and removed.cj_cluster is self:
