@@ -404,14 +404,18 @@ def spec_for(kind):
                         fields=fields_for(kind))
 
 
-def desired_state(params, fields):
+def desired_state(params, fields, current=None):
+    """Options the user gave; empty values remove a key, and false removes a flag whose default is off."""
     desired = {}
+    current = current or {}
     for field in fields:
         value = params.get(field.name)
         if field.name in REMOVABLE and value in ('', []):
             value = ABSENT
         elif field.name in OFF_BY_DEFAULT and value is False:
-            value = ABSENT
+            have = current.get(field.api_name)
+            # Off already (no key, or an explicit 0 as pveceph writes `krbd 0`): nothing to do.
+            value = ABSENT if have not in (None, 0, '0', False) else None
         desired[field.name] = value
     if params.get('prune_backups') is not None:
         desired['prune_backups'] = st.prune_desired(params['prune_backups'])
@@ -436,7 +440,7 @@ def run(module):
 
     resource = st.StorageResource(module, spec_for(kind), name)
     resource.current, resource._prefetched = current, True  # pylint: disable=protected-access
-    desired = desired_state(params, resource.spec.fields)
+    desired = desired_state(params, resource.spec.fields, current)
     if current is not None:
         st.check_mutable(resource.spec.fields, desired, current)
     result = resource.ensure('present', desired, send_secrets=params['update_password'] == 'always')
