@@ -4,6 +4,7 @@
 import uuid
 
 from tests.integration.conftest import target
+from tests.lab.pbs.model import chunk_digest
 from tests.lab.pytest_plugin import run_playbook
 
 
@@ -18,3 +19,39 @@ def test_datastore_and_remote(lab):
     # The cleanup removed both, and the datastore's data with it.
     assert ds not in fake.datastores and remote not in fake.remotes
     assert '/mnt/datastore/' + ds not in fake.chunk_stores
+
+
+T1, T2, T3 = 1767225600, 1767312000, 1767398400
+
+
+def test_jobs_run(lab):
+    fake = lab.pbs.pbs
+    tag = 'it-' + uuid.uuid4().hex[:8]
+    src, dst = tag + '-src', tag + '-dst'
+
+    shared = chunk_digest('shared')
+
+    async def seed():
+        fake.add_datastore(src)
+        fake.add_datastore(dst)
+        # Two VM snapshots share a chunk, so the store deduplicates.
+        fake.add_snapshot(src, 'vm', '100', T1, chunks=[(shared, 4 * 1024 ** 2), 1024 ** 2])
+        fake.add_snapshot(src, 'vm', '100', T2, chunks=[(shared, 4 * 1024 ** 2), 1024 ** 2])
+        fake.add_snapshot(src, 'vm', '100', T3)
+        fake.add_snapshot(src, 'ct', '101', T1)
+
+    lab.call(seed())
+    try:
+        run = run_playbook(target('pbs_job'), lab, extra_vars={'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3},
+                           diff=True)
+        assert run.ok, run.explain()
+        assert len(run.failed) == 6  # the expected failures, checked by the playbook
+        assert not any(job_id.startswith(tag) for kind in fake.jobs.values() for job_id in kind)
+        assert len(fake.datastores[dst].snapshots) == 2
+    finally:
+        async def cleanup():
+            for name in (src, dst):
+                store = fake.datastores.pop(name, None)
+                if store is not None:
+                    fake.chunk_stores.pop(store.config['path'], None)
+        lab.call(cleanup())
