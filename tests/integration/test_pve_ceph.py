@@ -25,3 +25,52 @@ def test_ceph(lab_fn):
     assert sorted(state['osds']) == [1, 2]
     sdb = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdb'][0]
     assert 'used' not in sdb
+
+
+FORCE_PLAY = '''
+- name: Destroying a pool that holds data needs force
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  tasks:
+    - name: Without force
+      proxfleet.proxmox.pve_ceph_pool: {node: "{{ pve.nodes[0] }}", name: "{{ pool }}", state: absent}
+      register: no_force
+      ignore_errors: true
+    - name: With force (check mode)
+      proxfleet.proxmox.pve_ceph_pool: {node: "{{ pve.nodes[0] }}", name: "{{ pool }}", state: absent, force: true}
+      check_mode: true
+      register: force_check
+    - name: With force
+      proxfleet.proxmox.pve_ceph_pool: {node: "{{ pve.nodes[0] }}", name: "{{ pool }}", state: absent, force: true}
+      register: forced
+    - name: Only force destroys it
+      ansible.builtin.assert:
+        that:
+          - no_force is failed
+          - no_force.msg is search('the pool holds data \\\\(1073741824 bytes used\\\\). set force. true')
+          - force_check is changed
+          - forced is changed
+'''
+
+
+@pytest.mark.lab(clusters=1, nodes=1, guests=0)
+def test_pool_with_data_needs_force(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    node = cluster.nodes[0]
+    pool = 'it-' + uuid.uuid4().hex[:8]
+    # Ceph with one monitor and a pool that holds a GiB, made straight in the lab.
+    lab_fn.call(pve._cx_init({'node': node, 'network': '10.10.10.0/24'}, 'root@pam'))  # pylint: disable=protected-access
+    lab_fn.call(pve._cx_mon_create({'node': node}, 'root@pam'))  # pylint: disable=protected-access
+    lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool}, 'root@pam'))  # pylint: disable=protected-access
+    pve.ceph_pool_usage(pool, 1024 ** 3)
+    run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool})
+    assert run.ok, run.explain()
+    assert pool not in pve.cephx['pools']
