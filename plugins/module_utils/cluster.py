@@ -62,6 +62,16 @@ def _check_address(address, where):
     return text
 
 
+def check_ids(params, creating):
+    """nodeid at least 1; votes at least 1 on create, 0 on join (as the API's schema says)."""
+    if params.get('nodeid') is not None and params['nodeid'] < 1:
+        raise ProxmoxConfigError('nodeid must be 1 or more, got {0}'.format(params['nodeid']))
+    low = 1 if creating else 0
+    if params.get('votes') is not None and params['votes'] < low:
+        raise ProxmoxConfigError('votes must be {0} or more {1}, got {2}'.format(
+            low, 'when creating' if creating else 'when joining', params['votes']))
+
+
 def link_params(links):
     """The module's `links` list -> {'link0': 'address[,priority=n]', ...}; ProxmoxConfigError on bad input.
 
@@ -188,6 +198,7 @@ def ensure_created(module, status):
     params = module.params
     name = check_cluster_name(params['cluster_name'])
     links = link_params(params.get('links'))
+    check_ids(params, creating=True)
     local = status['local']
     if status['name'] is not None:
         if status['name'] == name:
@@ -222,6 +233,7 @@ def _check_links(links, join_info):
 def ensure_joined(module, status):
     params = module.params
     links = link_params(params.get('links'))
+    check_ids(params, creating=False)
     if params.get('cluster_name') is not None:
         check_cluster_name(params['cluster_name'])
     member = Member(module)
