@@ -100,6 +100,13 @@ def test_pve9_groups_are_migrated_and_rules_need_resources(lab_fn, api, raw):
     status = ha.status.current.get()
     assert [s['sid'] for s in status if s['type'] == 'service'] == [sid]
     assert sid in ha.status.manager_status.get()['manager_status']['service_status']
+    status, body = raw(cluster, 'POST', '/cluster/ha/rules', rule='alone', type='resource-affinity', resources=sid,
+                       affinity='negative')
+    assert status == 500 and 'resources: rule is ineffective as there are less than two resources' in body['message']
+    # An ignored resource is not HA managed: no hastate, not in the manager's services.
+    ha.resources(sid).put(state='ignored')
+    assert cluster.pve.vm(vmid).ha_state is None
+    assert sid not in ha.status.manager_status.get()['manager_status']['service_status']
     # Deleting the resource purges it from its rules, and a rule left without resources goes.
     ha.resources(sid).delete()
     assert ha.rules.get() == []
