@@ -106,6 +106,9 @@ options:
 notes:
   - The join changes the joining node's certificate, users, tokens and storage configuration to the cluster's, as
     Proxmox VE always does.
+  - The joining node gets a new certificate, signed by the cluster's CA, while the module still waits for its task.
+    Connect to it with O(ca_path) set to a bundle holding both its own CA and the cluster's (C(pve-root-ca.pem) of a
+    member); a O(fingerprint) pin of the joining node does not survive the join.
 '''
 
 EXAMPLES = r'''
