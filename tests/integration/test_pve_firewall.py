@@ -16,6 +16,7 @@ def test_rule(lab):
     cluster = lab.clusters[0]
     rid = uuid.uuid4().hex[:8]
     vmid, node = first_vm(cluster)
+    before_rules = [dict(r) for r in cluster.pve.firewall_config('cluster')['rules']]
     run = run_playbook(target('pve_firewall_rule'), lab, diff=True,
                        extra_vars={'pve': pve_vars(cluster), 'rid': rid, 'vm': vmid, 'vm_node': node})
     assert run.ok, run.explain()
@@ -23,6 +24,8 @@ def test_rule(lab):
     rules = cluster.pve.firewall_config('cluster')['rules'] + cluster.pve.firewall_config('vm', vmid=vmid)['rules']
     assert not [r for r in rules if rid in (r.get('comment') or '')]
     assert not [r for r in rules if r.get('macro') == 'SSH' and r.get('source') == '10.0.0.0/24']
+    # The refused tasks wrote nothing: no rule was ever made for them (the cleanup would not have removed one).
+    assert cluster.pve.firewall_config('cluster')['rules'] == before_rules
 
 
 def test_group(lab):
