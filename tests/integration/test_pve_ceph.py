@@ -11,22 +11,6 @@ import pytest
 from tests.integration.conftest import pve_vars, target
 from tests.lab.pytest_plugin import run_playbook
 
-
-@pytest.mark.lab(clusters=1, nodes=3, guests=0)
-def test_ceph(lab_fn):
-    cluster = lab_fn.clusters[0]
-    pool = 'it-' + uuid.uuid4().hex[:8]
-    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool}, diff=True)
-    assert run.ok, run.explain()
-    state = cluster.pve.cephx
-    assert not [name for name in state['pools'] if name.startswith(pool)]
-    assert not [name for name in cluster.pve.storages if name.startswith(pool)]
-    assert state['scrubs'] == [(0, True)]
-    assert sorted(state['osds']) == [1, 2]
-    sdb = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdb'][0]
-    assert 'used' not in sdb
-
-
 FORCE_PLAY = '''
 - name: Destroying a pool that holds data needs force
   hosts: localhost
@@ -60,17 +44,24 @@ FORCE_PLAY = '''
 '''
 
 
-@pytest.mark.lab(clusters=1, nodes=1, guests=0)
-def test_pool_with_data_needs_force(lab_fn):
+@pytest.mark.lab(clusters=1, nodes=3, guests=0)
+def test_ceph(lab_fn):
     cluster = lab_fn.clusters[0]
-    pve = cluster.pve
-    node = cluster.nodes[0]
     pool = 'it-' + uuid.uuid4().hex[:8]
-    # Ceph with one monitor and a pool that holds a GiB, made straight in the lab.
-    lab_fn.call(pve._cx_init({'node': node, 'network': '10.10.10.0/24'}, 'root@pam'))  # pylint: disable=protected-access
-    lab_fn.call(pve._cx_mon_create({'node': node}, 'root@pam'))  # pylint: disable=protected-access
-    lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool}, 'root@pam'))  # pylint: disable=protected-access
-    pve.ceph_pool_usage(pool, 1024 ** 3)
-    run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool})
+    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool}, diff=True)
     assert run.ok, run.explain()
-    assert pool not in pve.cephx['pools']
+    state = cluster.pve.cephx
+    assert not [name for name in state['pools'] if name.startswith(pool)]
+    assert not [name for name in cluster.pve.storages if name.startswith(pool)]
+    assert state['scrubs'] == [(0, True)]
+    assert sorted(state['osds']) == [1, 2]
+    sdb = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdb'][0]
+    assert 'used' not in sdb
+
+    # A pool that holds data (made straight in the lab, with a GiB used) is destroyed only with force.
+    pve, node = cluster.pve, cluster.nodes[0]
+    lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool + '-full'}, 'root@pam'))  # pylint: disable=protected-access
+    pve.ceph_pool_usage(pool + '-full', 1024 ** 3)
+    run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool + '-full'})
+    assert run.ok, run.explain()
+    assert pool + '-full' not in state['pools']
