@@ -15,9 +15,9 @@ description:
   - The backup is named by O(archive), or found with O(latest=true) as the newest backup of guest O(source_vmid) on
     O(backup_storage). The backup tells whether the guest is a VM or a container.
   - When guest O(vmid) already exists, nothing is restored unless O(force=true), which replaces it; see
-    O(if_exists). A guest is never overwritten without O(force). O(force) does not stop a running guest: stop it
+    O(if_exists). A guest is never overwritten without O(force). O(force) does not stop a running guest; stop it
     first (the module fails before any write otherwise).
-  - Idempotence follows from that - restoring to a new vmid creates the guest once; the next run finds it and reports
+  - Idempotence follows from that; restoring to a new vmid creates the guest once; the next run finds it and reports
     no change. A run with O(force=true) restores every time.
   - Needs C(VM.Allocate) on C(/vms/{vmid}) (or C(VM.Backup) to restore over an existing guest),
     C(Datastore.AllocateSpace) on O(storage), C(Datastore.AllocateSpace) on the backup's storage and C(VM.Backup) on
@@ -37,7 +37,7 @@ attributes:
 options:
   vmid:
     description:
-      - Id of the guest to restore to: a new id, or an existing guest's (only with O(force=true)).
+      - Id of the guest to restore to, a new id, or an existing guest's (only with O(force=true)).
     type: int
     required: true
   node:
@@ -84,8 +84,7 @@ options:
     default: skip
   unique:
     description:
-      - Give the restored guest new MAC addresses (and, for a VM, a new SMBIOS UUID) instead of the backup's, for a
-        copy next to the original.
+      - Give the restored guest new MAC addresses instead of the backup's, for a copy next to the original.
     type: bool
   start:
     description:
