@@ -70,3 +70,43 @@ def test_options_and_vnet(lab):
     assert run.ok, run.explain()
     assert cluster.pve.vnet_firewall(vnet)['rules'] == []
     assert cluster.pve.firewall_config('vm', vmid=vmid)['options'].get('log_level_in') is None
+
+
+class _Run(object):
+    """What firewall.RuleList needs of a module run: a client and check mode."""
+
+    def __init__(self, client):
+        self.client = client
+        self.check_mode = False
+
+
+def test_a_concurrent_change_is_refused_not_overwritten(lab):
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ConnectionSettings, ProxmoxClient
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
+
+    cluster = lab.clusters[0]
+    rid = uuid.uuid4().hex[:8]
+    client = ProxmoxClient(ConnectionSettings(cluster.host, port=cluster.port, token_id=cluster.token_id,
+                                              token_secret=cluster.token_secret, ca_path=cluster.ca_path))
+    group = 'cc' + rid
+    client.post(client.path('cluster', 'firewall', 'groups'), group=group)
+    level = firewall.Level('group', ('cluster', 'firewall', 'groups', group), 'security group', group=group)
+    rules = firewall.RuleList(_Run(client), level)
+    want = firewall.DesiredRule.from_options(dict(rule_id='a', type='in', action='ACCEPT', proto='tcp', dport=['22']),
+                                             'group')
+    rules.converge([want])
+    stale = rules.read()
+    # Someone else changes the group between our read and our write.
+    client.post(level.rules_path(client), type='out', action='DROP', comment='theirs')
+    changed = firewall.DesiredRule.from_options(dict(rule_id='a', dport=['2222']), 'group')
+    try:
+        rules.converge([changed], rules=stale)
+    except ProxmoxError as error:
+        assert 'detected modified configuration' in str(error)
+    else:
+        raise AssertionError('a write planned on a stale list went through')
+    now = rules.read()
+    assert [r.get('comment') for r in now] == ['theirs', '[id=a]'] and now[1]['dport'] == '22'
+    rules.converge([], purge=True)
+    client.delete(client.path('cluster', 'firewall', 'groups', group))
