@@ -408,6 +408,15 @@ class DesiredRule(object):
             return False
         return all(canonical(name, self.values.get(name)) == canonical(name, rule.get(name)) for name in MATCH_FIELDS)
 
+    def adopts(self, rule):
+        """A named rule not found by its id takes over an unnamed rule with exactly its match fields, rather
+        than adding a second rule that does the same (the marker is then added to that rule's comment)."""
+        if self.rule_id is None or split_comment(rule.get('comment'))[0] is not None:
+            return False
+        if not self.values.get('type') or not self.values.get('action'):
+            return False
+        return all(canonical(name, self.values.get(name)) == canonical(name, rule.get(name)) for name in MATCH_FIELDS)
+
     # ------------------------------------------------------------ changes
 
     def wanted_comment(self, rule):
@@ -557,6 +566,8 @@ def plan(rules, desired, state='present', purge=False):
     claimed = []
     for number, want in enumerate(desired):
         found = [index for index, rule in enumerate(sim) if rule['_k'] not in claimed and want.matches(rule)]
+        if not found and state != 'absent':
+            found = [index for index, rule in enumerate(sim) if rule['_k'] not in claimed and want.adopts(rule)][:1]
         if state == 'absent':
             claimed.append(sim[found[0]]['_k'] if found else None)
             for index in reversed(found):

@@ -73,6 +73,8 @@ options:
       - The rule's identity, kept in its comment as the marker C([id=<rule_id>]) before the O(comment).
       - Letters, digits, V(_), V(.), V(:) and V(-), at most 64 characters.
       - Without it, the rule is identified by its match fields.
+      - When no rule holds the marker yet, a rule without any marker whose match fields are exactly the ones given is
+        taken over (the marker is added to its comment) rather than adding a second rule that does the same.
     type: str
   pos:
     description:

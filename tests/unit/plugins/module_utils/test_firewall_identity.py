@@ -209,3 +209,17 @@ def test_plan_converges_in_one_pass(existing, wanted, purge):
 ])
 def test_canonical_cidr(value, expected):
     assert fw.canonical_cidr(value) == expected
+
+
+def test_a_named_rule_adopts_an_unnamed_twin_instead_of_duplicating_it():
+    rules = api_rules('22', '80')
+    want = desired(rule_id='web', type='in', action='ACCEPT', proto='tcp', dport=['80'], comment='web')
+    ops, final, matches = fw.plan(rules, [want])
+    assert ops == [('update', 1, {'comment': '[id=web] web'}, [])]
+    assert len(final) == 2 and matches[0] == ('old', 1)
+    again, _final, _matches = fw.plan([dict(r) for r in final], [want])
+    assert again == []
+    # A rule that differs in a match field is not adopted.
+    other = desired(rule_id='web', type='in', action='ACCEPT', proto='tcp', dport=['81'])
+    ops, _final, _matches = fw.plan(api_rules('22', '80'), [other])
+    assert ops[0][0] == 'create'
