@@ -325,8 +325,11 @@ class DesiredRule(object):
     def label(self):
         if self.rule_id:
             return 'rule {0!r}'.format(self.rule_id)
-        parts = [str(self.values.get(name)) for name in ('type', 'action', 'macro', 'proto', 'dport', 'source', 'dest')
-                 if self.values.get(name) not in (None, '')]
+        parts = []
+        for name in ('type', 'action', 'macro', 'proto', 'dport', 'source', 'dest'):
+            value = self.values.get(name)
+            if value not in (None, '', []):
+                parts.append(','.join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value))
         return 'rule ' + ' '.join(parts)
 
     def validate(self, level_kind):
