@@ -10,7 +10,7 @@ module: pbs_remote
 short_description: Manage the remotes of a Proxmox Backup Server
 version_added: 0.1.0
 description:
-  - Creates, updates and removes the remotes of a Proxmox Backup Server (Remotes), the C(/config/remote) API: other
+  - Creates, updates and removes the remotes of a Proxmox Backup Server (Remotes), the C(/config/remote) API - other
     Proxmox Backup Servers that sync jobs pull from or push to.
   - Only the options you give are managed; an option left out keeps its value on the server.
   - The password is write-only (the server never shows it), so it cannot be compared; see O(update_password).
