@@ -338,6 +338,10 @@ def run(module):
     return {'changed': True, 'guest': guest, 'backup': backup, 'diff': diff}
 
 
+def describe_target(module):
+    return 'restore of guest {0} on node {1!r}'.format(module.params.get('vmid'), module.params.get('node'))
+
+
 def main():
     module = ProxmoxModule(
         argument_spec=dict(
@@ -359,8 +363,7 @@ def main():
         mutually_exclusive=[('archive', 'latest')],
         supports_check_mode=True,
     )
-    module.run(run, target=lambda m: 'restore of guest {0} on node {1!r}'.format(m.params.get('vmid'),
-                                                                                  m.params.get('node')))
+    module.run(run, target=describe_target)
 
 
 if __name__ == '__main__':

@@ -393,5 +393,3 @@ def _format_size(size):
         if size % UNITS[unit] == 0:
             return '{0}{1}'.format(size // UNITS[unit], unit)
     return str(size)
-
-
