@@ -433,6 +433,10 @@ def run(module):
     kind = params.get('type') or (current or {}).get('type')
     if current is None and not params.get('type'):
         raise ProxmoxConfigError('it does not exist: give its type to create it')
+    if current is not None and params.get('type') and params['type'] != current.get('type'):
+        # Checked first: the other options would otherwise be judged against a type the storage does not have.
+        raise ProxmoxConfigError('these options can only be set on creation: type is {0!r}, asked {1!r}. Remove and '
+                                 'recreate the storage to change them.'.format(current.get('type'), params['type']))
     given = [opt for opt in st.TYPE_OPTIONS if params.get(opt) is not None]
     st.check_options(kind, given, creating=current is None)
     st.check_content(kind, params.get('content'))
