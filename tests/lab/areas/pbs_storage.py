@@ -316,7 +316,10 @@ class PbsStorageArea(object):
                     raise TaskError('{0} {1}'.format(emsg, e.message)) from None
                 if kind != 'qemu':
                     raise TaskError("{0} backup '{1}' is not a VM backup".format(emsg, archive))
+                if storage and 'images' not in str(self.storages.get(storage, {}).get('content', '')).split(','):
+                    raise TaskError("{0} storage '{1}' does not support vm images".format(emsg, storage))
                 await self.pause(self.backup_secs)
+                vm.snapshots = {}
                 # The old disks go, the backup's come back on new volumes.
                 for key, value in list(vm.config.items()):
                     if DRIVE_KEY.match(key) or re.fullmatch(r'unused\d+', key):
