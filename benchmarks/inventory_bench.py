@@ -107,8 +107,8 @@ def main(argv=None):
                 lab.stop()
     table = ['| latency | scenario | hosts | API requests | wall time |', '| --- | --- | --- | --- | --- |']
     for latency, label, result in rows:
-        table.append('| {0:g} ms | {1} | {2} | {3} | {4:.1f} s |'.format(latency * 1000, label, result['hosts'],
-                                                                        result['requests'], result['wall']))
+        cells = (latency * 1000, label, result['hosts'], result['requests'], result['wall'])
+        table.append('| {0:g} ms | {1} | {2} | {3} | {4:.1f} s |'.format(*cells))
     text = '\n'.join(table)
     print('{0} clusters, {1} guests\n\n{2}'.format(args.clusters, args.guests, text))
     if args.out:

@@ -247,7 +247,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return details
         try:
             if kind == 'qemu':
-                if self._need_config and str(details['config'].get('agent', '0')).split(',')[0] not in ('1', 'enabled=1'):
+                if self._need_config and str(details['config'].get('agent', '0')).split(',', maxsplit=1)[0] not in ('1', 'enabled=1'):
                     return details
                 answer = client.get(base + '/agent/network-get-interfaces') or {}
                 details['interfaces'] = answer.get('result') if isinstance(answer, dict) else None

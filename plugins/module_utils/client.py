@@ -399,18 +399,19 @@ class ProxmoxClient(object):
 
     # ----------------------------------------------------------------- verbs
 
-    # The path is positional-only: PBS has parameters named `path` (a datastore's), which must reach **data.
-    def get(self, path, /, **params):
-        return self.request('GET', path, params)
+    # The API path is positional-only, and not called `path`: PBS has parameters named `path` (a datastore's),
+    # which must reach **data.
+    def get(self, api_path, /, **params):
+        return self.request('GET', api_path, params)
 
-    def post(self, path, /, **data):
-        return self.request('POST', path, data)
+    def post(self, api_path, /, **data):
+        return self.request('POST', api_path, data)
 
-    def put(self, path, /, **data):
-        return self.request('PUT', path, data)
+    def put(self, api_path, /, **data):
+        return self.request('PUT', api_path, data)
 
-    def delete(self, path, /, **params):
-        return self.request('DELETE', path, params)
+    def delete(self, api_path, /, **params):
+        return self.request('DELETE', api_path, params)
 
     # ----------------------------------------------------------------- core
 

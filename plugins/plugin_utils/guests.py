@@ -19,7 +19,7 @@ ADDRESS_SOURCES = ('config', 'agent', 'name')
 def _usable(address):
     """A unicast address someone could connect to: not loopback, link-local, unspecified or multicast."""
     try:
-        ip = ipaddress.ip_address(str(address).split('/')[0])
+        ip = ipaddress.ip_address(str(address).split('/', maxsplit=1)[0])
     except ValueError:
         return None
     if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:

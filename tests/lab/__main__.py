@@ -127,8 +127,8 @@ def _print_state(state, directory):
             cluster['name'], cluster['url'], cluster['version'], ','.join(cluster['nodes'])))
     pbs = state.get('pbs')
     if pbs:
-        print('  {0:6} {1:28} PBS {2:8} datastores {3}'.format(pbs['name'], pbs['url'], pbs['version'],
-                                                              ','.join(pbs.get('datastores') or [])))
+        stores = ','.join(pbs.get('datastores') or [])
+        print('  {0:6} {1:28} PBS {2:8} datastores {3}'.format(pbs['name'], pbs['url'], pbs['version'], stores))
     print('  CA {0}\n  vars {1}'.format(state['ca_path'], os.path.join(directory, 'lab_vars.yml')))
 
 

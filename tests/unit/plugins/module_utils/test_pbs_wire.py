@@ -73,7 +73,7 @@ class _PagedLog(object):
     def path(*segments):
         return '/' + '/'.join(str(s) for s in segments)
 
-    def get(self, path, /, **params):
+    def get(self, api_path, /, **params):
         start, limit = params['start'], params['limit']
         return [line for line in self.lines if line['n'] >= max(start, 1)][:limit]
 
