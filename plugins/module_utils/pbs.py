@@ -329,6 +329,8 @@ def ensure_job(module):
     spec = job_spec(params['type'])
     resource = PbsResource(module, spec, params['id'])
     if params['state'] == 'absent':
+        if params.get('run'):
+            raise ProxmoxConfigError('{0} job {1!r}: run needs state=present'.format(params['type'], params['id']))
         return resource.ensure('absent', {})
     current = resource.peek()
     check_job(module, current)
@@ -377,6 +379,12 @@ def datastore_usage(client, store):
     }
 
 
+def has_push_sync(version):
+    """Whether a PBS version (the /version answer) knows sync directions (3.3 and later)."""
+    found = re.match(r'^(\d+)\.(\d+)', str(version.get('version') or ''))
+    return not found or (int(found.group(1)), int(found.group(2))) >= (3, 3)
+
+
 def server_info(client, only=None):
     version = client.get('/version') or {}
     stores = []
@@ -392,7 +400,8 @@ def server_info(client, only=None):
         raise ProxmoxConfigError('datastore {0!r} does not exist on this Proxmox Backup Server'.format(only))
     jobs = {}
     for job_type, (path, _names) in JOB_TYPES.items():
-        params = {'sync-direction': 'all'} if job_type == 'sync' else {}
+        # Push sync jobs (PBS 3.3 and later) are listed only when asked for; older servers have no such parameter.
+        params = {'sync-direction': 'all'} if job_type == 'sync' and has_push_sync(version) else {}
         jobs[job_type] = [dict(j) for j in client.get('/config/' + path, **params) or []
                           if not only or j.get('store') == only]
     remotes = [dict((k, v) for k, v in r.items() if k != 'password') for r in client.get('/config/remote') or []]
