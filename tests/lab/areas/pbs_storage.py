@@ -188,6 +188,66 @@ class PbsStorageArea(object):
                 item[key] = vol[key]
         return item
 
+    def _space(self, store):
+        """A pbs storage's usage is its datastore's (PBSPlugin's status); nothing while it cannot be reached."""
+        if store.get('type') != 'pbs':
+            return super()._space(store)
+        sid = next((name for name, other in self.storages.items() if other is store), None)
+        try:
+            _pbs, datastore = self.pbs_server(sid)
+        except PveError:
+            return 0, 0, 0
+        status = datastore.status()
+        return status['total'], status['used'], status['avail']
+
+    def _pbs_volume(self, sid, volname):
+        snap = self._pbs_snapshots(sid).get(volname)
+        if snap is None:
+            raise die('{0}: backup dir {1} does not exist'.format(sid, volname.split('/', 1)[1]))
+        return snap
+
+    async def _content_put(self, v, user):
+        sid, volname, volid, store, vtype, owner, _fmt = self._volume_target(v)
+        if store.get('type') != 'pbs':
+            return await super()._content_put(v, user)
+        self._check_access(user, sid, vtype, owner, volid)
+        self.pbs_server(sid)
+        snap = self._pbs_volume(sid, volname)
+        if 'notes' in v:
+            snap.comment = v['notes'] if v['notes'] != '' else None
+        if 'protected' in v:
+            snap.protected = str(v['protected']) not in ('0', 'false', 'False', '')
+        return None
+
+    async def _content_delete(self, v, user):
+        sid, volname, volid, store, vtype, owner, _fmt = self._volume_target(v)
+        if store.get('type') != 'pbs':
+            return await super()._content_delete(v, user)
+        if vtype == 'backup' and owner:
+            self.require(user, '/storage/' + sid, 'Datastore.AllocateSpace')
+            self.require(user, '/vms/{0}'.format(owner), 'VM.Backup')
+        else:
+            self.require(user, '/storage/' + sid, 'Datastore.Allocate')
+
+        async def body():
+            try:
+                _pbs, datastore = self.pbs_server(sid)
+                snap = self._pbs_volume(sid, volname)
+            except PveError as e:
+                raise TaskError(e.message) from None
+            if snap.protected:
+                raise TaskError("cannot remove protected volume '{0}' on '{1}'".format(volname, sid))
+            datastore.snapshots.pop(snap.key, None)
+            return "Removed volume '{0}'".format(volid)
+        ident = '{0}@{1}'.format(owner, sid) if owner is not None else sid
+        upid = await self.task(v['node'], 'imgdel', ident, user, body, lock=False)
+        record = self.tasks[upid]
+        if v.get('delay') and record['status'] == 'stopped':
+            if record['exitstatus'] == 'OK':
+                return None
+            raise die(record['exitstatus'])
+        return upid
+
     # ----------------------------------------------------------------- vzdump
 
     def pbs_backup(self, guest, kind, vmid, sid, store, notes, protected, log):

@@ -94,6 +94,18 @@ def test_container_backup_in_a_namespace_and_restore(lab_fn, api):
     config = one.nodes(ct.node).lxc(950).config.get()
     assert config['hostname'] == ct.config['hostname']
     assert config['rootfs'].startswith('local-lvm:vm-950-disk-')
+    # Notes and protection live on the PBS; a protected backup cannot go, an unprotected one can.
+    volume = one.nodes(ct.node).storage('pbsns').content(item['volid'])
+    volume.put(notes='kept', protected=1)
+    assert snaps[0].comment == 'kept'
+    upid = volume.delete()
+    assert run_task(one, ct.node, upid)['exitstatus'] == "cannot remove protected volume '{0}' on 'pbsns'".format(
+        item['volid'].split(':', 1)[1])
+    volume.put(protected=0)
+    assert run_task(one, ct.node, volume.delete())['exitstatus'] == 'OK'
+    assert lab_fn.pbs.pbs.datastores['store1'].select('lab', 0) == []
+    status = one.nodes(ct.node).storage('pbsns').status.get()
+    assert status['active'] == 1 and status['total'] == lab_fn.pbs.pbs.capacity
 
 
 @pytest.mark.lab(clusters=1, nodes=1, guests=2)
