@@ -56,6 +56,10 @@ class CephApi(object):
                 return pool
         return None
 
+    def rules(self):
+        """Names of the cluster's CRUSH rules."""
+        return sorted(item['name'] for item in self.client.get(self.path('rules')) or [])
+
     def pool_status(self, name):
         return self.client.get(self.path('pool', name, 'status'), verbose=1)
 

@@ -77,7 +77,7 @@ options:
     choices: [rbd, cephfs, rgw]
   crush_rule:
     description:
-      - Name of the CRUSH rule mapping the pool's objects.
+      - Name of the CRUSH rule mapping the pool's objects; it must exist (see C(/nodes/{node}/ceph/rules)).
     type: str
   target_size:
     description:
@@ -283,6 +283,11 @@ def run(module):
         raise ProxmoxConfigError('the pool has the application {0!r} enabled: Ceph does not switch it to {1!r} '
                                  'through the Proxmox VE API (Could not set: application)'.format(
                                      have['application'], desired['application']))
+    if desired['crush_rule'] is not None and desired['crush_rule'] != have.get('crush_rule'):
+        rules = api.rules()
+        if desired['crush_rule'] not in rules:
+            raise ProxmoxConfigError('no CRUSH rule {0!r} (the cluster has {1})'.format(
+                desired['crush_rule'], ', '.join(rules)))
     if desired['target_size'] is not None:
         try:
             ceph.size_bytes(desired['target_size'])

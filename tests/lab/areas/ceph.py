@@ -113,8 +113,11 @@ class CephArea(StatefulRoutes):
             ('POST', n + '/osd/{osdid}/in', self._cx_osd_in), ('POST', n + '/osd/{osdid}/out', self._cx_osd_out),
             ('POST', n + '/osd/{osdid}/scrub', self._cx_osd_scrub),
             ('POST', n + '/stop', self._cx_stop), ('POST', n + '/start', self._cx_start),
-            ('GET', '/nodes/{node}/disks/list', self._cx_disks),
+            ('GET', '/nodes/{node}/disks/list', self._cx_disks), ('GET', n + '/rules', self._cx_rules),
         ]
+
+    async def _cx_rules(self, v, user):
+        return [{'name': name} for name in self._rados()['rules']]
 
     # ---------------------------------------------------------------- init and config
 
@@ -122,7 +125,7 @@ class CephArea(StatefulRoutes):
         if self.cephx is None:
             self.cephx = {'fsid': str(uuid.uuid4()), 'size': v.get('size', 3), 'min_size': v.get('min_size', 2),
                           'network': None, 'cluster_network': None, 'mons': {}, 'mgrs': {}, 'mds': {}, 'pools': {},
-                          'osds': {}, 'flags': set(), 'next_osd': 0, 'scrubs': []}
+                          'osds': {}, 'flags': set(), 'next_osd': 0, 'scrubs': [], 'rules': ['replicated_rule']}
         if v.get('network'):
             self.cephx['network'] = self.cephx['cluster_network'] = v['network']
         if v.get('cluster-network'):
@@ -332,8 +335,8 @@ class CephArea(StatefulRoutes):
         used = pool.get('bytes_used', 0)
         view = {'pool': pool['id'], 'pool_name': name, 'size': pool['size'], 'min_size': pool['min_size'],
                 'pg_num': pool['pg_num'], 'pg_num_min': pool.get('pg_num_min'), 'pg_num_final': pool['pg_num'],
-                'pg_autoscale_mode': pool['pg_autoscale_mode'], 'crush_rule': pool['crush_rule'],
-                'crush_rule_name': 'replicated_rule' if pool['crush_rule'] == 0 else 'ec-rule',
+                'pg_autoscale_mode': pool['pg_autoscale_mode'],
+                'crush_rule': self.cephx['rules'].index(pool['crush_rule']), 'crush_rule_name': pool['crush_rule'],
                 'type': pool['type'], 'bytes_used': used, 'percent_used': used / float(osds_total),
                 'target_size': pool.get('target_size'), 'target_size_ratio': pool.get('target_size_ratio'),
                 'application_metadata': {pool['application']: {}},
@@ -353,7 +356,7 @@ class CephArea(StatefulRoutes):
             raise die("mon_command failed - unrecognized pool '{0}'".format(name))
         data = {'id': pool['id'], 'name': name, 'size': pool['size'], 'min_size': pool['min_size'],
                 'pg_num': pool['pg_num'], 'pgp_num': pool['pg_num'], 'pg_autoscale_mode': pool['pg_autoscale_mode'],
-                'crush_rule': 'replicated_rule' if pool['crush_rule'] == 0 else 'ec-rule',
+                'crush_rule': pool['crush_rule'],
                 'noscrub': False, 'nodeep-scrub': False, 'nodelete': False, 'nopgchange': False,
                 'nosizechange': False, 'write_fadvise_dontneed': False, 'hashpspool': True, 'use_gmt_hitset': True,
                 'fast_read': False}
@@ -380,10 +383,7 @@ class CephArea(StatefulRoutes):
             number = float(found[:-1] if unit else found)
             out['target_size'] = int(number * {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': GIB, 'T': 1024 ** 4}[unit])
         if v.get('crush_rule') is not None:
-            if v['crush_rule'] != 'replicated_rule':
-                out['crush_rule_error'] = v['crush_rule']
-            else:
-                out['crush_rule'] = 0
+            out['crush_rule'] = v['crush_rule']
         return out
 
     def _apply_pool(self, pool, settings, log):
@@ -392,9 +392,10 @@ class CephArea(StatefulRoutes):
         keys = sorted(settings, key=lambda k: (k != 'size', k))
         for key in keys:
             value = settings[key]
-            if key == 'crush_rule_error':
-                log.append("mon_command failed - specified rule {0} doesn't exist".format(value))
-                failed.append('crush_rule')
+            if key == 'crush_rule' and value not in self.cephx['rules']:
+                # `osd pool set <pool> crush_rule <name>` for a rule Ceph does not have.
+                log.append('mon_command failed - crush rule {0} does not exist'.format(value))
+                failed.append(key)
                 continue
             if key == 'application' and pool.get('application') not in (None, value):
                 # `osd pool application enable` on a pool that has another application (Ceph's OSDMonitor).
@@ -439,12 +440,15 @@ class CephArea(StatefulRoutes):
                 pool = state['pools'].get(pool_name)
                 if pool is None:
                     ids = [p['id'] for p in state['pools'].values()]
-                    pool = {'id': max(ids + [0]) + 1, 'name': pool_name, 'type': 'replicated', 'crush_rule': 0,
+                    pool = {'id': max(ids + [0]) + 1, 'name': pool_name, 'type': 'replicated',
+                            'crush_rule': 'replicated_rule',
                             'size': 3, 'min_size': 2, 'pg_num': settings['pg_num'], 'application': None,
                             'pg_autoscale_mode': 'warn', 'bytes_used': 0}
                     state['pools'][pool_name] = pool
                     if pool_name.endswith('-data') and ec:
-                        pool.update(type='erasure', crush_rule=1, ec=ec)
+                        # Ceph names an erasure-coded pool's CRUSH rule after the pool.
+                        state['rules'].append(pool_name)
+                        pool.update(type='erasure', crush_rule=pool_name, ec=ec)
                 own = dict(settings)
                 if pool.get('type') == 'erasure':
                     for key in ('size', 'min_size', 'crush_rule'):
@@ -498,7 +502,9 @@ class CephArea(StatefulRoutes):
                         raise TaskError("ceph pool '{0}' still in use by storage '{1}'".format(name, sid))
             if name not in state['pools']:
                 raise TaskError("mon_command failed - unrecognized pool '{0}'".format(name))
-            del state['pools'][name]
+            gone = state['pools'].pop(name)
+            if gone['type'] == 'erasure' and gone['crush_rule'] in state['rules']:
+                state['rules'].remove(gone['crush_rule'])
             if v.get('remove_storages'):
                 for sid in storages:
                     if not self.storages[sid].get('monhost'):

@@ -87,6 +87,9 @@ def test_pools(lab_fn, api):
     upid = pools('vm-pool').put(min_size=3)
     task = client.nodes(node).tasks(upid).status.get()
     assert task['exitstatus'] == 'Could not set: min_size'
+    assert [r['name'] for r in client.nodes(node).ceph.rules.get()] == ['replicated_rule']
+    upid = pools('vm-pool').put(crush_rule='fast-only')
+    assert client.nodes(node).tasks(upid).status.get()['exitstatus'] == 'Could not set: crush_rule'
     # Ceph does not switch a pool's application without --yes-i-really-mean-it.
     upid = pools('vm-pool').put(application='cephfs')
     task = client.nodes(node).tasks(upid).status.get()
