@@ -13,8 +13,8 @@ description:
   - Backs up VMs and containers at once, as C(vzdump) (Datacenter, Backup, Run now) does, to a storage that holds
     backups, for example a Proxmox Backup Server storage (type C(pbs)) or a directory or NFS storage.
   - The guests are chosen by exactly one of O(vmid), O(pool) or O(all). Every guest named in O(vmid) must exist,
-    the storage must exist and hold backups, and O(pool) must exist; otherwise the module fails before starting
-    anything.
+    the storage must exist and hold backups, O(pool) must exist, and the guests must not be locked (by another
+    backup, a migration, a snapshot) nor on an offline node; otherwise the module fails before starting anything.
   - The module starts one C(vzdump) task per node the guests are on, waits for all of them within O(timeout), and
     returns the backup volumes the run added to the storage.
   - A backup is an action, not a state; every run that backs up at least one guest reports C(changed). Use a
@@ -222,8 +222,16 @@ def run(module):
     guests = b.select_guests(g.list_guests(client), vmids=params.get('vmid'), pool=params.get('pool'),
                              all_guests=bool(params.get('all')), exclude=params.get('exclude'), url=url)
     plan = b.by_node(guests)
+    nodes = g.cluster_nodes(client)
     for node in sorted(plan):
         b.check_storage_on_node(storage, node, url)
+        if node in nodes and not nodes[node]['online']:
+            raise ProxmoxConfigError('node {0!r} is offline: guests {1} cannot be backed up (nothing was backed up)'.format(
+                node, ', '.join(str(v) for v in plan[node])), url=url)
+    locked = [guest for guest in guests if guest.get('lock')]
+    if locked:
+        raise ProxmoxConfigError('{0} (nothing was backed up)'.format('; '.join(
+            '{0} is locked ({1})'.format(g.describe_guest(guest), guest['lock']) for guest in locked)), url=url)
     if not plan:
         return {'changed': False, 'backups': [], 'plan': {}, 'msg': 'no guest selected: nothing to back up'}
     # One read of the storage's backups per node (a local storage differs from node to node).

@@ -164,7 +164,9 @@ guest:
     status: running
     archive: pbs-main:backup/vm/100/2026-11-22T03:00:00Z
 backup:
-  description: The backup volume restored (or that would be), from the storage's content.
+  description:
+    - The backup volume restored (or that would be), from the storage's content.
+    - Null when the guest already existed and the backup is no longer there.
   returned: success
   type: dict
   sample:
@@ -283,12 +285,36 @@ def view(guest):
     return out
 
 
+def leave_alone(module, client, params, known, existing, before, url):
+    """Guest vmid exists and force is false: nothing is restored (or, with if_exists=fail, the module fails).
+
+    The backup is looked up for the result, but a backup pruned since the guest was restored is no error.
+    """
+    message = ('{0} already exists on node {1!r}: not restored (force: true replaces it with the backup)'.format(
+        g.describe_guest(existing), existing.get('node')))
+    if params['if_exists'] == 'fail':
+        raise ProxmoxConfigError(message, url=url)
+    try:
+        backup = b.backup_view(find_backup(client, params, known, url))
+    except ProxmoxConfigError:
+        backup = None
+    result = {'changed': False, 'guest': before, 'backup': backup, 'msg': message}
+    if module._diff:
+        result['diff'] = {'before': before, 'after': before}
+    return result
+
+
 def run(module):
     params = module.params
     client, url = module.client, module.target_url
     check_options(params)
     check_node(client, params['node'], url)
+    vmid = params['vmid']
+    existing = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None)
+    before = view(existing) if existing else None
     known = b.storages(client)
+    if existing is not None and not params['force']:
+        return leave_alone(module, client, params, known, existing, before, url)
     item = find_backup(client, params, known, url)
     kind = b.backup_kind(item)
     if kind is None:
@@ -296,18 +322,6 @@ def run(module):
                                  url=url)
     check_target_storage(params, known, kind, url)
     backup = b.backup_view(item)
-    vmid = params['vmid']
-    existing = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None)
-    before = view(existing) if existing else None
-    if existing is not None and not params['force']:
-        message = ('{0} already exists on node {1!r}: not restored (force: true replaces it with the backup)'.format(
-            g.describe_guest(existing), existing.get('node')))
-        if params['if_exists'] == 'fail':
-            raise ProxmoxConfigError(message, url=url)
-        result = {'changed': False, 'guest': before, 'backup': backup, 'msg': message}
-        if module._diff:
-            result['diff'] = {'before': before, 'after': before}
-        return result
     if existing is not None:
         check_overwrite(existing, kind, params, url)
     if params.get('pool') is not None:

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.integration.conftest import pve_vars, target
+from tests.lab.areas._common import set_lock
 from tests.lab.pytest_plugin import run_playbook
 
 
@@ -32,6 +33,8 @@ def test_backup_to_pbs_and_restore_on_the_other_cluster(lab_fn):
     store.namespaces.add(ns)
     pbs_vars = {'host': pbs.host, 'token_id': pbs.token_id, 'token_secret': pbs.token_secret,
                 'fingerprint': pbs.fingerprint}
+    # A guest another operation holds: backing it up fails before any write.
+    set_lock(one.pve.vm(104), 'snapshot')
     vzdumps = len([t for t in one.pve.tasklog if t['type'] == 'vzdump'])
     run = run_playbook(target('pve_backup'), lab_fn, diff=True, extra_vars={
         'one': pve_vars(one), 'two': pve_vars(two), 'pbs': pbs_vars, 'sid': sid, 'ns': ns})
