@@ -107,6 +107,7 @@ class HaArea(StatefulRoutes):
             ('GET', '/cluster/ha/resources/{sid}', self._ha_resource_read),
             ('PUT', '/cluster/ha/resources/{sid}', self._ha_resource_update),
             ('DELETE', '/cluster/ha/resources/{sid}', self._ha_resource_delete),
+            ('POST', '/cluster/ha/resources/{sid}/migrate', self._ha_resource_migrate),
             ('GET', '/cluster/ha/status/current', self._ha_status_current),
             ('GET', '/cluster/ha/status/manager_status', self._ha_manager_status),
         ]
@@ -570,6 +571,40 @@ class HaArea(StatefulRoutes):
             raise ha_locked('update resources config failed', e) from None
         self.ha_resources[sid] = conf
         self._ha_wrote('resources', sid)
+
+    async def _ha_resource_migrate(self, v, user):
+        """pve-ha-manager's migrate: the resource must be HA managed and not in error; the CRM is asked to move it
+        (online) to the node, which it does after `ha_delay`. PVE 9 answers the request, PVE 8 nothing."""
+        sid, _kind, name = self._ha_parse_sid(v['sid'])
+        if sid not in self.ha_resources:
+            raise die("resource '{0}' is not HA managed".format(sid))
+        if self._ha_status_of(sid) == 'error':
+            raise die("service '{0}' in error state, must be disabled and fixed first".format(sid))
+        node = v['node']
+        if node not in self.nodes:
+            raise param_error(node="no such cluster node '{0}'".format(node))
+        guest = self._ha_guest(name)
+
+        def act():
+            if guest is not None and self.nodes[node].get('online', True):
+                guest.node = node
+
+        if self.time_scale:
+            async def later():
+                await self.pause(self.ha_delay)
+                act()
+            asyncio.ensure_future(later())
+        else:
+            act()
+        if self.ha_pve8:
+            return None
+        return {'sid': sid, 'requested-node': node, 'comigrated-resources': [], 'blocking-resources': []}
+
+    def _ha_status_of(self, sid):
+        """The HA state the status shows for a resource (its guest's `ha_state`)."""
+        _sid, _kind, name = self._ha_parse_sid(sid)
+        guest = self._ha_guest(name)
+        return guest.ha_state if guest is not None else None
 
     async def _ha_resource_delete(self, v, user):
         self.need_quorum()

@@ -110,3 +110,23 @@ def test_pve9_groups_are_migrated_and_rules_need_resources(lab_fn, api, raw):
     # Deleting the resource purges it from its rules, and a rule left without resources goes.
     ha.resources(sid).delete()
     assert ha.rules.get() == []
+
+
+@pytest.mark.parametrize('index', [0, 1], ids=['pve9', 'pve8'])
+def test_ha_migrate_moves_a_managed_guest(lab_fn, api, index):
+    cluster = lab_fn.clusters[index]
+    ha = api(cluster).cluster.ha
+    vm = cluster.pve.vm(vm_of(cluster))
+    sid = 'vm:{0}'.format(vm.vmid)
+    target = [n for n in cluster.nodes if n != vm.node][0]
+    err = fails(ha.resources(sid).migrate.post, node=target)
+    assert err.status_code == 500 and "resource '{0}' is not HA managed".format(sid) in err.content
+    ha.resources.post(sid=sid)
+    answer = ha.resources(sid).migrate.post(node=target)
+    assert vm.node == target
+    if index == 0:
+        assert answer['sid'] == sid and answer['requested-node'] == target
+    else:
+        assert answer is None
+    err = fails(ha.resources(sid).migrate.post, node='nosuchnode')
+    assert err.status_code == 400
