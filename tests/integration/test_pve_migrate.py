@@ -13,7 +13,6 @@ import pytest
 import requests
 
 from tests.integration.conftest import pve_vars, target
-from tests.lab.pve import LabPve
 from tests.lab.pytest_plugin import run_playbook
 
 ESTATE = dict(clusters=2, nodes=4, guests=6)
@@ -25,12 +24,6 @@ def api(cluster, method, path, **params):
                               verify=cluster.ca_path)
     assert answer.status_code == 200, answer.text
     return answer.json()['data']
-
-
-def lab_has_ha_migrate():
-    """True once the lab's HA area serves POST /cluster/ha/resources/{sid}/migrate."""
-    routes = LabPve()._routes_ha()  # pylint: disable=protected-access
-    return any(method == 'POST' and path == '/cluster/ha/resources/{sid}/migrate' for method, path, _handler in routes)
 
 
 def guest_entry(vmid, cluster, target_node):
@@ -79,7 +72,6 @@ def test_within_a_cluster(lab_fn, tmp_path):
     assert started == [('qmigrate', '101'), ('qmigrate', '105'), ('vzmigrate', '103')]
 
 
-@pytest.mark.skipif(not lab_has_ha_migrate(), reason='the lab HA area has no POST /cluster/ha/resources/{sid}/migrate yet')
 @pytest.mark.lab(**ESTATE)
 def test_ha_managed_vm_moves_through_ha(lab_fn):
     cluster = lab_fn.clusters[0]
