@@ -14,8 +14,14 @@ def test_datastore_and_remote(lab):
     remote = 'it-remote-' + uuid.uuid4().hex[:8]
     run = run_playbook(target('pbs_datastore'), lab, extra_vars={'ds': ds, 'remote': remote}, diff=True)
     assert run.ok, run.explain()
+    assert len(run.failed) == 4  # the expected failures, checked by the playbook
     created = run.result('Create')
     assert created['changed'] and created['diff']['before'] == {}
+    # Bad input wrote nothing: the modification still found the created values.
+    modified = run.result('Modify')
+    assert modified['diff']['before']['gc_schedule'] == 'daily'
+    # The datastore's prune job (from its keep options) went with it.
+    assert not any(job.get('store') == ds for job in fake.jobs['prune'].values())
     # The cleanup removed both, and the datastore's data with it.
     assert ds not in fake.datastores and remote not in fake.remotes
     assert '/mnt/datastore/' + ds not in fake.chunk_stores
