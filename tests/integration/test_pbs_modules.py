@@ -45,11 +45,15 @@ def test_jobs_run(lab):
         fake.add_snapshot(src, 'vm', '100', T2, chunks=[(shared, 4 * 1024 ** 2), 1024 ** 2])
         fake.add_snapshot(src, 'vm', '100', T3)
         fake.add_snapshot(src, 'ct', '101', T1)
+        # A garbage collection, as POST /admin/datastore/{src}/gc starts it, so pbs_info has a deduplication factor.
+        fake.start_task('garbage_collection', src, 'root@pam', lambda task: fake.garbage_collect(fake.datastores[src], task))
+        return round(fake.datastores[src].dedup(), 2)
 
-    lab.call(seed())
+    dedup = lab.call(seed())
+    assert dedup > 1
     try:
-        run = run_playbook(target('pbs_job'), lab, extra_vars={'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3},
-                           diff=True)
+        run = run_playbook(target('pbs_job'), lab, extra_vars={'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3,
+                                                            'dedup': dedup}, diff=True)
         assert run.ok, run.explain()
         assert len(run.failed) == 6  # the expected failures, checked by the playbook
         assert not any(job_id.startswith(tag) for kind in fake.jobs.values() for job_id in kind)
