@@ -88,12 +88,13 @@ def test_container_backup_in_a_namespace_and_restore(lab_fn, api):
     assert len(snaps) == 1 and snaps[0].protected and 'pct.conf.blob' in snaps[0].files
     item, = one.nodes(ct.node).storage('pbsns').content.get(vmid=103)
     assert item['format'] == 'pbs-ct' and item['subtype'] == 'lxc' and item['protected'] == 1
-    upid = one.nodes(ct.node).lxc.post(vmid=950, ostemplate=item['volid'], restore=1, storage='local-lvm')
+    upid = one.nodes(ct.node).lxc.post(vmid=950, ostemplate=item['volid'], restore=1, storage='local-lvm', unique=1)
     assert ':vzrestore:950:' in upid
     assert run_task(one, ct.node, upid)['exitstatus'] == 'OK', log_of(one, ct.node, upid)
     config = one.nodes(ct.node).lxc(950).config.get()
     assert config['hostname'] == ct.config['hostname']
     assert config['rootfs'].startswith('local-lvm:vm-950-disk-')
+    assert config['net0'].split('hwaddr=')[1][:17] != ct.config['net0'].split('hwaddr=')[1][:17]
     # Notes and protection live on the PBS; a protected backup cannot go, an unprotected one can.
     volume = one.nodes(ct.node).storage('pbsns').content(item['volid'])
     volume.put(notes='kept', protected=1)
