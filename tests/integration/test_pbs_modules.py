@@ -52,8 +52,8 @@ def test_jobs_run(lab):
     dedup = lab.call(seed())
     assert dedup > 1
     try:
-        run = run_playbook(target('pbs_job'), lab, extra_vars={'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3,
-                                                            'dedup': dedup}, diff=True)
+        extra = {'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3, 'dedup': dedup}
+        run = run_playbook(target('pbs_job'), lab, extra_vars=extra, diff=True)
         assert run.ok, run.explain()
         assert len(run.failed) == 6  # the expected failures, checked by the playbook
         assert not any(job_id.startswith(tag) for kind in fake.jobs.values() for job_id in kind)
