@@ -716,6 +716,12 @@ GROUP_RULE_SUBOPTIONS = dict(
 )
 
 
+# The rules of any level, in pve_firewall_rule's list mode: the level checks types and interfaces.
+RULE_SUBOPTIONS = dict(GROUP_RULE_SUBOPTIONS)
+RULE_SUBOPTIONS['type'] = dict(type='str', choices=['in', 'out', 'forward', 'group'])
+RULE_SUBOPTIONS['iface'] = dict(type='str')
+
+
 def desired_rules(rules, level_kind):
     """A module's `rules` list -> DesiredRule list, each at its index; duplicate identities refused."""
     out = []

@@ -142,8 +142,69 @@ options:
     description:
       - The rule's comment (without the id marker, which the module adds). An empty string removes it.
     type: str
+  rules:
+    description:
+      - List mode, for several rules of one level in one task. Each item takes the options of a single rule
+        (O(rule_id), O(type), O(action) ... O(comment)), which are then not given at task level.
+      - The rules listed are found as a single rule is, and kept first, in the order given; rules someone else added
+        stay after them unless O(purge) is set. With O(state=absent), every rule that matches an item is removed.
+      - Returns O(rules) under RV(rules) instead of RV(rule).
+    type: list
+    elements: dict
+    suboptions:
+      rule_id:
+        description: The rule's identity, kept in its comment as C([id=<rule_id>]).
+        type: str
+      type:
+        description: Direction, or V(group) to apply a security group. Required without O(rules[].rule_id).
+        type: str
+        choices: [in, out, forward, group]
+      action:
+        description: V(ACCEPT), V(DROP), V(REJECT), or the security group's name. Required like O(rules[].type).
+        type: str
+      macro:
+        description: A Proxmox VE macro.
+        type: str
+      source:
+        description: Source address, network, range, list, alias or IP set.
+        type: str
+      dest:
+        description: Destination address, network, range, list, alias or IP set.
+        type: str
+      proto:
+        description: IP protocol; needed with ports.
+        type: str
+      dport:
+        description: Destination ports.
+        type: list
+        elements: str
+      sport:
+        description: Source ports.
+        type: list
+        elements: str
+      iface:
+        description: Network interface (not at group and vnet level).
+        type: str
+      icmp_type:
+        description: ICMP type.
+        type: str
+      log:
+        description: Log level.
+        type: str
+        choices: [emerg, alert, crit, err, warning, notice, info, debug, nolog]
+      enabled:
+        description: Whether the rule is active (new rules are enabled unless V(false)).
+        type: bool
+      comment:
+        description: The rule's comment, without the id marker.
+        type: str
+  purge:
+    description:
+      - In list mode, remove the level's rules that O(rules) does not list.
+    type: bool
+    default: false
 notes:
-  - Rules added, moved or removed by others are left alone; only the rule this task names is changed.
+  - Rules added, moved or removed by others are left alone; only the rules this task names are changed.
   - Two rules that only differ in how a port list is written (V(443,80) and V(80,443)) match each other; service
     names are not translated (V(https) does not match V(443)).
 '''
@@ -202,8 +263,18 @@ rule:
     pos: 0
     rule_id: web-https
     comment: web front ends
+rules:
+  description:
+    - In list mode (O(rules)), every rule of the level after the run, first to last, each as RV(rule) is.
+  returned: when O(rules) is given
+  type: list
+  elements: dict
+  sample:
+    - {type: in, action: ACCEPT, macro: SSH, source: 10.0.0.0/24, enable: 1, pos: 0, rule_id: null}
 diff:
-  description: The managed fields of the rule before and after (option names; C(pos) when O(pos) is given).
+  description:
+    - The managed fields of the rule before and after (option names; C(pos) when O(pos) is given).
+    - In list mode, C(rules) holds every rule of the level, first to last.
   returned: success
   type: dict
   contains:
@@ -219,13 +290,32 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
 
+def run_list(module, level):
+    params = module.params
+    wants = firewall.desired_rules(params['rules'], level.kind)
+    module.fw_target = 'rules of the {0}'.format(level.label)
+    changed, before, _first, final, _matches = firewall.RuleList(module, level).converge(
+        wants, params['state'], purge=params['purge'])
+    return {
+        'changed': changed,
+        'diff': {'before': {'rules': [firewall.full_view(rule) for rule in before]},
+                 'after': {'rules': [firewall.full_view(rule) for rule in final]}},
+        'rules': [firewall.public_rule(rule) for rule in final],
+    }
+
+
 def run(module):
     params = module.params
     firewall.check_level_options(params, firewall.LEVELS)
-    # The rule is checked against the level's kind before any request; a guest's kind is refined once known.
+    # The rules are checked against the level's kind before any request; a guest's kind is refined once known.
     kind = {'guest': 'vm', 'node': 'node'}.get(params['level'], params['level'])
-    firewall.DesiredRule.from_options(params, kind)
+    if params['rules'] is not None:
+        firewall.desired_rules(params['rules'], kind)
+    else:
+        firewall.DesiredRule.from_options(params, kind)
     level = firewall.resolve_level(module.client, params)
+    if params['rules'] is not None:
+        return run_list(module, level)
     want = firewall.DesiredRule.from_options(params, level.kind)
     module.fw_target = '{0} in the {1}'.format(want.label(), level.label)
     rule_list = firewall.RuleList(module, level)
@@ -259,8 +349,13 @@ def main():
         log=dict(type='str', choices=['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog']),
         enabled=dict(type='bool'),
         comment=dict(type='str'),
+        rules=dict(type='list', elements='dict', options=firewall.RULE_SUBOPTIONS),
+        purge=dict(type='bool', default=False),
     )
-    module = ProxmoxModule(argument_spec=spec, supports_check_mode=True)
+    single = ['rule_id', 'pos', 'type', 'action', 'macro', 'source', 'dest', 'proto', 'dport', 'sport', 'iface',
+              'icmp_type', 'log', 'enabled', 'comment']
+    module = ProxmoxModule(argument_spec=spec, supports_check_mode=True,
+                           mutually_exclusive=[('rules', name) for name in single])
 
     def target(m):
         return getattr(m, 'fw_target', None) or 'firewall rule {0}'.format(m.params.get('rule_id') or '').strip()
