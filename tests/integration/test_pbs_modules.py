@@ -55,7 +55,7 @@ def test_jobs_run(lab):
         extra = {'tag': tag, 'src': src, 'dst': dst, 't1': T1, 't3': T3, 'dedup': dedup}
         run = run_playbook(target('pbs_job'), lab, extra_vars=extra, diff=True)
         assert run.ok, run.explain()
-        assert len(run.failed) == 6  # the expected failures, checked by the playbook
+        assert len(run.failed) == 7  # the expected failures, checked by the playbook
         assert not any(job_id.startswith(tag) for kind in fake.jobs.values() for job_id in kind)
         assert len(fake.datastores[dst].snapshots) == 2
     finally:
