@@ -44,7 +44,7 @@ def test_jobs_run(lab):
         fake.add_snapshot(src, 'vm', '100', T1, chunks=[(shared, 4 * 1024 ** 2), 1024 ** 2])
         fake.add_snapshot(src, 'vm', '100', T2, chunks=[(shared, 4 * 1024 ** 2), 1024 ** 2])
         fake.add_snapshot(src, 'vm', '100', T3)
-        fake.add_snapshot(src, 'ct', '101', T1)
+        fake.add_snapshot(src, 'ct', '101', T1, protected=True, comment='before the upgrade')
         # A garbage collection, as POST /admin/datastore/{src}/gc starts it, so pbs_info has a deduplication factor.
         fake.start_task('garbage_collection', src, 'root@pam', lambda task: fake.garbage_collect(fake.datastores[src], task))
         return round(fake.datastores[src].dedup(), 2)
