@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
 
 # ------------------------------------------------------------------------------------------------ levels
@@ -691,11 +691,6 @@ def canonical_cidr(value):
         return text
 
 
-def absent_if_empty(value):
-    """'' -> ABSENT (remove the key), anything else unchanged."""
-    return ABSENT if value == '' else value
-
-
 # ---------------------------------------------------------------- rule lists given as module options
 
 # The rules of a security group: no interface, no group rules.
@@ -795,7 +790,6 @@ OPTIONS_PATHS = {
 
 def options_fields(level_kind):
     """compare.Field list of the options a level has."""
-    from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
     fields = []
     for name, (kind, levels) in sorted(OPTIONS.items()):
         if level_kind not in levels:
