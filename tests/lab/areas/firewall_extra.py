@@ -47,7 +47,8 @@ class FirewallExtraArea(StatefulRoutes):
         if section is None:
             raise die('invalid vnet specified at {0} line 55.'.format(HELPERS_PM))
         path = '/sdn/zones/{0}/{1}'.format(section.get('zone'), vnet)
-        if user is None or user.split('!')[0] == 'root@pam':
+        # root@pam holds every privilege; its tokens only what the lab's ACL model gives them (privilege separation).
+        if user is None or user == 'root@pam':
             return
         if not any(self.allowed(user, path, priv) for priv in privs):
             raise PveError(403, 'Permission check failed ({0}, {1})'.format(path, '|'.join(privs)))

@@ -75,3 +75,15 @@ def test_vnet_rules_and_options(pve, vnet):
 def test_unknown_vnet(pve):
     error = fails(pve.cluster.sdn.vnets('nonet').firewall.rules.get)
     assert error.status_code == 500 and 'invalid vnet specified' in str(error)
+
+
+def test_vnet_needs_sdn_privileges(lab_fn, pve, vnet, api):
+    cluster = lab_fn.clusters[0]
+    made = pve.access.users('root@pam').token('fwtok').post(privsep=1)
+    token = api(cluster, token=(made['full-tokenid'], made['value']))
+    error = fails(token.cluster.sdn.vnets('fwnet').firewall.rules.get)
+    assert error.status_code == 403 and '/sdn/zones/fwz/fwnet' in str(error)
+    pve.access.acl.put(path='/sdn/zones/fwz', roles='PVEAuditor', tokens=made['full-tokenid'])
+    assert token.cluster.sdn.vnets('fwnet').firewall.rules.get() == []
+    error = fails(token.cluster.sdn.vnets('fwnet').firewall.rules.post, type='forward', action='ACCEPT')
+    assert error.status_code == 403
