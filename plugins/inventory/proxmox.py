@@ -88,6 +88,14 @@ options:
         description: Seconds per request.
         type: int
         default: 30
+  pbs_servers:
+    description:
+      - Proxmox Backup Servers to add as hosts too (group C(proxmox_pbs)), each a dict with C(name), C(api_host) (a
+        host or a list tried in order) and the same connection options as O(clusters); C(api_port) defaults to V(8007).
+      - Their host variables are C(proxmox_type) (V(pbs)), C(proxmox_version) and C(proxmox_datastores).
+    type: list
+    elements: dict
+    default: []
   want_nodes:
     description: Add the cluster nodes as hosts too (group C(proxmox_nodes)).
     type: bool
@@ -198,14 +206,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # ---------------------------------------------------------------- options
 
-    def _cluster_options(self, entry):
-        """One cluster's options, templated (lookups, vaulted values) and checked before any request."""
+    def _cluster_options(self, entry, service='PVE'):
+        """One cluster's (or PBS server's) options, templated (lookups, vaulted values) and checked before any request."""
+        where = 'clusters' if service == 'PVE' else 'pbs_servers'
         if not isinstance(entry, dict) or not entry.get('name') or not entry.get('api_host'):
-            raise AnsibleParserError('each entry of clusters needs a name and an api_host')
+            raise AnsibleParserError('each entry of {0} needs a name and an api_host'.format(where))
         unknown = set(entry) - set(CONNECTION_KEYS) - {'name', 'api_host'}
         if unknown:
-            raise AnsibleParserError('cluster {0}: unknown options {1}'.format(entry['name'], ', '.join(sorted(unknown))))
-        options = dict(DEFAULTS)
+            raise AnsibleParserError('{0} {1}: unknown options {2}'.format(where, entry['name'], ', '.join(sorted(unknown))))
+        options = dict(DEFAULTS, service=service, api_port=8006 if service == 'PVE' else 8007)
         for key, value in entry.items():
             if key == 'api_host':
                 hosts = value if isinstance(value, list) else [value]
@@ -213,6 +222,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             elif value is not None:
                 options[key] = self._text(value) if key not in DEFAULTS else self.templar.template(value)
         return options
+
+    def _read_pbs(self, options, _pool):
+        """A Backup Server: its version and datastores (two requests)."""
+        client = self._connect(options)
+        stores = sorted(item.get('name') for item in client.get('/config/datastore') or [] if item.get('name'))
+        # PBS answers version '4.0' and release '14': the full version is both.
+        answer = client.version()
+        version = '.'.join(str(part) for part in (answer.get('version'), answer.get('release')) if part)
+        return {'kind': 'pbs', 'version': version, 'datastores': stores,
+                'host': client.settings.host, 'url': client.settings.url}
 
     def _text(self, value):
         """A templated string option: lookups resolved, vaulted values decrypted."""
@@ -226,12 +245,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for host in options['api_host']:
             settings_options = dict(options, api_host=host)
             try:
-                client = ProxmoxClient(settings_from_options(settings_options))
+                client = ProxmoxClient(settings_from_options(settings_options, options.get('service', 'PVE')))
                 client.version()
                 return client
             except (ProxmoxConnectionError, ProxmoxTLSError) as error:
                 failures.append(error.describe())
-        raise AnsibleError('cluster {0}: no node answered: {1}'.format(options['name'], '; '.join(failures)))
+        what = 'cluster' if options.get('service', 'PVE') == 'PVE' else 'Backup Server'
+        raise AnsibleError('{0} {1}: no node answered: {2}'.format(what, options['name'], '; '.join(failures)))
 
     def _read_guest(self, client, guest):
         """One guest's config and, when it runs, the addresses it reports."""
@@ -280,14 +300,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # Cluster reads wait on guest reads: they get their own pool so they can never starve it.
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as guest_pool, \
                 concurrent.futures.ThreadPoolExecutor(max_workers=len(clusters) or 1) as cluster_pool:
-            futures = dict((cluster_pool.submit(self._read_cluster, options, guest_pool), options['name'])
+            futures = dict((cluster_pool.submit(self._read_pbs if options['service'] == 'PBS' else self._read_cluster,
+                                                options, guest_pool), options['name'])
                            for options in clusters)
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
                     results[name] = future.result()
                 except (ProxmoxError, AnsibleError) as error:
-                    failures[name] = error.describe('cluster ' + name) if isinstance(error, ProxmoxError) else str(error)
+                    failures[name] = error.describe(name) if isinstance(error, ProxmoxError) else str(error)
         return results, failures
 
     # ---------------------------------------------------------------- building
@@ -373,9 +394,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         clusters = [self._cluster_options(entry) for entry in self.get_option('clusters') or []]
         if not clusters:
             raise AnsibleParserError('{0}: clusters lists no cluster'.format(path))
+        clusters += [self._cluster_options(entry, 'PBS') for entry in self.get_option('pbs_servers') or []]
         names = [c['name'] for c in clusters]
         if len(set(names)) != len(names):
-            raise AnsibleParserError('{0}: cluster names must be unique, got {1}'.format(path, ', '.join(names)))
+            raise AnsibleParserError('{0}: cluster and PBS server names must be unique, got {1}'.format(path, ', '.join(names)))
 
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option('cache') and cache
@@ -398,5 +420,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._cache[cache_key] = results
         taken = {}
         for name in names:
-            if name in results:
+            if name not in results:
+                continue
+            if results[name].get('kind') == 'pbs':
+                self._add_pbs(name, results[name])
+            else:
                 self._add_cluster(name, results[name], taken, strict)
+
+    def _add_pbs(self, name, data):
+        group = self.inventory.add_group(self._sanitize_group_name(self.get_option('group_prefix') + 'pbs'))
+        self.inventory.add_host(name, group=group)
+        for key, value in (('proxmox_type', 'pbs'), ('proxmox_version', data.get('version')),
+                           ('proxmox_datastores', data.get('datastores') or []), ('ansible_host', data.get('host'))):
+            self.inventory.set_variable(name, key, wrap_var(value))

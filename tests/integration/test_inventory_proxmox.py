@@ -190,3 +190,31 @@ def test_requests_stay_per_cluster_not_per_guest(lab, tmp_path):
     assert len(per_guest) == len(running)
     hostvars = _plain(json.loads(proc.stdout))['_meta']['hostvars']
     assert set(hostvars) == set(vm.name for vm in one.pve.vms)
+
+
+def test_pbs_servers_are_hosts(lab, tmp_path):
+    one, pbs = lab.clusters[0], lab.pbs
+    text = '\n'.join([
+        'plugin: proxfleet.proxmox.proxmox',
+        'clusters:',
+        '  - {{name: {0}, api_host: {1}, api_token_id: "{2}", api_token_secret: "{3}", ca_path: {4}}}'.format(
+            one.name, one.host, one.token_id, one.token_secret, one.ca_path),
+        'pbs_servers:',
+        '  - name: backup1',
+        '    api_host: [127.0.0.1, {0}]'.format(pbs.host),
+        '    api_token_id: "{0}"'.format(pbs.token_id),
+        '    api_token_secret: "{{ lookup(\'ansible.builtin.env\', \'LAB_PBS_TOKEN\') }}"',
+        '    fingerprint: "{0}"'.format(pbs.fingerprint),
+        '',
+    ])
+    path = tmp_path / 'pbs.proxmox.yml'
+    path.write_text(text)
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path, {'LAB_PBS_TOKEN': pbs.token_secret})
+    assert proc.returncode == 0, proc.stderr
+    inventory = _plain(json.loads(proc.stdout))
+    assert inventory['proxmox_pbs']['hosts'] == ['backup1']
+    host = inventory['_meta']['hostvars']['backup1']
+    assert host['proxmox_type'] == 'pbs' and host['ansible_host'] == pbs.host
+    assert host['proxmox_version'] == pbs.pbs.version
+    assert set(host['proxmox_datastores']) == set(pbs.pbs.datastores)
+    assert pbs.token_secret not in proc.stdout
