@@ -17,8 +17,8 @@ def test_backup_chain(lab_fn):
     tag = 'chain-' + uuid.uuid4().hex[:6]
     pbs_vars = {'host': pbs.host, 'port': pbs.port, 'token_id': pbs.token_id, 'token_secret': pbs.token_secret,
                 'ca_path': pbs.ca_path, 'fingerprint': pbs.fingerprint}
-    run = run_playbook(target('backup_chain'), lab_fn, extra_vars={'one': pve_vars(one), 'two': pve_vars(two),
-                                                                    'pbs': pbs_vars, 'tag': tag})
+    extra = {'one': pve_vars(one), 'two': pve_vars(two), 'pbs': pbs_vars, 'tag': tag}
+    run = run_playbook(target('backup_chain'), lab_fn, extra_vars=extra)
     assert run.ok, run.explain()
     restored = two.pve.vm(900)
     assert restored is not None and restored.status == 'running'
