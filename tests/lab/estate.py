@@ -10,14 +10,13 @@ LabThread serves an estate on its own event loop in a daemon thread (the pytest 
 """
 
 import asyncio
-import errno
 import json
 import os
 import random
 import secrets
 import threading
 
-from .pki import LabCa
+from .pki import LabCa, serve_certified
 from .pve import LabPve
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -193,33 +192,10 @@ class Estate(object):
             raise
 
     async def _bind(self, cluster, hosts):
-        last = None
-        for _attempt in range(50):
-            try:
-                host = next(hosts)
-            except StopIteration:
-                break
-            certfile, keyfile, fp = self.ca.issue(cluster.name, [host, cluster.name, 'localhost']
-                                                  + cluster.nodes)
-            cluster.pve.host = host
-            try:
-                await cluster.pve.start(certfile, keyfile)
-            except OSError as e:
-                await cluster.pve.stop()
-                if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
-                    raise
-                last = e
-                continue
-            finally:
-                # The server holds its key; nothing needs the file any more.
-                os.unlink(keyfile)
-            cluster.fingerprint = fp
-            with open(certfile, encoding='ascii') as handle:
-                cluster.pve.certificate_pem = handle.read()
-            with open(self.ca.path, encoding='ascii') as handle:
-                cluster.pve.ca_pem = handle.read()
-            return
-        raise OSError(errno.EADDRINUSE, 'no free loopback address for cluster {0}: {1}'.format(cluster.name, last))
+        cluster.fingerprint, cluster.pve.certificate_pem = await serve_certified(
+            cluster.pve, self.ca, cluster.name, hosts, cluster.nodes)
+        with open(self.ca.path, encoding='ascii') as handle:
+            cluster.pve.ca_pem = handle.read()
 
     async def stop(self):
         """Stop every cluster; tasks still running are left behind with their loop."""

@@ -6,6 +6,7 @@ the certificate's DER bytes as colon-separated upper-case hex, the form PVE show
 """
 
 import datetime
+import errno
 import hashlib
 import ipaddress
 import os
@@ -94,3 +95,33 @@ class LabCa(object):
             out.write(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(keyfile, key)
         return certfile, keyfile, fingerprint(cert.public_bytes(serialization.Encoding.DER))
+
+
+async def serve_certified(server, ca, name, hosts, names=()):
+    """Start a fake (a LabPve or FakePbs: `host`, `start(certfile, keyfile)`, `stop()`) on the first free address
+    `hosts` yields, with a certificate from the lab CA for that address, `name`, localhost and `names`.
+
+    Returns (fingerprint, certificate PEM). An address in use is skipped; OSError after 50 tries or when `hosts`
+    runs out. The key file is removed at once: the server holds the key.
+    """
+    last = None
+    for _attempt in range(50):
+        try:
+            host = next(hosts)
+        except StopIteration:
+            break
+        certfile, keyfile, fp = ca.issue(name, [host, name, 'localhost'] + list(names))
+        server.host = host
+        try:
+            await server.start(certfile, keyfile)
+        except OSError as exc:
+            await server.stop()
+            if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                raise
+            last = exc
+            continue
+        finally:
+            os.unlink(keyfile)
+        with open(certfile, encoding='ascii') as handle:
+            return fp, handle.read()
+    raise OSError(errno.EADDRINUSE, 'no free loopback address for {0}: {1}'.format(name, last))

@@ -29,10 +29,8 @@ corosync.conf values are strings, as PVE's parser leaves them.
 
 import contextvars
 import copy
-import errno
 import hashlib
 import ipaddress
-import os
 import secrets
 import time
 
@@ -559,6 +557,7 @@ def start_standalone_nodes(lab, count, prefix=None, version='9.0.10'):
     root@pam password and an API token root@pam!lab (which, as on PVE, does not survive a join).
     """
     from ..estate import random_hosts
+    from ..pki import serve_certified
     from ..pve import LabPve
     prefix = prefix or 'sa{0}'.format(secrets.token_hex(2))
     ca = lab.estate.ca
@@ -572,28 +571,10 @@ def start_standalone_nodes(lab, count, prefix=None, version='9.0.10'):
         pve.cluster_name = None
         pve.storages['local']['files'] = set()
         secret = pve.add_token('root@pam', 'lab', privsep=0, comment='proxfleet lab')
-        fp = None
-        for _attempt in range(50):
-            host = next(hosts)
-            certfile, keyfile, fp = ca.issue(name, [host, name, 'localhost'])
-            pve.host = host
-            pve.cj_ips[name] = host
-            try:
-                lab.call(pve.start(certfile, keyfile))
-            except OSError as e:
-                lab.call(pve.stop())
-                if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
-                    raise
-                continue
-            finally:
-                os.unlink(keyfile)
-            with open(certfile, encoding='ascii') as handle:
-                pve.certificate_pem = handle.read()
-            with open(ca.path, encoding='ascii') as handle:
-                pve.ca_pem = handle.read()
-            break
-        else:
-            raise OSError(errno.EADDRINUSE, 'no free loopback address for ' + name)
+        fp, pve.certificate_pem = lab.call(serve_certified(pve, ca, name, hosts))
+        pve.cj_ips[name] = pve.host
+        with open(ca.path, encoding='ascii') as handle:
+            pve.ca_pem = handle.read()
         out.append(StandaloneNode(pve, ca.path, 'root@pam!lab', secret, fp))
     return out
 

@@ -11,12 +11,11 @@ PbsServer serves one on an event loop in a daemon thread (the pytest fixtures):
 """
 
 import asyncio
-import errno
 import os
 import secrets
 
 from ..estate import LabThread, random_hosts
-from ..pki import LabCa
+from ..pki import LabCa, serve_certified
 from .server import FakePbs
 
 PORT = 8007
@@ -52,29 +51,8 @@ class PbsInstance(object):
     async def start(self):
         """Listen on a free loopback address (from hosts, or random 127.0.x.y), port 8007."""
         hosts = iter(self.hosts) if self.hosts else random_hosts()
-        last = None
-        for _attempt in range(50):
-            try:
-                host = next(hosts)
-            except StopIteration:
-                break
-            certfile, keyfile, fp = self.ca.issue(self.name, [host, self.name, 'localhost'])
-            self.pbs.host = host
-            try:
-                await self.pbs.start(certfile, keyfile)
-            except OSError as exc:
-                await self.pbs.stop()
-                if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
-                    raise
-                last = exc
-                continue
-            finally:
-                # The server holds its key; nothing needs the file any more.
-                os.unlink(keyfile)
-            self.fingerprint = fp
-            self.pbs.fingerprint = fp
-            return
-        raise OSError(errno.EADDRINUSE, 'no free loopback address for {0}: {1}'.format(self.name, last))
+        self.fingerprint, _pem = await serve_certified(self.pbs, self.ca, self.name, hosts)
+        self.pbs.fingerprint = self.fingerprint
 
     async def stop(self):
         await self.pbs.stop()
