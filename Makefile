@@ -18,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export VIRTUAL_ENV := $(VENV)
 
 # The gates `make test` runs, in order.
-GATES := ruff yamllint unit integration sanity ansible-lint changelog galaxy
+GATES := ruff yamllint unit integration sanity docs ansible-lint changelog galaxy
 
 .PHONY: help test venv link $(GATES) demo fix clean distclean
 
@@ -48,6 +48,9 @@ integration: venv link ## integration tests: pytest tests/integration (ansible-p
 
 sanity: venv ## ansible-test sanity --python 3.11 --requirements, no ignore file
 	$(TOOLS)/sanity.sh
+
+docs: venv link ## antsibull-docs lint of every plugin's docs and docs/docsite, and the HTML site in .cache/docs-site
+	$(TOOLS)/docs.sh
 
 ansible-lint: venv link ## ansible-lint (production profile) on roles/ and playbooks/
 	$(TOOLS)/ansible_lint.sh
