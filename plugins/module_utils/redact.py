@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""Personal data and secrets out of log text: e-mail, IP and MAC addresses, tickets, tokens, secrets, host names.
+
+Every value found is replaced by a placeholder naming its category and a number, `<ipv4-1>`, `<email-2>`, and the
+same value gets the same placeholder for the whole run (one Redactor), so a log stays readable: "<ipv4-1> logged
+in ... <ipv4-1> logged out". Values are compared in canonical form (IPv6 compressed, MAC and e-mail lower case), so
+`2001:DB8::1` and `2001:db8:0::1` are one address.
+
+Kept as they are, because they identify nothing: loopback and unspecified addresses (127.0.0.0/8, ::1, 0.0.0.0,
+::) and the all-zero MAC address. Proxmox user ids such as `root@pam` are not e-mail addresses (their realm has no
+dot) and stay; a user id that is an e-mail address (`jane@example.com@pve`) loses the address part.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# The categories, in the order they are looked for: credentials first (they contain user ids that may be e-mail
+# addresses), then the addresses, host names last (an e-mail address or URL holds one).
+CATEGORIES = ('ticket', 'token', 'secret', 'email', 'mac', 'ipv6', 'ipv4', 'hostname')
+
+# A PVE or PBS login ticket: PVE:user@realm:HEX8::signature (the signature is base64, the user may be a token's),
+# also URL-encoded as it travels in a cookie (PVE%3Aroot%40pam%3A...).
+_TICKET_RE = re.compile(
+    r'\b(?:PVE|PBS|PMG)(?::|%3A)[^\s:%]+(?:%40|@)[^\s:%]+(?::|%3A)[0-9A-Fa-f]{8}(?:(?::|%3A){2})[A-Za-z0-9+/=%._-]+')
+# A CSRF prevention token: HEX8:base64, after its header or field name.
+_CSRF_RE = re.compile(r'(?i)(CSRFPreventionToken["\']?\s*[:=]\s*["\']?)([0-9A-Fa-f]{8}:[A-Za-z0-9+/=_-]+)')
+# An API token with its secret: PVEAPIToken=user@realm!name=secret (PBS: PBSAPIToken=user@realm!name:secret), and the
+# same pair without the scheme (user@realm!name=uuid, as `pvesh` and curl users paste it).
+_TOKEN_RE = re.compile(
+    r'(?P<scheme>\b(?:PVE|PBS|PMG)APIToken[= ])?'
+    r'(?P<token>[A-Za-z0-9._+-]+(?:@[A-Za-z0-9._-]+)+![A-Za-z][A-Za-z0-9._-]*[=:]'
+    r'[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})')
+_TOKEN_SCHEME_RE = re.compile(r'\b((?:PVE|PBS|PMG)APIToken[= ])([^\s"\',;]+)')
+# key=value or key: value secrets (passwords in a command line or a config dump).
+_SECRET_RE = re.compile(
+    r'(?i)\b((?:password|passwd|passphrase|secret|api[_-]?key|token[_-]?secret|client[_-]?secret)'
+    r'["\']?\s*[=:]\s*["\']?)([^\s"\',;]+)')
+_EMAIL_RE = re.compile(
+    r'(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}'
+    r'(?![\w-])')
+_MAC_RE = re.compile(r'(?<![\w:.-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])')
+# An IPv6 candidate: hex groups and colons (at least two), maybe an embedded IPv4 and a zone; ipaddress decides.
+_IPV6_RE = re.compile(r'(?<![\w:.%])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?'
+                      r'(?:%[A-Za-z0-9_-]+)?(?![\w:%]|\.\w)')
+_IPV4_RE = re.compile(r'(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)')
+# A fully qualified host name: two labels at least, the last alphabetic; file names are not host names.
+_FQDN_RE = re.compile(
+    r'(?<![\w.@-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-]|\.\w)')
+_NOT_TLDS = frozenset((
+    'bak', 'cfg', 'conf', 'cpio', 'crt', 'csr', 'db', 'deb', 'diff', 'gz', 'html', 'img', 'ini', 'iso', 'js', 'json',
+    'key', 'list', 'lock', 'log', 'lzo', 'md', 'mount', 'old', 'patch', 'pem', 'pid', 'pl', 'pm', 'py', 'qcow', 'raw',
+    'rrd', 'service', 'sh', 'slice', 'so', 'socket', 'swap', 'target', 'tar', 'tgz', 'timer', 'tmp', 'toml', 'txt',
+    'vma', 'vmdk', 'xml', 'xz', 'yaml', 'yml', 'zip', 'zst',
+))
+
+PLACEHOLDER = {'ticket': 'ticket', 'token': 'token', 'secret': 'secret', 'email': 'email', 'mac': 'mac',
+               'ipv6': 'ipv6', 'ipv4': 'ipv4', 'hostname': 'host'}
+_PLACEHOLDER_RE = re.compile(r'<(?:{0})-\d+>'.format('|'.join(sorted(set(PLACEHOLDER.values())))))
+
+
+def _canonical_ip(text):
+    """The address in canonical form, or None when it is not one worth hiding (invalid, loopback, unspecified)."""
+    try:
+        address = ipaddress.ip_address(text.split('%', 1)[0])
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified:
+        return None
+    return str(address)
+
+
+class Redactor(object):
+    """Replaces what it finds by placeholders, consistently for as long as it lives; counts what it replaced.
+
+    `hostnames`: also replace fully qualified host names and every name in `known_hosts` (node and guest names,
+    matched as whole words, case-insensitively).
+    """
+
+    def __init__(self, hostnames=False, known_hosts=()):
+        self.hostnames = bool(hostnames)
+        names = sorted(set(str(n) for n in known_hosts or () if n and str(n).strip()), key=lambda n: (-len(n), n))
+        self._known_re = None
+        if self.hostnames and names:
+            self._known_re = re.compile(r'(?i)(?<![\w.<-])(?:{0})(?![\w-]|\.\w)'.format(
+                '|'.join(re.escape(n) for n in names)))
+        self.seen = dict((category, {}) for category in CATEGORIES)
+        self.counts = dict((category, 0) for category in CATEGORIES)
+
+    # ------------------------------------------------------------- mapping
+
+    def placeholder(self, category, canonical):
+        """The placeholder of a value (given in canonical form), numbered in order of first appearance."""
+        known = self.seen[category]
+        if canonical not in known:
+            known[canonical] = '<{0}-{1}>'.format(PLACEHOLDER[category], len(known) + 1)
+        self.counts[category] += 1
+        return known[canonical]
+
+    def distinct(self):
+        """How many different values of each category were replaced."""
+        return dict((category, len(values)) for category, values in self.seen.items())
+
+    # ------------------------------------------------------------- passes
+
+    def _sub(self, regex, category, text, canon=lambda m: m.group(0), keep=None):
+        def replace(match):
+            value = canon(match)
+            if value is None:
+                return match.group(0)
+            head = match.group(keep) if keep else ''
+            return head + self.placeholder(category, value)
+        return regex.sub(replace, text)
+
+    def _token(self, match):
+        return (match.group('scheme') or '') + self.placeholder('token', match.group('token'))
+
+    def _ipv6(self, match):
+        text = match.group(0)
+        canonical = _canonical_ip(text)
+        if canonical is None or ':' not in canonical:
+            return text
+        return self.placeholder('ipv6', canonical)
+
+    def _fqdn(self, match):
+        name = match.group(0)
+        if name.rsplit('.', 1)[1].lower() in _NOT_TLDS:
+            return name
+        return self.placeholder('hostname', name.lower().rstrip('.'))
+
+    def redact(self, text):
+        """The text with every finding replaced."""
+        if text is None:
+            return None
+        text = str(text)
+        text = self._sub(_TICKET_RE, 'ticket', text)
+        text = self._sub(_CSRF_RE, 'ticket', text, canon=lambda m: m.group(2), keep=1)
+        text = _TOKEN_RE.sub(self._token, text)
+        # A scheme with some other credential after it (not a UUID secret): the whole credential goes.
+        text = _TOKEN_SCHEME_RE.sub(
+            lambda m: m.group(0) if _PLACEHOLDER_RE.fullmatch(m.group(2)) else m.group(1) + self.placeholder(
+                'token', m.group(2)), text)
+        text = self._sub(_SECRET_RE, 'secret', text,
+                         canon=lambda m: None if _PLACEHOLDER_RE.fullmatch(m.group(2)) else m.group(2), keep=1)
+        text = self._sub(_EMAIL_RE, 'email', text, canon=lambda m: m.group(0).lower())
+        text = self._sub(_MAC_RE, 'mac', text, canon=_canonical_mac)
+        text = _IPV6_RE.sub(self._ipv6, text)
+        text = self._sub(_IPV4_RE, 'ipv4', text, canon=lambda m: _canonical_ip(m.group(0)))
+        if self.hostnames:
+            if self._known_re is not None:
+                text = self._known_re.sub(lambda m: self.placeholder('hostname', m.group(0).lower()), text)
+            text = _FQDN_RE.sub(self._fqdn, text)
+        return text
+
+    def redact_lines(self, lines):
+        return [self.redact(line) for line in lines]
+
+
+def _canonical_mac(match):
+    value = match.group(0).lower().replace('-', ':')
+    return None if value == '00:00:00:00:00:00' else value
+
+
+def redact(lines, hostnames=False, known_hosts=()):
+    """Lines of text -> (redacted lines, {category: occurrences replaced}, {category: distinct values}).
+
+    A pure function over one fresh Redactor: the same input always gives the same output, and within the input the
+    same value always gets the same placeholder.
+    """
+    redactor = Redactor(hostnames=hostnames, known_hosts=known_hosts)
+    out = redactor.redact_lines(lines)
+    return out, dict(redactor.counts), redactor.distinct()
