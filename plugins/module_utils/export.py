@@ -1,0 +1,581 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""A live cluster as the option dicts of our own modules: the reverse of what the modules send.
+
+Each function here turns one item as the API lists it into the options of the module that manages it, so that the
+module, given those options, finds nothing to change. The conversions reuse what the modules compare with: the HA
+specs and node lists of ha.py, SDN's effective configuration and DHCP ranges (sdn.py), the firewall's rule fields,
+comment markers, port lists and per-level options (firewall.py), storage types, write-only options and retention
+(storage.py). Option types follow the modules' argument specs (the unit tests hold the two together).
+
+Only what the API returns is exported: a key the cluster leaves unset stays unmanaged. Secrets are never exported
+(the API does not return them); `secrets` says which options a user must supply to create an item elsewhere.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall, ha, propstring, sdn, storage
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, is_not_found
+
+AREAS = ('storage', 'backup', 'ha', 'sdn', 'firewall', 'guests')
+
+# Result keys: the module each list of option dicts is for, in the order they are applied.
+MODULES = {
+    'storage': ('pve_storage',),
+    'backup': ('pve_backup_job',),
+    'ha': ('pve_ha_group', 'pve_ha_resource', 'pve_ha_rule'),
+    'sdn': ('pve_sdn_zone', 'pve_sdn_vnet', 'pve_sdn_subnet'),
+    'firewall': ('pve_firewall_alias', 'pve_firewall_ipset', 'pve_firewall_group', 'pve_firewall_options',
+                 'pve_firewall_rule'),
+    'guests': ('pve_vm', 'pve_lxc'),
+}
+
+# Keys every list answer carries that are no module option (ids are mapped separately).
+_BOOKKEEPING = ('digest', 'pending', 'state', 'type')
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+def option_value(kind, value, elements=None):
+    """An API value as a module option of this argument-spec type takes it ('str', 'int', 'bool', 'list')."""
+    if kind == 'bool':
+        return propstring.to_bool(value)
+    if kind == 'int':
+        return int(float(value))
+    if kind == 'list':
+        items = propstring.split_list(value, ',; ')
+        return [int(item) for item in items] if elements == 'int' else items
+    return propstring.stringify(value)
+
+
+def api_name(option):
+    """The API key of an option, as compare.Field names it by default."""
+    return option.replace('_', '-')
+
+
+def prune_options(value):
+    """`keep-last=7,keep-daily=3` (or the API's dict) -> the modules' prune_backups dict."""
+    out = {}
+    for key, val in storage.prune_props(value).items():
+        name = key.replace('-', '_')
+        out[name] = bool(val) if name == 'keep_all' else int(val)
+    return out
+
+
+def _typed(item, table, skip=()):
+    """Options of `table` (option -> (api name, kind, elements)) that the API item has; and the keys left over."""
+    out = {}
+    used = set(skip)
+    for option, (key, kind, elements) in table.items():
+        used.add(key)
+        if item.get(key) in (None, ''):
+            continue
+        out[option] = option_value(kind, item[key], elements)
+    rest = sorted(k for k in item if k not in used and k not in _BOOKKEEPING)
+    return out, rest
+
+
+class Skipped(object):
+    """What an export left out, and why: reported next to the export, never silently dropped."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, module, item, reason, keys=None):
+        entry = {'module': module, 'item': str(item), 'reason': reason}
+        if keys:
+            entry['keys'] = sorted(keys)
+        self.items.append(entry)
+
+
+# ------------------------------------------------------------------------------------------------ storage
+
+# pve_storage's option types (its argument spec); every other type option is a string.
+STORAGE_KINDS = {
+    'content': ('list', 'str'), 'nodes': ('list', 'str'), 'monhost': ('list', 'str'),
+    'shared': ('bool', None), 'disable': ('bool', None), 'saferemove': ('bool', None), 'tagged_only': ('bool', None),
+    'sparse': ('bool', None), 'krbd': ('bool', None), 'fuse': ('bool', None), 'create_base_path': ('bool', None),
+    'create_subdirs': ('bool', None),
+    'max_protected_backups': ('int', None), 'port': ('int', None),
+}
+# storage.cfg keys that differ from option name with _ as -.
+STORAGE_API_NAMES = {'tagged_only': 'tagged_only', 'is_mountpoint': 'is_mountpoint', 'pbs_fingerprint': 'fingerprint'}
+# Network storages are always shared: PVE reports `shared` for them, which is no option of theirs.
+STORAGE_ALWAYS_SHARED = ('nfs', 'cifs', 'rbd', 'cephfs', 'pbs')
+# Secrets a storage of a type needs to be created again, and when (the API never returns them).
+STORAGE_SECRETS = {'cifs': ('password',), 'pbs': ('password',)}
+
+
+def storage_options(item, skipped=None):
+    """One entry of GET /storage -> pve_storage options, or None when the module does not manage its type."""
+    skipped = skipped if skipped is not None else Skipped()
+    name, kind = item.get('storage'), item.get('type')
+    if kind not in storage.TYPES:
+        skipped.add('pve_storage', name, 'storage type {0!r} is not managed by pve_storage'.format(kind))
+        return None
+    allowed = storage.TYPES[kind][0]
+    table = {}
+    for option in allowed:
+        if option in storage.WRITE_ONLY or option == 'prune_backups':
+            continue
+        kind_of, elements = STORAGE_KINDS.get(option, ('str', None))
+        table[option] = (STORAGE_API_NAMES.get(option, api_name(option)), kind_of, elements)
+    skip = ('storage', 'prune-backups') + tuple(api_name(o) for o in storage.WRITE_ONLY)
+    if kind in STORAGE_ALWAYS_SHARED:
+        skip += ('shared',)
+    out, rest = _typed(item, table, skip=skip)
+    if 'prune_backups' in allowed and item.get('prune-backups') not in (None, ''):
+        out['prune_backups'] = prune_options(item['prune-backups'])
+    options = {'storage': name, 'type': kind}
+    options.update(out)
+    if rest:
+        skipped.add('pve_storage', name, 'not options of pve_storage for a {0} storage'.format(kind), rest)
+    return options
+
+
+def storage_secrets(options):
+    """The write-only options a storage needs to be created elsewhere (none of them is ever exported)."""
+    needed = list(STORAGE_SECRETS.get(options.get('type'), ()))
+    if options.get('type') in ('rbd', 'cephfs') and options.get('monhost'):
+        needed.append('keyring')
+    if options.get('type') == 'cifs' and not options.get('username'):
+        needed = []
+    return needed
+
+
+# ------------------------------------------------------------------------------------------------ backup jobs
+
+# pve_backup_job's options: option -> (API key, argument-spec type, elements).
+BACKUP_JOB_OPTIONS = {
+    'schedule': ('schedule', 'str', None),
+    'storage': ('storage', 'str', None),
+    'vmid': ('vmid', 'list', 'int'),
+    'all': ('all', 'bool', None),
+    'pool': ('pool', 'str', None),
+    'exclude': ('exclude', 'list', 'int'),
+    'node': ('node', 'str', None),
+    'mode': ('mode', 'str', None),
+    'compress': ('compress', 'str', None),
+    'enabled': ('enabled', 'bool', None),
+    'comment': ('comment', 'str', None),
+    'notes_template': ('notes-template', 'str', None),
+    'protected': ('protected', 'bool', None),
+    'repeat_missed': ('repeat-missed', 'bool', None),
+    'mailto': ('mailto', 'list', 'str'),
+    'notification_mode': ('notification-mode', 'str', None),
+    'bwlimit': ('bwlimit', 'int', None),
+}
+# What /cluster/backup adds to a job that is no configuration.
+_BACKUP_COMPUTED = ('id', 'next-run', 'prune-backups')
+
+
+def backup_job_options(item, skipped=None):
+    """One entry of GET /cluster/backup -> pve_backup_job options."""
+    skipped = skipped if skipped is not None else Skipped()
+    out, rest = _typed(item, BACKUP_JOB_OPTIONS, skip=_BACKUP_COMPUTED)
+    if item.get('all') is not None and not out.get('all'):
+        # all=0 is the same as leaving it out; exporting it would clash with vmid or pool.
+        out.pop('all', None)
+    if out.get('vmid'):
+        out['vmid'] = sorted(set(out['vmid']))
+    if item.get('prune-backups') not in (None, '', {}):
+        out['prune_backups'] = prune_options(item['prune-backups'])
+    options = {'id': item.get('id')}
+    options.update(out)
+    if rest:
+        skipped.add('pve_backup_job', item.get('id'), 'not options of pve_backup_job', rest)
+    return options
+
+
+# ------------------------------------------------------------------------------------------------ HA
+
+def _from_spec(spec, item, options, defaults=None):
+    """Options from an HA item through the spec's own Field normalisers (with PVE's defaults filled in as the
+    modules read them): node lists as `node:priority` entries, sets as sorted lists, flags as booleans."""
+    item = dict(item)
+    for key, value in (defaults or {}).items():
+        item.setdefault(key, value)
+    out = {}
+    for field in spec.fields:
+        if field.name not in options or item.get(field.api_name) in (None, ''):
+            continue
+        value = field.canonical(item[field.api_name])
+        if field.name == 'nodes':
+            value = ha.format_nodes(value).split(',')
+        elif field.kind == 'bool':
+            value = bool(value)
+        out[field.name] = value
+    return out
+
+
+def ha_resource_options(item, uses_rules):
+    """One entry of GET /cluster/ha/resources -> pve_ha_resource options. On PVE 9 rule membership is exported
+    with the rules (pve_ha_rule's resources), and a resource's failback has no pve_ha_resource option."""
+    names = ('state', 'max_restart', 'max_relocate', 'comment') + (() if uses_rules else ('group',))
+    options = {'sid': str(item['sid'])}
+    options.update(_from_spec(ha.RESOURCE_SPEC, item, names, ha.RESOURCE_DEFAULTS))
+    return options
+
+
+def ha_group_options(item):
+    """One entry of GET /cluster/ha/groups (PVE 8) -> pve_ha_group options (members are the resources' group)."""
+    options = {'name': str(item['group'])}
+    options.update(_from_spec(ha.GROUP_SPEC, item, ('nodes', 'restricted', 'nofailback', 'comment'),
+                              ha.GROUP_DEFAULTS))
+    return options
+
+
+def ha_rule_options(item):
+    """One entry of GET /cluster/ha/rules (PVE 9) -> pve_ha_rule options, the migrated `ha-group-*` rules too."""
+    kind = item.get('type')
+    names = ('type', 'resources', 'affinity', 'disable', 'comment')
+    defaults = {}
+    if kind == 'node-affinity':
+        names += ('nodes', 'strict')
+        defaults = ha.RULE_DEFAULTS
+    options = {'name': str(item['rule'])}
+    options.update(_from_spec(ha.RULE_SPEC, item, names, defaults))
+    if options.get('disable') is False:
+        options.pop('disable')
+    return options
+
+
+# ------------------------------------------------------------------------------------------------ SDN
+
+# pve_sdn_zone's options besides type: option -> argument-spec type (list elements are strings).
+SDN_ZONE_KINDS = {
+    'bridge': 'str', 'bridge_disable_mac_learning': 'bool', 'tag': 'int', 'vlan_protocol': 'str', 'peers': 'list',
+    'vxlan_port': 'int', 'controller': 'str', 'vrf_vxlan': 'int', 'exitnodes': 'list', 'exitnodes_primary': 'str',
+    'exitnodes_local_routing': 'bool', 'advertise_subnets': 'bool', 'disable_arp_nd_suppression': 'bool',
+    'rt_import': 'list', 'mac': 'str', 'mtu': 'int', 'ipam': 'str', 'dns': 'str', 'reversedns': 'str',
+    'dnszone': 'str', 'dhcp': 'str', 'nodes': 'list',
+}
+SDN_VNET_KINDS = {'zone': 'str', 'tag': 'int', 'alias': 'str', 'vlanaware': 'bool', 'isolate_ports': 'bool'}
+
+
+def sdn_zone_options(item, skipped=None):
+    """One zone of GET /cluster/sdn/zones?pending=1 -> pve_sdn_zone options (its configuration once applied)."""
+    skipped = skipped if skipped is not None else Skipped()
+    config = sdn.effective(item)
+    kind = config.get('type')
+    if kind not in sdn.ZONE_TYPE_OPTIONS:
+        skipped.add('pve_sdn_zone', config.get('zone'), 'zone type {0!r} is not managed by pve_sdn_zone'.format(kind))
+        return None
+    table = dict((name, (api_name(name), SDN_ZONE_KINDS[name], 'str')) for name in sdn.ZONE_TYPE_OPTIONS[kind])
+    out, rest = _typed(config, table, skip=('zone',))
+    options = {'zone': config['zone'], 'type': kind}
+    options.update(out)
+    if rest:
+        skipped.add('pve_sdn_zone', config['zone'], 'not options of pve_sdn_zone for a {0} zone'.format(kind), rest)
+    return options
+
+
+def sdn_vnet_options(item, skipped=None):
+    """One vnet of GET /cluster/sdn/vnets?pending=1 -> pve_sdn_vnet options."""
+    skipped = skipped if skipped is not None else Skipped()
+    config = sdn.effective(item)
+    table = dict((name, (api_name(name), kind, None)) for name, kind in SDN_VNET_KINDS.items())
+    out, rest = _typed(config, table, skip=('vnet',))
+    options = {'vnet': config['vnet']}
+    options.update(out)
+    if rest:
+        skipped.add('pve_sdn_vnet', config['vnet'], 'not options of pve_sdn_vnet', rest)
+    return options
+
+
+def sdn_subnet_options(vnet, item, skipped=None):
+    """One subnet of GET /cluster/sdn/vnets/{vnet}/subnets?pending=1 -> pve_sdn_subnet options."""
+    skipped = skipped if skipped is not None else Skipped()
+    config = sdn.effective(item)
+    cidr = config.get('cidr') or _subnet_cidr(config.get('subnet'))
+    options = {'vnet': vnet, 'cidr': cidr}
+    table = {'gateway': ('gateway', 'str', None), 'snat': ('snat', 'bool', None),
+             'dhcp_dns_server': ('dhcp-dns-server', 'str', None), 'dnszoneprefix': ('dnszoneprefix', 'str', None)}
+    out, rest = _typed(config, table, skip=('subnet', 'cidr', 'vnet', 'zone', 'network', 'mask', 'dhcp-range', 'id'))
+    options.update(out)
+    if config.get('dhcp-range'):
+        ranges = []
+        for text in sdn.dhcp_ranges(config['dhcp-range']):
+            parsed = propstring.parse(text)
+            ranges.append({'start': parsed['start-address'], 'end': parsed['end-address']})
+        options['dhcp_ranges'] = ranges
+    if rest:
+        skipped.add('pve_sdn_subnet', cidr, 'not options of pve_sdn_subnet', rest)
+    return options
+
+
+def _subnet_cidr(ident):
+    """`zone-10.0.0.0-24` (a subnet's id) -> 10.0.0.0/24."""
+    text = str(ident or '')
+    _zone, _sep, rest = text.partition('-')
+    address, _sep, prefix = rest.rpartition('-')
+    return '{0}/{1}'.format(address, prefix) if address else text
+
+
+# ------------------------------------------------------------------------------------------------ firewall
+
+def rule_options(rule, level_kind=None):
+    """One rule of a rules list -> an entry of pve_firewall_rule's (or pve_firewall_group's) `rules`.
+
+    Values stay as Proxmox VE stores them (a macro keeps its spelling); port lists become lists, the
+    `[id=...]` marker in the comment becomes rule_id, and `enable` becomes enabled."""
+    out = {}
+    for key in firewall.MATCH_FIELDS + ('enable', 'log'):
+        value = rule.get(key)
+        if value in (None, ''):
+            continue
+        if key == 'iface' and level_kind == 'group':
+            continue
+        name = firewall.option_name(key)
+        if key in ('dport', 'sport'):
+            out[name] = firewall.parse_ports(value, key)
+        elif key == 'enable':
+            out[name] = bool(firewall.canonical('enable', value))
+        elif key == 'type':
+            out[name] = str(value).lower()
+        else:
+            out[name] = propstring.stringify(value).strip()
+    rule_id, comment = firewall.split_comment(rule.get('comment'))
+    if rule_id:
+        out['rule_id'] = rule_id
+    if comment:
+        out['comment'] = comment
+    return out
+
+
+def duplicate_rules(rules):
+    """Indexes of exported rules the module would refuse as the same rule twice (no rule_id, same match fields)."""
+    seen, twice = {}, []
+    for index, rule in enumerate(rules):
+        if rule.get('rule_id'):
+            continue
+        key = tuple(firewall.canonical(k, rule.get(firewall.option_name(k))) for k in firewall.MATCH_FIELDS)
+        if key in seen:
+            twice.append((seen[key], index))
+        else:
+            seen[key] = index
+    return twice
+
+
+def level_params(level):
+    """The options that name a firewall level in the modules (the guest's node is left out: it moves)."""
+    if level.kind == 'cluster':
+        return {'level': 'cluster'}
+    if level.kind == 'node':
+        return {'level': 'node', 'node': level.node}
+    if level.kind == 'vnet':
+        return {'level': 'vnet', 'vnet': level.vnet}
+    return {'level': level.kind, 'vmid': int(level.vmid)}
+
+
+def options_options(level_kind, current):
+    """GET .../firewall/options of a level -> pve_firewall_options options (the ones the level has and sets)."""
+    out = {}
+    for name, (kind, levels) in sorted(firewall.OPTIONS.items()):
+        if level_kind not in levels or current.get(name) in (None, ''):
+            continue
+        value = current[name]
+        if name == 'enable':
+            # The cluster's `enable` may hold the time it was switched on: any value above 0 is on.
+            out[name] = _on(value)
+        else:
+            out[name] = option_value(kind, value)
+    return out
+
+
+def _on(value):
+    for field in firewall.options_fields('cluster'):
+        if field.name == 'enable':
+            return bool(field.canonical(value))
+    return propstring.to_bool(value)  # pragma: no cover
+
+
+def ipset_entry(entry):
+    out = {'cidr': str(entry['cidr'])}
+    if entry.get('comment'):
+        out['comment'] = entry['comment']
+    if entry.get('nomatch') not in (None, '', 0, '0'):
+        out['nomatch'] = propstring.to_bool(entry['nomatch'])
+    return out
+
+
+def alias_options(alias):
+    out = {'name': alias['name'], 'cidr': alias['cidr']}
+    if alias.get('comment'):
+        out['comment'] = alias['comment']
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ reading a cluster
+
+class Exporter(object):
+    """Reads a cluster (list calls) and builds the export: {module name: [options, ...]}."""
+
+    def __init__(self, client, warn=None):
+        self.client = client
+        self.skipped = Skipped()
+        self.secrets = []
+        self.reads = 0
+        self.warn = warn or (lambda message: None)
+        self._guests = None
+
+    def get(self, path, **params):
+        self.reads += 1
+        return self.client.get(path, **params)
+
+    def get_optional(self, path, **params):
+        """A list that may not exist on this version or setup (SDN without the package, ...): [] then."""
+        try:
+            return self.get(path, **params) or []
+        except ProxmoxError as error:
+            if is_not_found(error) or error.status_code in (501,):
+                return []
+            raise
+
+    # ------------------------------------------------------------ metadata
+
+    def cluster(self):
+        status = self.get('/cluster/status') or []
+        header = next((item for item in status if item.get('type') == 'cluster'), {})
+        version = self.client.version()
+        return {'name': header.get('name'), 'version': version.get('version'), 'url': self.client.settings.url}
+
+    def guests(self):
+        if self._guests is None:
+            self._guests = sorted((item for item in self.get('/cluster/resources', type='vm') or []
+                                   if item.get('vmid') is not None and item.get('type') in ('qemu', 'lxc')),
+                                  key=lambda item: int(item['vmid']))
+        return self._guests
+
+    # ------------------------------------------------------------ areas
+
+    def storage(self):
+        out = []
+        for item in sorted(self.get('/storage') or [], key=lambda i: str(i.get('storage'))):
+            options = storage_options(item, self.skipped)
+            if options is None:
+                continue
+            out.append(options)
+            needed = storage_secrets(options)
+            if needed:
+                self.secrets.append({'module': 'pve_storage', 'item': options['storage'], 'options': needed})
+        return {'pve_storage': out}
+
+    def backup(self):
+        jobs = sorted(self.get('/cluster/backup') or [], key=lambda i: str(i.get('id')))
+        return {'pve_backup_job': [backup_job_options(job, self.skipped) for job in jobs]}
+
+    def ha(self):
+        uses_rules = self.client.major_version() >= 9
+        resources = sorted(self.get('/cluster/ha/resources') or [], key=lambda i: str(i.get('sid')))
+        out = {'pve_ha_group': [], 'pve_ha_resource': [], 'pve_ha_rule': []}
+        for item in resources:
+            out['pve_ha_resource'].append(ha_resource_options(item, uses_rules))
+            if uses_rules and item.get('failback') is not None and not propstring.to_bool(item['failback']):
+                self.skipped.add('pve_ha_resource', item['sid'], 'pve_ha_resource has no option for failback',
+                                 ['failback'])
+        if uses_rules:
+            rules = sorted(self.get('/cluster/ha/rules') or [], key=lambda i: str(i.get('rule')))
+            out['pve_ha_rule'] = [ha_rule_options(rule) for rule in rules]
+        else:
+            groups = sorted(self.get('/cluster/ha/groups') or [], key=lambda i: str(i.get('group')))
+            out['pve_ha_group'] = [ha_group_options(group) for group in groups]
+        return out
+
+    def sdn(self):
+        out = {'pve_sdn_zone': [], 'pve_sdn_vnet': [], 'pve_sdn_subnet': []}
+        for item in sorted(self.get_optional('/cluster/sdn/zones', pending=1), key=lambda i: str(i.get('zone'))):
+            if item.get('state') == sdn.DELETED:
+                continue
+            options = sdn_zone_options(item, self.skipped)
+            if options is not None:
+                out['pve_sdn_zone'].append(options)
+        for item in sorted(self.get_optional('/cluster/sdn/vnets', pending=1), key=lambda i: str(i.get('vnet'))):
+            if item.get('state') == sdn.DELETED:
+                continue
+            out['pve_sdn_vnet'].append(sdn_vnet_options(item, self.skipped))
+            vnet = str(item['vnet'])
+            subnets = self.get_optional(self.client.path('cluster', 'sdn', 'vnets', vnet, 'subnets'), pending=1)
+            for subnet in sorted(subnets, key=lambda i: str(i.get('subnet'))):
+                if subnet.get('state') != sdn.DELETED:
+                    out['pve_sdn_subnet'].append(sdn_subnet_options(vnet, subnet, self.skipped))
+        return out
+
+    def _level_firewall(self, level, out, with_sets):
+        """Options, rules (and aliases, IP sets) of one level into out; True when the level has any."""
+        client = self.client
+        params = level_params(level)
+        options = options_options(level.kind, self.get(level.path(client, 'options')) or {})
+        rules = [rule_options(rule, level.kind) for rule in self.get(level.rules_path(client)) or []]
+        self._check_duplicates(level.label, rules)
+        found = bool(options or rules)
+        if options:
+            out['pve_firewall_options'].append(dict(params, **options))
+        if with_sets:
+            for alias in sorted(self.get(level.path(client, 'aliases')) or [], key=lambda a: str(a.get('name'))):
+                out['pve_firewall_alias'].append(dict(params, **alias_options(alias)))
+                found = True
+            for ipset in sorted(self.get(level.path(client, 'ipset')) or [], key=lambda s: str(s.get('name'))):
+                entries = self.get(level.path(client, 'ipset', ipset['name'])) or []
+                item = dict(params, name=ipset['name'])
+                if ipset.get('comment'):
+                    item['comment'] = ipset['comment']
+                item['entries'] = sorted((ipset_entry(e) for e in entries), key=lambda e: e['cidr'])
+                item['purge'] = True
+                out['pve_firewall_ipset'].append(item)
+                found = True
+        return found, params, rules
+
+    def _check_duplicates(self, label, rules):
+        for first, second in duplicate_rules(rules):
+            self.warn('rules {0} and {1} of the {2} match the same traffic and have no rule_id: the firewall modules '
+                      'cannot tell them apart, so applying the export fails there; give them a rule_id (an [id=...] '
+                      'marker in the comment)'.format(first, second, label))
+
+    def firewall(self):
+        client = self.client
+        out = dict((name, []) for name in MODULES['firewall'])
+        cluster = firewall.Level('cluster', ('cluster', 'firewall'), 'cluster firewall')
+        _found, params, rules = self._level_firewall(cluster, out, with_sets=True)
+        for group in sorted(self.get('/cluster/firewall/groups') or [], key=lambda g: str(g.get('group'))):
+            name = group['group']
+            level = firewall.Level('group', ('cluster', 'firewall', 'groups', name), 'security group {0!r}'.format(name),
+                                   group=name)
+            group_rules = [rule_options(rule, 'group') for rule in self.get(level.rules_path(client)) or []]
+            self._check_duplicates(level.label, group_rules)
+            item = {'name': name}
+            if group.get('comment'):
+                item['comment'] = group['comment']
+            item.update(rules=group_rules, purge=True)
+            out['pve_firewall_group'].append(item)
+        # Every rule list of the cluster and its nodes is exported, empty ones too: with purge, a rule added
+        # later shows as drift.
+        out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+        for node in sorted(str(item['node']) for item in self.get('/nodes') or [] if item.get('node')):
+            level = firewall.Level('node', ('nodes', node, 'firewall'), 'firewall of node {0!r}'.format(node), node=node)
+            _found, params, rules = self._level_firewall(level, out, with_sets=False)
+            out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+        for guest in self.guests():
+            vmid, node = int(guest['vmid']), guest['node']
+            kind = 'ct' if guest['type'] == 'lxc' else 'vm'
+            level = firewall.Level(kind, ('nodes', node, guest['type'], vmid, 'firewall'),
+                                   'firewall of {0} {1}'.format('container' if kind == 'ct' else 'VM', vmid),
+                                   node=node, vmid=vmid)
+            found, params, rules = self._level_firewall(level, out, with_sets=True)
+            if found:
+                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+        return out
+
+    # ------------------------------------------------------------ all
+
+    def export(self, areas):
+        result = {}
+        for area in AREAS:
+            if area == 'guests' or area not in areas:
+                continue
+            result.update(getattr(self, area)())
+        return result
