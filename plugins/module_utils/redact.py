@@ -86,10 +86,9 @@ class Redactor(object):
     def __init__(self, hostnames=False, known_hosts=()):
         self.hostnames = bool(hostnames)
         names = sorted(set(str(n) for n in known_hosts or () if n and str(n).strip()), key=lambda n: (-len(n), n))
-        self._known_re = None
-        if self.hostnames and names:
-            self._known_re = re.compile(r'(?i)(?<![\w.<-])(?:{0})(?![\w-]|\.\w)'.format(
-                '|'.join(re.escape(n) for n in names)))
+        # Known names and fully qualified ones in one pass, so that placeholders number in order of appearance.
+        known = r'(?<![\w.<-])(?P<known>{0})(?![\w-]|\.\w)|'.format('|'.join(re.escape(n) for n in names)) if names else ''
+        self._host_re = re.compile(r'(?i){0}(?P<fqdn>{1})'.format(known, _FQDN_RE.pattern))
         self.seen = dict((category, {}) for category in CATEGORIES)
         self.counts = dict((category, 0) for category in CATEGORIES)
 
@@ -128,9 +127,9 @@ class Redactor(object):
             return text
         return self.placeholder('ipv6', canonical)
 
-    def _fqdn(self, match):
+    def _host(self, match):
         name = match.group(0)
-        if name.rsplit('.', 1)[1].lower() in _NOT_TLDS:
+        if match.group('fqdn') is not None and name.rsplit('.', 1)[1].lower() in _NOT_TLDS:
             return name
         return self.placeholder('hostname', name.lower().rstrip('.'))
 
@@ -153,9 +152,7 @@ class Redactor(object):
         text = _IPV6_RE.sub(self._ipv6, text)
         text = self._sub(_IPV4_RE, 'ipv4', text, canon=lambda m: _canonical_ip(m.group(0)))
         if self.hostnames:
-            if self._known_re is not None:
-                text = self._known_re.sub(lambda m: self.placeholder('hostname', m.group(0).lower()), text)
-            text = _FQDN_RE.sub(self._fqdn, text)
+            text = self._host_re.sub(self._host, text)
         return text
 
     def redact_lines(self, lines):
