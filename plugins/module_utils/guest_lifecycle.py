@@ -1,0 +1,481 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""The life of a guest, shared by VMs (kind 'qemu') and containers (kind 'lxc').
+
+Everything here works for both kinds; the API path of one guest is /nodes/{node}/{kind}/{vmid}.
+
+- locate(): find a guest by vmid or unique name in one read of /cluster/resources (Guest, or None).
+- pick_node(): check a node, or choose one for `node: auto` (the online node with the most free memory).
+- create_with_vmid(): run a create request with a vmid from /cluster/nextid, taking the next one when a
+  concurrent creation took it first.
+- ensure_unlocked() / raise_if_locked(): wait for a guest's lock to go away within `lock_timeout`, or fail
+  naming the lock.
+- read_pending(): the guest's configuration and its pending changes in one read (/pending).
+- set_power(): move a guest to a power state (started, stopped, shutdown, restarted, rebooted, suspended,
+  hibernated), waiting for every task.
+- destroy(): delete a guest, honouring protection, with `force` (stop first), `purge`, and unreferenced disks.
+
+Functions that write take the ProxmoxModule (`module`): they use its client, its one task budget
+(module.deadline, module.wait_task, so every task lands in the result's `tasks`) and its check mode (nothing is
+written in check mode; the functions still say what would change).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
+    ProxmoxApiError,
+    ProxmoxConfigError,
+    ProxmoxError,
+    ProxmoxTaskError,
+    ProxmoxTaskTimeout,
+)
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import find_guest, list_guests
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
+
+KINDS = ('qemu', 'lxc')
+KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
+POWER_STATES = ('started', 'stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated')
+# PVE's words when a create request loses the race for a vmid (check_vmid_unused, an existing config file).
+_TAKEN_RE = re.compile(r'already exists|config file already exists', re.IGNORECASE)
+# PVE's words for a locked guest: 'VM is locked (backup)', 'CT is locked (snapshot)'.
+_LOCKED_RE = re.compile(r'\b(?:VM|CT) is locked \(([^)]+)\)')
+NEXTID_ATTEMPTS = 5
+
+
+class GuestLocked(ProxmoxError):
+    """The guest holds a lock (backup, snapshot, migrate, clone, ...) that did not go away in time."""
+
+    def __init__(self, message, lock=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.lock = lock
+
+
+class Guest(object):
+    """One guest as /cluster/resources shows it.
+
+    kind: 'qemu' or 'lxc'; vmid (int); node; name; status ('running', 'stopped', ...); lock (or None);
+    template (bool); hastate (or None); entry: the whole /cluster/resources item.
+    """
+
+    def __init__(self, entry):
+        self.entry = dict(entry)
+        self.kind = entry.get('type')
+        self.vmid = int(entry['vmid'])
+        self.node = entry.get('node')
+        self.name = entry.get('name')
+        self.status = entry.get('status')
+        self.lock = entry.get('lock') or None
+        self.template = bool(int(entry.get('template') or 0))
+        self.hastate = entry.get('hastate') or None
+
+    def path(self, *more):
+        """/nodes/{node}/{kind}/{vmid}[/more...]"""
+        return '/' + '/'.join(str(p).strip('/') for p in ('nodes', self.node, self.kind, self.vmid) + more)
+
+    def describe(self):
+        """'VM 100 (web-01) on node pve1'"""
+        return '{0} {1}{2} on node {3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid,
+                                                ' ({0})'.format(self.name) if self.name else '', self.node)
+
+    @property
+    def running(self):
+        return self.status == 'running'
+
+
+def guest_path(node, kind, vmid, *more):
+    """The API path of a guest that may not be located yet: /nodes/{node}/{kind}/{vmid}[/more...]."""
+    return Guest({'type': kind, 'vmid': vmid, 'node': node}).path(*more)
+
+
+def locate(client, kind, vmid=None, name=None, url=None, guests=None):
+    """The guest of this kind with `vmid` (or the unique `name`), or None when there is none.
+
+    One read of /cluster/resources (or `guests`, a list_guests() answer the caller already has).
+    Fails (ProxmoxConfigError, before any write) when the vmid belongs to a guest of the other kind, or when
+    several guests have the name.
+    """
+    if kind not in KINDS:
+        raise ValueError('kind must be one of {0}'.format(KINDS))
+    if vmid is None and not name:
+        raise ProxmoxConfigError('give vmid or name')
+    guests = list_guests(client) if guests is None else guests
+    if vmid is None:
+        # A name is looked up among guests of this kind (a VM and a CT may share one).
+        candidates = [g for g in guests if g.get('type') == kind]
+        try:
+            return Guest(find_guest(candidates, name=name, url=url))
+        except ProxmoxError as error:
+            if 'several' in str(error.message):
+                raise ProxmoxConfigError(error.message, url=url) from None
+            return None
+    try:
+        entry = find_guest(guests, vmid=vmid, url=url)
+    except ProxmoxError:
+        return None
+    if entry.get('type') != kind:
+        raise ProxmoxConfigError('vmid {0} belongs to a {1}, not a {2} ({3})'.format(
+            vmid, 'container' if entry.get('type') == 'lxc' else 'VM', 'VM' if kind == 'qemu' else 'container',
+            Guest(entry).describe()), url=url)
+    # With both, the vmid wins: the name is configuration the caller converges.
+    return Guest(entry)
+
+
+def pick_node(client, node, url=None):
+    """The node a new guest goes to: `node` checked to be an online member, or for 'auto' the online node with
+    the most free memory (one read of /cluster/resources?type=node). Fails before any write."""
+    nodes = [n for n in client.get('/cluster/resources', type='node') or [] if isinstance(n, dict)]
+    online = dict((n['node'], n) for n in nodes if n.get('node') and n.get('status') == 'online')
+    if node == 'auto':
+        if not online:
+            raise ProxmoxConfigError('node: auto found no online node in the cluster', url=url)
+        return sorted(online.values(), key=lambda n: (-(int(n.get('maxmem') or 0) - int(n.get('mem') or 0)),
+                                                      n['node']))[0]['node']
+    known = set(n.get('node') for n in nodes)
+    if node not in known:
+        raise ProxmoxConfigError('node {0!r} is not a node of the cluster (its nodes: {1})'.format(
+            node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)
+    if node not in online:
+        raise ProxmoxConfigError('node {0!r} is offline'.format(node), url=url)
+    return node
+
+
+def next_vmid(client):
+    """A free vmid from /cluster/nextid."""
+    return int(client.get('/cluster/nextid'))
+
+
+def create_with_vmid(client, create, vmid=None, attempts=NEXTID_ATTEMPTS):
+    """Call create(vmid) -> its answer (a UPID); returns (vmid, answer).
+
+    With a given vmid, create is called once. Without, the vmid comes from /cluster/nextid, and when the create
+    request fails because a concurrent creation took that id first ('... already exists'), the next free id
+    is taken, up to `attempts` times.
+    """
+    if vmid is not None:
+        return int(vmid), create(int(vmid))
+    last = None
+    for _attempt in range(attempts):
+        candidate = next_vmid(client)
+        try:
+            return candidate, create(candidate)
+        except ProxmoxApiError as error:
+            if not _TAKEN_RE.search(str(error.message)) and not any(
+                    _TAKEN_RE.search(str(v)) for v in (error.errors or {}).values()):
+                raise
+            last = error
+    raise last
+
+
+# ---------------------------------------------------------------- locks
+
+def lock_name(error):
+    """The lock named in a PVE error ('VM is locked (backup)' -> 'backup'), or None."""
+    found = _LOCKED_RE.search(str(getattr(error, 'message', error)))
+    return found.group(1) if found else None
+
+
+def raise_if_locked(error, guest, url=None):
+    """Turn PVE's 'VM is locked (backup)' (an API error or a failed task) into GuestLocked naming the guest and
+    the lock; any other error passes unchanged."""
+    lock = lock_name(error)
+    if lock:
+        raise GuestLocked('{0} is locked ({1}): wait until the {1} ends, or give lock_timeout to wait for it'.format(
+            guest.describe(), lock), lock=lock, status_code=getattr(error, 'status_code', None), url=url) from None
+    raise error
+
+
+def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, poll=None):
+    """Wait until the guest has no lock (other than those in `allow`), polling /cluster/resources for up to
+    `lock_timeout` seconds (0: do not wait). Returns the guest as last read (a Guest); GuestLocked when the lock
+    stays. A guest that vanished while waiting raises ProxmoxError."""
+    if not guest.lock or guest.lock in allow:
+        return guest
+    start = time.monotonic()
+    for interval in (poll or AdaptivePoll(first=0.5, cap=5.0)).intervals():
+        remaining = float(lock_timeout or 0) - (time.monotonic() - start)
+        if remaining <= 0:
+            waited = ' after waiting {0:g} s'.format(float(lock_timeout)) if lock_timeout else ''
+            raise GuestLocked('{0} is locked ({1}){2}: wait until the {1} ends, or give lock_timeout to wait for '
+                              'it'.format(guest.describe(), guest.lock, waited), lock=guest.lock,
+                              url=module.target_url)
+        sleep(min(interval, remaining))
+        fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
+        if fresh is None:
+            raise ProxmoxError('{0} disappeared while waiting for its lock ({1})'.format(guest.describe(), guest.lock),
+                               url=module.target_url)
+        if not fresh.lock or fresh.lock in allow:
+            return fresh
+        guest = fresh
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
+# ---------------------------------------------------------------- configuration
+
+def read_pending(client, guest):
+    """(config, pending) of a guest in one read of /pending.
+
+    config: key -> the value in effect now. pending: key -> {'value': now (or None), 'pending': next} for a
+    changed key, {'value': now, 'delete': True} for a key PVE will remove; empty when nothing is pending.
+    """
+    config, pending = {}, {}
+    for item in client.get(guest.path('pending')) or []:
+        if not isinstance(item, dict) or 'key' not in item:
+            continue
+        key = item['key']
+        if 'value' in item:
+            config[key] = item['value']
+        if 'pending' in item:
+            pending[key] = {'value': item.get('value'), 'pending': item['pending']}
+        elif int(item.get('delete') or 0):
+            pending[key] = {'value': item.get('value'), 'delete': True}
+    return config, pending
+
+
+def effective(config, pending):
+    """The configuration the guest gets at its next start: config with the pending changes applied."""
+    out = dict(config)
+    for key, change in pending.items():
+        if change.get('delete'):
+            out.pop(key, None)
+        elif 'pending' in change:
+            out[key] = change['pending']
+    return out
+
+
+def mask_pending(pending, secrets=()):
+    """pending with the values of secret keys masked."""
+    out = {}
+    for key, change in pending.items():
+        change = dict(change)
+        if key in secrets:
+            for part in ('value', 'pending'):
+                if change.get(part) is not None:
+                    change[part] = '********'
+        out[key] = change
+    return out
+
+
+# ---------------------------------------------------------------- power
+
+def _post_task(module, guest, path, params=None):
+    """POST a request that answers with a task and wait for it; lock errors name the lock."""
+    try:
+        answer = module.client.post(guest.path(*path), **(params or {}))
+        if is_upid(answer):
+            return module.wait_task(answer)
+    except (ProxmoxApiError, ProxmoxTaskError) as error:
+        if isinstance(error, ProxmoxTaskTimeout):
+            raise
+        raise_if_locked(error, guest, module.target_url)
+    return None
+
+
+def qmp_status(client, guest):
+    """The guest's status/current (its `qmpstatus` tells a paused VM from a running one)."""
+    return client.get(guest.path('status', 'current')) or {}
+
+
+def _wait_status(module, guest, want, sleep=time.sleep):
+    """Poll /cluster/resources until the guest's status is `want` (an HA-managed guest changes on the HA
+    manager's schedule, after its request task ended), within the run's budget."""
+    for interval in AdaptivePoll(first=0.2, cap=2.0).intervals():
+        fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
+        if fresh is None or fresh.status == want:
+            return fresh
+        remaining = module.deadline.remaining()
+        if remaining <= 0:
+            raise ProxmoxTaskTimeout('the HA manager has not made {0} {1} within the {2:g} s timeout'.format(
+                guest.describe(), want, module.deadline.seconds), url=module.target_url)
+        sleep(min(interval, remaining))
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
+def _remaining_seconds(module, timeout=None):
+    """A timeout for a PVE request (int seconds, at least 1): the given one, capped by the run's budget."""
+    left = int(module.deadline.remaining())
+    if timeout is not None:
+        left = min(left, int(timeout))
+    return max(1, left)
+
+
+def power_action(module, guest, action, timeout=None, force_stop=False, extra=None):
+    """Run one power request (start, stop, shutdown, reboot, suspend, resume; 'hibernate' is suspend to disk)
+    and wait for its task. `timeout` is the seconds PVE gives a shutdown or reboot (capped by the run's budget);
+    with force_stop a shutdown that does not finish in time is turned into a stop by PVE. Nothing is sent in
+    check mode. Returns the action's name."""
+    params = dict(extra or {})
+    verb = action
+    if action == 'hibernate':
+        verb = 'suspend'
+        params['todisk'] = 1
+    if action in ('shutdown', 'reboot'):
+        params['timeout'] = _remaining_seconds(module, timeout)
+    if action == 'shutdown' and force_stop:
+        params['forceStop'] = 1
+    if module.check_mode:
+        return action
+    try:
+        _post_task(module, guest, ('status', verb), params)
+    except ProxmoxTaskError as error:
+        if action in ('shutdown', 'reboot') and 'timeout' in str(error.exitstatus or error.message).lower() \
+                and not isinstance(error, ProxmoxTaskTimeout):
+            error.message = ('{0} did not {1} within {2} s ({3}); set force_stop to stop it after the timeout, or '
+                             'give it more time'.format(guest.describe(), 'shut down' if action == 'shutdown'
+                                                        else 'reboot', params['timeout'], error.exitstatus))
+        raise
+    if guest.hastate and action in ('start', 'stop', 'shutdown'):
+        _wait_status(module, guest, 'running' if action == 'start' else 'stopped')
+    return action
+
+
+def hibernated(guest):
+    """True for a guest suspended to disk: stopped, holding the `suspended` lock."""
+    return guest.status == 'stopped' and guest.lock == 'suspended'
+
+
+def plan_power(guest, state, qmpstatus=None):
+    """The power requests that bring the guest to `state`, in order (an empty list when it is there already).
+
+    qmpstatus: status/current's `qmpstatus` ('paused' for a VM suspended to RAM), needed only for started and
+    suspended on a running guest (see needs_qmpstatus()). Raises ProxmoxConfigError for a transition PVE
+    cannot make (suspending a stopped guest, a template).
+    """
+    running = guest.running
+    paused = running and qmpstatus in ('paused', 'suspended', 'prelaunch')
+    if state in (None, 'present', 'template'):
+        return []
+    if guest.template and state != 'stopped':
+        raise ProxmoxConfigError('{0} is a template: it cannot be {1}'.format(guest.describe(), state))
+    if state == 'started':
+        if paused:
+            return ['resume']
+        return [] if running else ['start']
+    if state == 'stopped':
+        return ['stop'] if running else []
+    if state == 'shutdown':
+        return ['shutdown'] if running else []
+    if state == 'restarted':
+        return ['shutdown', 'start'] if running else ['start']
+    if state == 'rebooted':
+        if paused:
+            return ['resume', 'reboot']
+        return ['reboot'] if running else ['start']
+    if state == 'suspended':
+        if paused:
+            return []
+        if not running:
+            raise ProxmoxConfigError('{0} is {1}: only a running guest can be suspended'.format(
+                guest.describe(), 'hibernated' if hibernated(guest) else 'stopped'))
+        return ['suspend']
+    if state == 'hibernated':
+        if hibernated(guest):
+            return []
+        if not running:
+            raise ProxmoxConfigError('{0} is stopped: only a running VM can be hibernated'.format(guest.describe()))
+        if guest.kind != 'qemu':
+            raise ProxmoxConfigError('{0}: only VMs can be hibernated'.format(guest.describe()))
+        return (['resume'] if paused else []) + ['hibernate']
+    raise ProxmoxConfigError('unknown state {0!r}'.format(state))
+
+
+def needs_qmpstatus(guest, state):
+    """True when plan_power() needs status/current for this state (a running guest that may be paused)."""
+    return guest.running and state in ('started', 'rebooted', 'suspended', 'hibernated')
+
+
+def set_power(module, guest, state, timeout=None, force_stop=False, qmpstatus=None):
+    """Bring a guest to a power state; returns the list of actions run (in check mode: that would run).
+
+    state: started, stopped (hard stop), shutdown (graceful within `timeout`, then a stop when force_stop),
+    restarted (shutdown as above, then start: the pending configuration applies), rebooted (PVE's reboot,
+    which applies pending changes too; a stopped guest is started), suspended (to RAM), hibernated (to disk, VMs
+    only); present and template: nothing. restarted and rebooted always act.
+    A failed shutdown names the guest and the timeout. Reads status/current itself when needed and not given.
+    """
+    if qmpstatus is None and needs_qmpstatus(guest, state):
+        qmpstatus = qmp_status(module.client, guest).get('qmpstatus')
+    actions = plan_power(guest, state, qmpstatus)
+    for action in actions:
+        power_action(module, guest, action, timeout=timeout, force_stop=force_stop)
+    return actions
+
+
+# ---------------------------------------------------------------- delete
+
+def destroy(module, guest, config=None, force=False, purge=False, destroy_unreferenced_disks=False,
+            unprotect=False, timeout=None):
+    """Delete a guest and wait for the task; returns the actions run ('unprotect', 'stop', 'destroy').
+
+    config: the guest's current configuration (read_pending()'s first item), to see `protection`; read when
+    not given. A protected guest fails unless `unprotect` (the user turned protection off in the same task):
+    then protection is removed first. A running guest fails unless `force`: then it is stopped (hard) first.
+    purge: PVE also removes it from backup jobs, replication and HA. destroy_unreferenced_disks: PVE also
+    destroys disks of this vmid on the storages that no configuration references.
+    Nothing is written in check mode.
+    """
+    if config is None:
+        config, _pending = read_pending(module.client, guest)
+    actions = []
+    if str(config.get('protection', '0')) in ('1', 'true'):
+        if not unprotect:
+            raise ProxmoxConfigError('{0} is protected: set protection to false in the same task to delete it'.format(
+                guest.describe()), url=module.target_url)
+        actions.append('unprotect')
+    if guest.running:
+        if not force:
+            raise ProxmoxConfigError('{0} is running: stop it first or set force to stop it before the delete'.format(
+                guest.describe()), url=module.target_url)
+        actions.append('stop')
+    actions.append('destroy')
+    if module.check_mode:
+        return actions
+    if 'unprotect' in actions:
+        try:
+            module.client.put(guest.path('config'), delete='protection')
+        except ProxmoxApiError as error:
+            raise_if_locked(error, guest, module.target_url)
+    if 'stop' in actions:
+        power_action(module, guest, 'stop')
+    params = {}
+    if purge:
+        params['purge'] = 1
+    if destroy_unreferenced_disks:
+        params['destroy-unreferenced-disks'] = 1
+    try:
+        answer = module.client.delete(guest.path(), **params)
+        if is_upid(answer):
+            module.wait_task(answer)
+    except (ProxmoxApiError, ProxmoxTaskError) as error:
+        if isinstance(error, ProxmoxTaskTimeout):
+            raise
+        raise_if_locked(error, guest, module.target_url)
+    return actions
+
+
+def run_config_update(module, guest, params, asynchronous=True):
+    """Write configuration `params` (with `delete`, `digest`, ...) to a guest and wait for its task.
+
+    VMs take POST /config (a task, which may allocate disks), containers PUT /config; asynchronous=False uses
+    PUT for both. Lock errors name the lock. Nothing is sent in check mode or when params is empty.
+    """
+    if module.check_mode or not params:
+        return None
+    try:
+        if guest.kind == 'qemu' and asynchronous:
+            answer = module.client.post(guest.path('config'), **params)
+        else:
+            answer = module.client.put(guest.path('config'), **params)
+        if is_upid(answer):
+            return module.wait_task(answer)
+    except (ProxmoxApiError, ProxmoxTaskError) as error:
+        if isinstance(error, ProxmoxTaskTimeout):
+            raise
+        raise_if_locked(error, guest, module.target_url)
+    return None

@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""plugins/module_utils/guest_lifecycle.py: the pure logic (power plans, pending, nextid retry, locks, nodes).
+
+The requests themselves are tested end to end against the lab (tests/integration/test_pve_vm.py); here a small
+in-memory stand-in answers the few reads the functions make.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline
+
+
+class Reads(object):
+    """Answers GETs from a dict path -> data (a callable gets the params); records every request."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.requests = []
+
+    def get(self, path, **params):
+        self.requests.append(('GET', path, params))
+        answer = self.answers[path]
+        return answer(**params) if callable(answer) else answer
+
+    def post(self, path, **params):
+        self.requests.append(('POST', path, params))
+        return None
+
+    def put(self, path, **params):
+        self.requests.append(('PUT', path, params))
+        return None
+
+    def delete(self, path, **params):
+        self.requests.append(('DELETE', path, params))
+        return None
+
+
+class Module(object):
+    def __init__(self, client, check_mode=False):
+        self.client = client
+        self.check_mode = check_mode
+        self.target_url = 'https://pve.example:8006'
+        self.deadline = Deadline(60)
+        self.tasks = []
+
+    def wait_task(self, upid):
+        self.tasks.append(upid)
+
+
+GUESTS = [
+    {'type': 'qemu', 'vmid': 100, 'node': 'pve1', 'name': 'web', 'status': 'running'},
+    {'type': 'qemu', 'vmid': 101, 'node': 'pve2', 'name': 'db', 'status': 'stopped', 'lock': 'backup'},
+    {'type': 'lxc', 'vmid': 102, 'node': 'pve2', 'name': 'web', 'status': 'running'},
+    {'type': 'qemu', 'vmid': 103, 'node': 'pve3', 'name': 'twin', 'status': 'stopped'},
+    {'type': 'qemu', 'vmid': 104, 'node': 'pve3', 'name': 'twin', 'status': 'stopped'},
+]
+
+
+def guest(**kw):
+    entry = {'type': 'qemu', 'vmid': 100, 'node': 'pve1', 'name': 'web', 'status': 'running'}
+    entry.update(kw)
+    return gl.Guest(entry)
+
+
+def test_guest_path_and_description():
+    g = guest()
+    assert g.path('status', 'start') == '/nodes/pve1/qemu/100/status/start'
+    assert g.describe() == 'VM 100 (web) on node pve1'
+    assert gl.guest_path('pve2', 'lxc', 7, 'config') == '/nodes/pve2/lxc/7/config'
+
+
+@pytest.mark.parametrize('kind,vmid,name,expect', [
+    ('qemu', 100, None, 100), ('qemu', None, 'web', 100), ('lxc', None, 'web', 102), ('qemu', 999, None, None),
+    ('qemu', None, 'nothing', None)])
+def test_locate(kind, vmid, name, expect):
+    found = gl.locate(None, kind, vmid=vmid, name=name, guests=GUESTS)
+    assert (found.vmid if found else None) == expect
+
+
+def test_locate_ambiguous_name_and_wrong_kind_fail():
+    with pytest.raises(ProxmoxConfigError, match='several guests.*103, 104'):
+        gl.locate(None, 'qemu', name='twin', guests=GUESTS)
+    with pytest.raises(ProxmoxConfigError, match='belongs to a container'):
+        gl.locate(None, 'qemu', vmid=102, guests=GUESTS)
+
+
+NODES = [{'node': 'a', 'status': 'online', 'maxmem': 100, 'mem': 90},
+         {'node': 'b', 'status': 'online', 'maxmem': 100, 'mem': 20},
+         {'node': 'c', 'status': 'offline', 'maxmem': 1000, 'mem': 0}]
+
+
+def test_pick_node():
+    client = Reads({'/cluster/resources': NODES})
+    assert gl.pick_node(client, 'auto') == 'b'
+    assert gl.pick_node(client, 'a') == 'a'
+    with pytest.raises(ProxmoxConfigError, match='offline'):
+        gl.pick_node(client, 'c')
+    with pytest.raises(ProxmoxConfigError, match="'z' is not a node.*a, b, c"):
+        gl.pick_node(client, 'z')
+
+
+def test_create_with_vmid_retries_a_taken_id():
+    ids = iter(['120', '121', '122'])
+    client = Reads({'/cluster/nextid': lambda: next(ids)})
+    tried = []
+
+    def create(vmid):
+        tried.append(vmid)
+        if vmid < 122:
+            raise ProxmoxApiError("unable to create VM {0} - VM {0} already exists on node 'pve2'".format(vmid),
+                                  status_code=500)
+        return 'UPID'
+
+    assert gl.create_with_vmid(client, create) == (122, 'UPID')
+    assert tried == [120, 121, 122]
+
+
+def test_create_with_vmid_other_errors_pass_and_given_vmid_is_used_once():
+    client = Reads({'/cluster/nextid': '130'})
+
+    def create(vmid):
+        raise ProxmoxApiError('Parameter verification failed.', status_code=400, errors={'net0': 'bad'})
+
+    with pytest.raises(ProxmoxApiError, match='verification'):
+        gl.create_with_vmid(client, create)
+    assert gl.create_with_vmid(client, lambda vmid: vmid * 2, vmid=7) == (7, 14)
+
+
+def test_create_with_vmid_gives_up():
+    client = Reads({'/cluster/nextid': '140'})
+
+    def create(vmid):
+        raise ProxmoxApiError('unable to create VM 140: config file already exists', status_code=500)
+
+    with pytest.raises(ProxmoxApiError, match='already exists'):
+        gl.create_with_vmid(client, create, attempts=3)
+
+
+def test_lock_errors_name_the_lock():
+    assert gl.lock_name(ProxmoxApiError('VM is locked (backup)', status_code=500)) == 'backup'
+    assert gl.lock_name(ProxmoxApiError('CT is locked (snapshot-delete)')) == 'snapshot-delete'
+    assert gl.lock_name(ProxmoxApiError('something else')) is None
+    with pytest.raises(gl.GuestLocked, match=r'VM 100 \(web\) on node pve1 is locked \(backup\)'):
+        gl.raise_if_locked(ProxmoxApiError('VM is locked (backup)', status_code=500), guest())
+
+
+def test_ensure_unlocked_fails_at_once_without_lock_timeout_and_waits_with_it():
+    module = Module(Reads({'/cluster/resources': GUESTS}))
+    locked = gl.locate(None, 'qemu', vmid=101, guests=GUESTS)
+    with pytest.raises(gl.GuestLocked, match=r'locked \(backup\)') as info:
+        gl.ensure_unlocked(module, locked)
+    assert info.value.lock == 'backup'
+    assert module.client.requests == []
+    free = [dict(g, lock=None) for g in GUESTS]
+    module = Module(Reads({'/cluster/resources': free}))
+    fresh = gl.ensure_unlocked(module, locked, lock_timeout=10, sleep=lambda s: None)
+    assert fresh.lock is None
+    assert gl.ensure_unlocked(module, guest()) is not None
+
+
+def test_read_pending_and_effective():
+    client = Reads({'/nodes/pve1/qemu/100/pending': [
+        {'key': 'cores', 'value': 2, 'pending': 4}, {'key': 'memory', 'value': '2048'},
+        {'key': 'balloon', 'value': 512, 'delete': 1}, {'key': 'net1', 'pending': 'virtio,bridge=vmbr0'}]})
+    config, pending = gl.read_pending(client, guest())
+    assert config == {'cores': 2, 'memory': '2048', 'balloon': 512}
+    assert pending == {'cores': {'value': 2, 'pending': 4}, 'balloon': {'value': 512, 'delete': True},
+                       'net1': {'value': None, 'pending': 'virtio,bridge=vmbr0'}}
+    assert gl.effective(config, pending) == {'cores': 4, 'memory': '2048', 'net1': 'virtio,bridge=vmbr0'}
+    assert gl.mask_pending({'cipassword': {'value': 'x', 'pending': 'y'}}, ('cipassword',)) == {
+        'cipassword': {'value': '********', 'pending': '********'}}
+
+
+@pytest.mark.parametrize('status,lock,qmp,state,plan', [
+    ('running', None, 'running', 'started', []),
+    ('running', None, 'paused', 'started', ['resume']),
+    ('stopped', None, None, 'started', ['start']),
+    ('stopped', 'suspended', None, 'started', ['start']),
+    ('running', None, 'running', 'stopped', ['stop']),
+    ('stopped', None, None, 'stopped', []),
+    ('running', None, 'running', 'shutdown', ['shutdown']),
+    ('stopped', None, None, 'shutdown', []),
+    ('running', None, 'running', 'restarted', ['shutdown', 'start']),
+    ('stopped', None, None, 'restarted', ['start']),
+    ('running', None, 'running', 'rebooted', ['reboot']),
+    ('running', None, 'paused', 'rebooted', ['resume', 'reboot']),
+    ('running', None, 'running', 'suspended', ['suspend']),
+    ('running', None, 'paused', 'suspended', []),
+    ('running', None, 'running', 'hibernated', ['hibernate']),
+    ('stopped', 'suspended', None, 'hibernated', []),
+    ('running', None, 'running', 'present', []),
+])
+def test_plan_power(status, lock, qmp, state, plan):
+    assert gl.plan_power(guest(status=status, lock=lock), state, qmp) == plan
+
+
+@pytest.mark.parametrize('status,state,template,message', [
+    ('stopped', 'suspended', False, 'only a running guest'),
+    ('stopped', 'hibernated', False, 'only a running VM'),
+    ('stopped', 'started', True, 'is a template'),
+])
+def test_plan_power_refuses(status, state, template, message):
+    with pytest.raises(ProxmoxConfigError, match=message):
+        gl.plan_power(guest(status=status, template=1 if template else 0), state)
+
+
+def test_needs_qmpstatus_only_for_running_guests():
+    assert gl.needs_qmpstatus(guest(), 'started')
+    assert not gl.needs_qmpstatus(guest(status='stopped'), 'started')
+    assert not gl.needs_qmpstatus(guest(), 'stopped')
+
+
+def test_power_action_in_check_mode_sends_nothing():
+    module = Module(Reads({}), check_mode=True)
+    assert gl.set_power(module, guest(status='stopped'), 'started') == ['start']
+    assert module.client.requests == []
+
+
+def test_power_action_params():
+    module = Module(Reads({}))
+    gl.power_action(module, guest(), 'shutdown', timeout=30, force_stop=True)
+    gl.power_action(module, guest(), 'hibernate')
+    assert module.client.requests == [
+        ('POST', '/nodes/pve1/qemu/100/status/shutdown', {'timeout': 30, 'forceStop': 1}),
+        ('POST', '/nodes/pve1/qemu/100/status/suspend', {'todisk': 1})]
+
+
+def test_destroy_honours_protection_and_running():
+    module = Module(Reads({}))
+    with pytest.raises(ProxmoxConfigError, match='is protected'):
+        gl.destroy(module, guest(status='stopped'), config={'protection': 1})
+    with pytest.raises(ProxmoxConfigError, match='is running'):
+        gl.destroy(module, guest(), config={})
+    assert module.client.requests == []
+    actions = gl.destroy(module, guest(), config={'protection': '1'}, force=True, purge=True, unprotect=True,
+                         destroy_unreferenced_disks=True)
+    assert actions == ['unprotect', 'stop', 'destroy']
+    assert module.client.requests == [
+        ('PUT', '/nodes/pve1/qemu/100/config', {'delete': 'protection'}),
+        ('POST', '/nodes/pve1/qemu/100/status/stop', {}),
+        ('DELETE', '/nodes/pve1/qemu/100', {'purge': 1, 'destroy-unreferenced-disks': 1})]
