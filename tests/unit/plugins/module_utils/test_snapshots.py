@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""plugins/module_utils/snapshots.py: snapshot names, their order, retention plans and waiting for a lock
+(parametrize + hypothesis). The API calls run against the lab in tests/integration/test_pve_snapshot.py."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.snapshots import (
+    GuestLocked,
+    check_snapname,
+    oldest_first,
+    retention_plan,
+    snapshot_view,
+    wait_unlocked,
+)
+
+
+def chain(*names, snaptime=1000):
+    """Snapshots taken one after the other in the same second: each one's parent is the one before."""
+    out = []
+    for index, name in enumerate(names):
+        item = {'name': name, 'snaptime': snaptime, 'description': ''}
+        if index:
+            item['parent'] = names[index - 1]
+        out.append(item)
+    return out
+
+
+@pytest.mark.parametrize('name', ['before-upgrade', 'a1', 'nightly_2026', 'X' + 'y' * 39])
+def test_valid_names(name):
+    assert check_snapname(name, 'qemu') == name
+
+
+@pytest.mark.parametrize('name, kind, words', [
+    ('', 'qemu', 'not valid'),
+    ('a', 'qemu', 'not valid'),
+    ('1abc', 'qemu', 'not valid'),
+    ('with space', 'lxc', 'not valid'),
+    ('dot.name', 'lxc', 'not valid'),
+    ('a' * 41, 'qemu', 'not valid'),
+    ('current', 'qemu', 'reserved'),
+    ('current', 'lxc', 'reserved'),
+    ('pending', 'qemu', 'reserved'),
+    ('Pending', 'qemu', 'reserved'),
+    ('vzdump', 'lxc', 'reserved'),
+])
+def test_refused_names(name, kind, words):
+    with pytest.raises(ProxmoxConfigError, match=words):
+        check_snapname(name, kind)
+
+
+def test_vzdump_is_a_name_for_vms_and_pending_for_containers():
+    assert check_snapname('vzdump', 'qemu') == 'vzdump'
+    assert check_snapname('pending', 'lxc') == 'pending'
+
+
+def test_order_by_time_then_parent_chain_then_name():
+    items = chain('zz-first', 'mm-second', 'aa-third')
+    items.append({'name': 'older', 'snaptime': 10})
+    assert [item['name'] for item in oldest_first(list(reversed(items)))] == ['older', 'zz-first', 'mm-second',
+                                                                              'aa-third']
+
+
+def test_order_survives_a_parent_loop():
+    items = [{'name': 'a', 'parent': 'b', 'snaptime': 1}, {'name': 'b', 'parent': 'a', 'snaptime': 1}]
+    assert sorted(item['name'] for item in oldest_first(items)) == ['a', 'b']
+
+
+@pytest.mark.parametrize('keep, planned, removed', [
+    (2, None, ['nightly-1', 'nightly-2']),
+    (2, 'nightly-5', ['nightly-1', 'nightly-2', 'nightly-3']),
+    (5, 'nightly-5', []),
+    (0, None, ['nightly-1', 'nightly-2', 'nightly-3', 'nightly-4']),
+    (0, 'nightly-5', ['nightly-1', 'nightly-2', 'nightly-3', 'nightly-4']),
+    # A planned snapshot that already exists counts once.
+    (1, 'nightly-4', ['nightly-1', 'nightly-2', 'nightly-3']),
+])
+def test_retention(keep, planned, removed):
+    items = chain('nightly-1', 'nightly-2', 'keep-me', 'nightly-3', 'nightly-4')
+    assert retention_plan(items, 'nightly-', keep, planned) == removed
+
+
+def test_retention_skips_incomplete_snapshots_and_other_prefixes():
+    items = chain('auto-1', 'auto-2', 'autograph', 'manual')
+    items[1]['snapstate'] = 'delete'
+    assert retention_plan(items, 'auto-', 0) == ['auto-1']
+
+
+def test_negative_retention_is_refused():
+    with pytest.raises(ProxmoxConfigError):
+        retention_plan([], 'x-', -1)
+
+
+@given(st.lists(st.sampled_from(['n-a', 'n-b', 'n-c', 'n-d', 'o-a', 'o-b']), unique=True),
+       st.integers(min_value=0, max_value=6))
+def test_retention_keeps_the_newest_of_the_prefix_and_nothing_else(names, keep):
+    items = chain(*names)
+    removed = retention_plan(items, 'n-', keep)
+    mine = [name for name in names if name.startswith('n-')]
+    assert all(name.startswith('n-') for name in removed)
+    assert len(mine) - len(removed) == min(keep, len(mine))
+    # What stays is always the newest of the prefix.
+    assert removed == mine[:len(removed)]
+
+
+def test_snapshot_view():
+    view = snapshot_view({'name': 'a1', 'snaptime': '12', 'vmstate': 1, 'description': 'text\n', 'parent': 'p'})
+    assert view == {'name': 'a1', 'snaptime': 12, 'vmstate': True, 'description': 'text', 'parent': 'p'}
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class Resources(object):
+    """A stand-in for the client: /cluster/resources answers from a list of lock values, one per read."""
+
+    def __init__(self, locks):
+        self.locks = list(locks)
+        self.reads = 0
+
+    def get(self, path, **params):
+        assert path == '/cluster/resources'
+        self.reads += 1
+        lock = self.locks.pop(0) if self.locks else None
+        return [{'vmid': 100, 'type': 'qemu', 'node': 'n1', 'name': 'web', 'lock': lock}]
+
+
+def test_unlocked_guest_needs_no_read():
+    client = Resources([])
+    guest = {'vmid': 100, 'type': 'qemu', 'node': 'n1'}
+    assert wait_unlocked(client, guest, 0) is guest
+    assert client.reads == 0
+
+
+def test_locked_guest_fails_at_once_naming_the_lock():
+    clock = Clock()
+    with pytest.raises(GuestLocked, match=r'VM 100 \(web\) is locked \(backup\)'):
+        wait_unlocked(Resources([]), {'vmid': 100, 'type': 'qemu', 'name': 'web', 'lock': 'backup'}, 0,
+                      sleep=clock.sleep, clock=clock)
+
+
+def test_lock_that_goes_away_is_waited_for():
+    clock = Clock()
+    client = Resources(['backup', 'backup', None])
+    guest = wait_unlocked(client, {'vmid': 100, 'type': 'qemu', 'lock': 'backup'}, 60, sleep=clock.sleep,
+                          clock=clock)
+    assert guest['lock'] is None and client.reads == 3
+    assert clock.now < 60
+
+
+def test_lock_that_stays_fails_after_the_wait():
+    clock = Clock()
+    client = Resources(['snapshot'] * 1000)
+    with pytest.raises(GuestLocked, match=r'locked \(snapshot\).*after waiting 30 s'):
+        wait_unlocked(client, {'vmid': 100, 'type': 'qemu', 'lock': 'snapshot'}, 30, sleep=clock.sleep, clock=clock)
+    assert clock.now == pytest.approx(30)
