@@ -1,0 +1,286 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VM configuration updates as qemu-server makes them, disk resize and unlink, nextid races, lock releases.
+
+Follows qemu-server's PVE/API2/Qemu.pm (update_vm_api, resize_vm, unlink) and PVE::QemuServer's pending
+handling:
+- a config update allocates new disks (`storage:size`, `storage:0,import-from=...`, `storage:cloudinit`) before
+  it writes them, gives a NIC without a MAC address a new one and makes tags unique and sorted;
+- removing a drive detaches it: its volume becomes the next `unusedN` (a CD-ROM is simply dropped; with
+  `force` the volume is destroyed); removing an `unusedN` destroys the volume; both are refused on a protected
+  VM with PVE's words; a removed drive leaves the boot order;
+- on a running VM, new disks and NICs are hot-plugged (PVE's default hotplug `network,disk,usb`); a changed
+  option of an existing disk and the other keys wait in the pending section until the next start or reboot;
+- `cipassword` is written at once, hashed as PVE stores it;
+- PUT .../resize is a `resize` task that grows a disk to an absolute or `+`relative size, and fails with PVE's
+  `shrinking disks is not supported`; PUT .../unlink detaches (or with `force` destroys) disks.
+Scenario knobs: `nextid_races` (a concurrent creation takes the id /cluster/nextid just handed out, that many
+times), `lock_release_reads` ({vmid: n}: the VM's lock goes away after n reads of /cluster/resources);
+GET /nodes/{node}/network lists the bridges in `pve.bridges` on every node.
+"""
+
+import hashlib
+import re
+import secrets
+
+from fakepve.lxc import SIZE_UNITS, format_size
+from fakepve.model import PveError, TaskError
+from fakepve.qemu import DRIVE_KEY, NEW_DISK, is_cdrom, join_drive, split_drive, volume_ref, with_mac
+from fakepve.routing import StatefulRoutes, param_error
+
+from ._common import set_lock
+
+_UNUSED = re.compile(r'^unused(\d+)$')
+_SIZE = re.compile(r'^(\+)?(\d+(?:\.\d+)?)([KMGT])?$')
+# Keys fakepve's update writes at once on a running VM (the rest waits in pending).
+_HOT_DEFAULT = 'network,disk,usb'
+
+
+def _size_bytes(text):
+    found = re.fullmatch(r'(\d+(?:\.\d+)?)([KMGT])?', str(text or ''))
+    if not found:
+        return 0
+    return int(float(found.group(1)) * SIZE_UNITS.get(found.group(2) or 'B', 1))
+
+
+def _hash_password(password):
+    """The shape PVE::Tools::encrypt_pw stores ($5$salt$hash); never the clear text."""
+    if re.match(r'^\$(?:[156]|2[ay])(\$.+){2}', password):
+        return password
+    salt = secrets.token_hex(8)
+    return '$5${0}${1}'.format(salt, hashlib.sha256((salt + password).encode()).hexdigest())
+
+
+class QemuExtraArea(StatefulRoutes):
+    """Mixin of the lab's PVE: qemu-server's config update, resize and unlink, nextid races, lock releases."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nextid_races = 0
+        self.lock_release_reads = {}
+        if not hasattr(self, 'bridges'):
+            self.bridges = {'vmbr0'}
+
+    def _routes_qemu_extra(self):
+        one = '/nodes/{node}/qemu/{vmid}'
+        return [('PUT', one + '/resize', self._qx_resize), ('PUT', one + '/unlink', self._qx_unlink),
+                ('GET', '/nodes/{node}/network', self._qx_network)]
+
+    # ------------------------------------------------------------- scenario knobs
+
+    async def _nextid(self, v, user):
+        answer = await super()._nextid(v, user)
+        if self.nextid_races > 0 and v.get('vmid') in (None, ''):
+            # Someone else's create takes the id between the nextid call and ours.
+            self.nextid_races -= 1
+            self.add_vm(int(answer), 'racer-{0}'.format(answer), node=sorted(self.nodes)[0])
+        return answer
+
+    async def _resources(self, request):
+        for vmid in list(self.lock_release_reads):
+            self.lock_release_reads[vmid] -= 1
+            if self.lock_release_reads[vmid] <= 0:
+                del self.lock_release_reads[vmid]
+                vm = self.vm(vmid)
+                if vm is not None:
+                    set_lock(vm, None)
+        return await super()._resources(request)
+
+    async def _qx_network(self, v, user):
+        kind = v.get('type')
+        data = []
+        for idx, bridge in enumerate(sorted(self.bridges)):
+            if kind in (None, 'bridge', 'any_bridge'):
+                data.append({'iface': bridge, 'type': 'bridge', 'method': 'manual', 'method6': 'manual',
+                             'families': ['inet'], 'priority': 3 + idx, 'active': 1, 'autostart': 1, 'exists': 1,
+                             'bridge_ports': 'eno1' if bridge == 'vmbr0' else '', 'bridge_stp': 'off',
+                             'bridge_fd': '0'})
+        if kind in (None, 'eth'):
+            data.append({'iface': 'eno1', 'type': 'eth', 'method': 'manual', 'method6': 'manual',
+                         'families': ['inet'], 'priority': 2, 'active': 1, 'exists': 1})
+        return data
+
+    # ------------------------------------------------------------- config update
+
+    def _qx_hot(self, vm, what):
+        hotplug = str(vm.config.get('hotplug', _HOT_DEFAULT))
+        if hotplug == '1':
+            return True
+        return what in hotplug.split(',')
+
+    def _qx_add_unused(self, vm, volume):
+        taken = set(int(m.group(1)) for m in (_UNUSED.match(k) for k in vm.config) if m)
+        n = 0
+        while n in taken:
+            n += 1
+        vm.config['unused{0}'.format(n)] = volume
+
+    def _qx_drop_from_boot(self, vm, key):
+        boot = str(vm.config.get('boot') or '')
+        if boot.startswith('order='):
+            devices = [d for d in boot[len('order='):].split(';') if d]
+            if key in devices:
+                devices.remove(key)
+                vm.config['boot'] = 'order=' + ';'.join(devices) if devices else ''
+                if not vm.config['boot']:
+                    vm.config.pop('boot')
+
+    def _qx_delete_drive(self, vm, user, key, force, protected):
+        """A drive or unusedN named in `delete` (update_vm's delete loop); True when handled here."""
+        value = vm.config.get(key, vm.pending.get(key))
+        if value is None:
+            return True  # PVE warns "cannot delete ... not set" and goes on
+        volume, props = split_drive(value)
+        if _UNUSED.match(key):
+            if protected:
+                raise PveError(500, "can't remove unused disk '{0}' - protection mode enabled".format(volume))
+            self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Disk')
+            self._qm_free(volume)
+            vm.config.pop(key, None)
+            vm.pending.pop(key, None)
+            return True
+        if not DRIVE_KEY.match(key):
+            return False
+        if protected:
+            raise PveError(500, "can't remove drive '{0}' - protection mode enabled".format(key))
+        self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Disk')
+        if vm.status == 'running' and not self._qx_hot(vm, 'disk'):
+            vm.pending[key] = None
+            return True
+        vm.pending.pop(key, None)
+        vm.config.pop(key, None)
+        self._qx_drop_from_boot(vm, key)
+        if not is_cdrom(volume, props) and volume_ref(volume)[0] is not None and not volume.endswith(':cloudinit') \
+                and 'cloudinit' not in volume:
+            if force:
+                self._qm_free(volume)
+            else:
+                self._qx_add_unused(vm, volume)
+        elif 'cloudinit' in volume:
+            self._qm_free(volume)
+        return True
+
+    async def _apply_config(self, vm, user, p):
+        p = dict(p)
+        self.need_quorum()
+        digest = p.pop('digest', None)
+        if digest and digest != vm.digest():
+            raise PveError(500, 'checksum mismatch (file change by other user?)')
+        skiplock = p.get('skiplock')
+        if skiplock and user != 'root@pam':
+            raise param_error(skiplock='Only root may use this option.')
+        force = str(p.pop('force', '0')) in ('1', 'true')
+        if not skiplock:
+            self._check_lock(vm)
+        deletes = [k for k in re.split(r'[,;\s]+', str(p.pop('delete', '') or '')) if k]
+        protected = str(vm.config.get('protection', '0')) in ('1', 'true')
+        running = vm.status == 'running'
+        rest_deletes = [key for key in deletes if not self._qx_delete_drive(vm, user, key, force, protected)]
+        later = {}
+        for key, value in p.items():
+            if key == 'skiplock':
+                later[key] = value
+                continue
+            value = str(value)
+            if DRIVE_KEY.match(key):
+                self._qm_check_drive(user, vm.vmid, None, key, value, None)
+                volume, props = split_drive(value)
+                new = bool(NEW_DISK.match(volume)) or volume.endswith(':cloudinit')
+                if new:
+                    if props.get('import-from') and NEW_DISK.match(volume):
+                        source = self._qm_volume(props['import-from'])
+                        value = join_drive(volume, dict((k, x) for k, x in props.items() if k != 'import-from'))
+                        value, made = self._qm_new_drive(vm.vmid, key, value, None)
+                        if source and source.get('size'):
+                            vol = self._qm_volume(made[0])
+                            if vol is not None:
+                                vol['size'] = int(source['size'])
+                            drive_volume, drive_props = split_drive(value)
+                            drive_props['size'] = format_size(int(source['size']))
+                            value = join_drive(drive_volume, drive_props)
+                    else:
+                        value, _made = self._qm_new_drive(vm.vmid, key, value, None)
+                    old = vm.config.get(key)
+                    if old and not is_cdrom(*split_drive(old)):
+                        self._qx_add_unused(vm, split_drive(old)[0])
+                    if not running or self._qx_hot(vm, 'disk'):
+                        self.require(user, '/vms/{0}'.format(vm.vmid), self._config_priv(key))
+                        vm.config[key] = value
+                        vm.pending.pop(key, None)
+                        continue
+                later[key] = value
+            elif re.fullmatch(r'net\d+', key):
+                value = with_mac(value)
+                if running and self._qx_hot(vm, 'network') and key in vm.config:
+                    self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Network')
+                    vm.config[key] = value
+                    vm.pending.pop(key, None)
+                    continue
+                later[key] = value
+            elif key == 'tags':
+                later[key] = ';'.join(sorted(set(t.lower() for t in re.split(r'[;, ]+', value) if t)))
+            elif key == 'cipassword':
+                self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Cloudinit')
+                vm.config[key] = _hash_password(value)
+            else:
+                later[key] = value
+        if later or rest_deletes:
+            if rest_deletes:
+                later['delete'] = ','.join(rest_deletes)
+            await super()._apply_config(vm, user, later)
+
+    # ------------------------------------------------------------- resize, unlink
+
+    async def _qx_resize(self, v, user):
+        vm = self.find(v['node'], v['vmid'])
+        disk, size, digest = v['disk'], str(v['size']), v.get('digest')
+        skiplock = v.get('skiplock')
+        if skiplock and user != 'root@pam':
+            raise param_error(skiplock='Only root may use this option.')
+        self.need_quorum()
+
+        async def body():
+            if digest and digest != vm.digest():
+                raise TaskError('checksum mismatch (file change by other user?)')
+            if vm.lock and not skiplock:
+                raise TaskError('VM is locked ({0})'.format(vm.lock))
+            value = vm.config.get(disk)
+            if not value:
+                raise TaskError("disk '{0}' does not exist".format(disk))
+            volume, props = split_drive(value)
+            if not volume or volume == 'none':
+                raise TaskError("disk '{0}' has no associated volume".format(disk))
+            if is_cdrom(volume, props):
+                raise TaskError("you can't resize a cdrom")
+            sid = volume_ref(volume)[0]
+            if sid:
+                self.require(user, '/storage/' + sid, 'Datastore.AllocateSpace')
+            record = self._qm_volume(volume)
+            current = int(record['size']) if record and record.get('size') else _size_bytes(props.get('size'))
+            found = _SIZE.fullmatch(size)
+            if not found:
+                raise TaskError('internal error')
+            new = float(found.group(2)) * SIZE_UNITS.get(found.group(3) or 'B', 1)
+            new = int(new + current if found.group(1) else new)
+            if new < current:
+                raise TaskError('shrinking disks is not supported')
+            if new == current:
+                return None
+            store = self.storages.get(sid) if sid else None
+            if store is not None and 'avail' in store:
+                if new - current > store['avail']:
+                    raise TaskError("unable to write to storage '{0}': No space left on device".format(sid))
+                store['avail'] -= new - current
+            if record is not None:
+                record['size'] = new
+            props['size'] = format_size(new)
+            vm.config[disk] = join_drive(volume, props)
+            return None
+        return await self.task(vm.node, 'resize', vm.vmid, user, body, vm=vm)
+
+    async def _qx_unlink(self, v, user):
+        vm = self.find(v['node'], v['vmid'])
+        params = {'delete': v['idlist']}
+        if v.get('force'):
+            params['force'] = 1
+        await self._apply_config(vm, user, params)
+        return None
