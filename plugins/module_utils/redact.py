@@ -87,7 +87,8 @@ class Redactor(object):
         self.hostnames = bool(hostnames)
         names = sorted(set(str(n) for n in known_hosts or () if n and str(n).strip()), key=lambda n: (-len(n), n))
         # Known names and fully qualified ones in one pass, so that placeholders number in order of appearance.
-        known = r'(?<![\w.<-])(?P<known>{0})(?![\w-]|\.\w)|'.format('|'.join(re.escape(n) for n in names)) if names else ''
+        # A known name may stand inside an identifier made with underscores (ha_agent_pve1_lock).
+        known = r'(?<![A-Za-z0-9.<-])(?P<known>{0})(?![A-Za-z0-9-]|\.\w)|'.format('|'.join(re.escape(n) for n in names)) if names else ''
         self._host_re = re.compile(r'(?i){0}(?P<fqdn>{1})'.format(known, _FQDN_RE.pattern))
         self.seen = dict((category, {}) for category in CATEGORIES)
         self.counts = dict((category, 0) for category in CATEGORIES)

@@ -88,7 +88,7 @@ def test_hostnames_off_by_default():
     ('Selected source (ntp1.example.net) on pve1', 'Selected source (<host-1>) on <host-2>'),
     ('https://pve1.example.com:8006/api2/json', 'https://<host-1>:8006/api2/json'),
     ('UPID:pve1:0003A2F1:00155DB5:6B026ABB:vzdump:102:root@pam:', 'UPID:<host-1>:0003A2F1:00155DB5:6B026ABB:vzdump:102:root@pam:'),
-    ("lock 'ha_agent_pve1_lock' and PVE1 and pve10", "lock 'ha_agent_pve1_lock' and <host-1> and pve10"),
+    ("lock 'ha_agent_pve1_lock' and PVE1 and pve10", "lock 'ha_agent_<host-1>_lock' and <host-1> and pve10"),
     ('guest web01 and web01.corp.example.com', 'guest <host-1> and <host-2>'),
     ('file backup.tar.gz and notes.txt and ceph.conf', 'file backup.tar.gz and notes.txt and ceph.conf'),
 ])
