@@ -114,6 +114,12 @@ def write_inventory(lab, tmp_path):
         '    api_password: ' + _vaulted(two.password, password_file).replace('\n', '\n    '),
         '    fingerprint: "{0}"'.format(two.fingerprint),
         '    validate_certs: false',
+        'pbs_servers:',
+        '  - name: {0}'.format(lab.pbs.name),
+        '    api_host: {0}'.format(lab.pbs.host),
+        '    api_token_id: "{0}"'.format(lab.pbs.token_id),
+        '    api_token_secret: ' + _vaulted(lab.pbs.token_secret, password_file).replace('\n', '\n    '),
+        '    ca_path: {0}'.format(lab.pbs.ca_path),
         '',
     ])
     path = tmp_path / 'estate.proxmox.yml'
@@ -154,7 +160,7 @@ def test_fleet_report(lab_fn, tmp_path):
                        extra_args=['-i', str(inventory), '--vault-password-file', str(password_file)])
     assert run.ok, run.explain()
     # Secrets never show, not even in the loop's labels.
-    for secret in (one.token_secret, two.password):
+    for secret in (one.token_secret, two.password, lab.pbs.token_secret):
         assert secret not in run.stdout + run.stderr
         assert secret not in (out / 'fleet-report.json').read_text()
         assert secret not in (out / 'fleet-report.html').read_text()
@@ -210,12 +216,25 @@ def test_fleet_report(lab_fn, tmp_path):
     assert totals['cpu']['total'] == sum(c['cpu']['total'] for c in report['clusters'])
     assert totals['ceph'] == {'clusters': 1, 'healthy': 0, 'warning': 1, 'error': 0, 'unknown': 0}
     assert totals['ha'] == {'quorate': 2, 'resources': 1}
+    # The Backup Server's datastores, as the PBS itself counts them.
+    servers = report['backup_servers']
+    assert [s['label'] for s in servers] == [lab.pbs.name]
+    stores = dict((d['name'], d) for d in servers[0]['datastores'])
+    assert sorted(stores) == sorted(lab.pbs.pbs.datastores)
+    status = lab.pbs.pbs.datastores[STORE].status()
+    assert (stores[STORE]['total'], stores[STORE]['used'], stores[STORE]['avail']) == (
+        status['total'], status['used'], status['avail'])
+    assert stores[STORE]['snapshots'] == len(lab.pbs.pbs.datastores[STORE].snapshots) == 8
+    assert totals['backup_servers'] == {'servers': 1, 'failed': 0, 'datastores': len(stores),
+                                        'total': sum(d['total'] for d in stores.values()),
+                                        'used': sum(d['used'] for d in stores.values()),
+                                        'available': sum(d['avail'] for d in stores.values()), 'snapshots': 8}
     check_html(out / 'fleet-report.html', report)
 
 
 def test_unreadable_cluster_is_reported_then_fails(lab, tmp_path, unused_port):
-    """fleet_clusters instead of an inventory: a cluster that does not answer is in the report, and the play fails
-    after writing it (or passes with fleet_report_fail_on_error=false)."""
+    """fleet_clusters and fleet_pbs_servers instead of an inventory: a cluster or Backup Server that does not answer
+    is in the report, and the play fails after writing it (or passes with fleet_report_fail_on_error=false)."""
     one = lab.clusters[0]
     clusters = [{'name': 'alive', 'api_host': one.host, 'api_token_id': one.token_id,
                  'api_token_secret': one.token_secret, 'ca_path': one.ca_path},
@@ -223,15 +242,18 @@ def test_unreadable_cluster_is_reported_then_fails(lab, tmp_path, unused_port):
                  'api_token_secret': one.token_secret, 'ca_path': one.ca_path}]
     for fail in (True, False):
         out = tmp_path / 'report-{0}'.format(fail)
+        servers = [{'name': 'pbs-gone', 'api_host': '127.0.0.1', 'api_port': unused_port, 'api_token_id': 'a@pbs!b',
+                    'api_token_secret': 'not-a-real-secret'}]
         run = run_playbook(PLAYBOOK, lab, extra_vars={'fleet_clusters': clusters, 'fleet_report_dir': str(out),
-                                                      'fleet_report_fail_on_error': fail})
+                                                      'fleet_pbs_servers': servers, 'fleet_report_fail_on_error': fail})
         assert run.ok is not fail, run.explain()
         report = json.loads((out / 'fleet-report.json').read_text())
         assert [c['label'] for c in report['clusters']] == ['alive']
-        assert [e['cluster'] for e in report['errors']] == ['gone']
+        assert [(e['name'], e['kind']) for e in report['errors']] == [('gone', 'cluster'), ('pbs-gone', 'backup_server')]
+        assert report['backup_servers'] == [] and report['totals']['backup_servers']['failed'] == 1
         assert str(unused_port) in report['errors'][0]['message']
         assert report['totals']['clusters_failed'] == 1
-        assert one.token_secret not in run.stdout + run.stderr
+        assert one.token_secret not in run.stdout + run.stderr and 'not-a-real-secret' not in run.stdout + run.stderr
         assert 'gone' in (out / 'fleet-report.html').read_text()
 
 
@@ -331,7 +353,7 @@ def check_html(path, report):
     lowered = dom.lower()
     for external in ('src="http', "src='http", 'href="http', 'src="//', '<script', '<link', '@import', 'url('):
         assert external not in lowered, external
-    for chart in ('fleet-guests', 'fleet-backups', 'cpu', 'memory', 'storage', 'guests', 'backups'):
+    for chart in ('fleet-guests', 'fleet-backups', 'cpu', 'memory', 'storage', 'guests', 'backups', 'datastores'):
         assert 'data-chart="{0}"'.format(chart) in dom, chart
     # The stacked bars: one drawn segment per non-zero count, for the fleet and for each cluster.
     totals = report['totals']

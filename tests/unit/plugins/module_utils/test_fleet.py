@@ -285,7 +285,10 @@ def evil_cluster(label):
 def test_the_page_escapes_every_value():
     clusters = [evil_cluster(EVIL), evil_cluster('second')]
     report = {'generated': EVIL, 'backup_max_age_hours': 26, 'clusters': clusters, 'totals': totals(clusters),
-              'errors': [{'cluster': EVIL, 'message': EVIL}]}
+              'errors': [{'name': EVIL, 'kind': 'cluster', 'message': EVIL}],
+              'backup_servers': [{'label': EVIL, 'version': {'version': EVIL, 'release': EVIL}, 'datastores': [
+                  {'name': EVIL, 'total': 100, 'used': 25, 'avail': 75, 'groups': 1, 'snapshots': 2,
+                   'deduplication_factor': None}]}]}
     html = render(report)
     assert '<script' not in html.lower() and '"\'&{{' not in html
     assert html.count('&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;{{ x }}') >= 10
@@ -293,6 +296,8 @@ def test_the_page_escapes_every_value():
     assert "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\"" in html
     assert not re.search(r'''(src|href)\s*=\s*["']?(https?:)?//''', html, re.I)
     assert 'url(' not in html and '@import' not in html
+    # The datastore's usage bar: a quarter of 360.
+    assert 'data-chart="datastores"' in html and 'class="bar" data-series="used" x="180" y="4" width="90.0"' in html
 
 
 def test_the_page_draws_a_chart_per_section():
@@ -308,12 +313,15 @@ def test_the_page_draws_a_chart_per_section():
     assert html.count('data-series="other"') == 2 + 1  # two bars and the fleet donut's arc
     # Memory: 8 of 32 GiB -> a quarter of the bar.
     assert 'class="bar" data-series="used" x="180" y="4" width="90.0"' in html
-    assert 'Clusters that could not be read' not in html
+    assert 'could not be read</h2>' not in html
+    assert 'Backup Servers</h2>' not in html
 
 
 def test_a_fleet_nobody_could_read():
     report = {'generated': '2026-11-22T06:00:00Z', 'backup_max_age_hours': 26, 'clusters': [], 'totals': totals([]),
-              'errors': [{'cluster': 'prod', 'message': 'no node answered'}]}
+              'errors': [{'name': 'prod', 'kind': 'cluster', 'message': 'no node answered'},
+                         {'name': 'pbs1', 'kind': 'backup_server', 'message': 'refused'}]}
     html = render(report)
-    assert 'Clusters that could not be read' in html and 'no node answered' in html
+    assert 'could not be read</h2>' in html and 'cluster <strong>prod</strong>: no node answered' in html
+    assert 'Backup Server <strong>pbs1</strong>: refused' in html
     assert 'data-chart="guests"' in html
