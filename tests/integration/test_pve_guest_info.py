@@ -1,0 +1,69 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_guest_info through ansible-playbook against a lab cluster (PVE 9).
+
+A fresh estate of one cluster, 2 nodes and 8 guests (lab_fn): VMs 100 (running, node 1), 101, 102, 104, 105
+(running, node 2) and 106; containers 103 and 107. The driver starts container 103 with a static address and
+stops VM 100's guest agent, so the interfaces come from all three sources: an agent, a container, and none.
+"""
+
+import fnmatch
+
+import pytest
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.pytest_plugin import run_playbook
+
+
+def tags_of(guest):
+    return [t for t in str(guest.config.get('tags') or '').replace(',', ';').split(';') if t]
+
+
+def guests_of(pve):
+    return sorted(list(pve.vms) + list(pve.cts), key=lambda guest: guest.vmid)
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=8)
+def test_filters_config_and_interfaces(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    ct = pve.ct(103)
+    ct.status = 'running'
+    ct.config['net0'] = 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:03,ip=192.0.2.103/24,ip6=2001:db8::103/64,type=veth'
+    pve.vm(100).agent = None
+    first = pve.vm(102)
+    probe = {'tag': tags_of(first)[0], 'node': first.node, 'pattern': first.name.split('-')[0] + '-*'}
+    pve.requests.clear()
+    run = run_playbook(target('pve_guest_info'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'probe': probe})
+    assert run.ok, run.explain()
+    everything = run.result('All guests')['guests']
+    assert [g['vmid'] for g in everything] == [g.vmid for g in guests_of(pve)]
+    by_id = dict((g['vmid'], g) for g in everything)
+    for guest in guests_of(pve):
+        seen = by_id[guest.vmid]
+        assert (seen['name'], seen['node'], seen['status']) == (guest.name, guest.node, guest.status)
+        assert seen['tags'] == tags_of(guest)
+    assert [g['vmid'] for g in run.result('Containers')['guests']] == [103, 107]
+    # Interfaces: the agent's for VM 105, the container's own for CT 103, none for VM 100 (agent down).
+    running = dict((g['vmid'], g) for g in run.result('Running guests with their interfaces')['guests'])
+    assert sorted(running) == [100, 103, 105]
+    assert running[105]['ipv4'] == ['203.0.113.15']
+    assert [i['name'] for i in running[105]['interfaces']] == ['lo', 'eth0']
+    assert running[103]['ipv4'] == ['192.0.2.103'] and running[103]['ipv6'] == ['2001:db8::103']
+    assert {'address': '192.0.2.103', 'prefix': 24, 'family': 'ipv4'} in running[103]['interfaces'][1]['ip_addresses']
+    assert running[100]['interfaces'] is None
+    assert 'agent' in running[100]['interfaces_error']
+    tagged = run.result('By tag and node, with the configuration')['guests']
+    expected = [g.vmid for g in guests_of(pve) if probe['tag'] in tags_of(g) and g.node == probe['node']]
+    assert [g['vmid'] for g in tagged] == expected
+    for seen in tagged:
+        guest = pve.vm(seen['vmid']) or pve.ct(seen['vmid'])
+        assert str(seen['config']['memory']) == str(guest.config['memory'])
+        assert seen['config']['tags'] == guest.config['tags']
+    named = run.result('By name pattern')['guests']
+    assert [g['vmid'] for g in named] == [g.vmid for g in guests_of(pve) if fnmatch.fnmatchcase(g.name, probe['pattern'])]
+    # Requests: one /cluster/resources read per run (10 runs); per-guest reads only where asked.
+    gets = [path for method, path, _body in pve.requests if method == 'GET']
+    assert len([p for p in gets if p.endswith('/cluster/resources')]) == 10
+    assert len([p for p in gets if p.endswith('/config')]) == len(tagged)
+    assert len([p for p in gets if p.endswith('/agent/network-get-interfaces')]) == 2
+    assert len([p for p in gets if p.endswith('/interfaces') and '/lxc/' in p]) == 1
