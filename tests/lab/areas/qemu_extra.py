@@ -99,6 +99,24 @@ class QemuExtraArea(StatefulRoutes):
                          'families': ['inet'], 'priority': 2, 'active': 1, 'exists': 1})
         return data
 
+    # ------------------------------------------------------------- cloud-init drive
+
+    def _qm_new_drive(self, vmid, key, value, default):
+        """PVE names a cloud-init volume vm-<vmid>-cloudinit (fakepve gives it the next disk name)."""
+        volume, props = split_drive(value)
+        if not volume.endswith(':cloudinit'):
+            return super()._qm_new_drive(vmid, key, value, default)
+        sid = volume_ref(volume)[0] or default
+        store = self._store(sid)
+        fmt = props.pop('format', None) or store.get('format') or 'raw'
+        volname, fmt = self._volume_name(store, vmid, fmt, 'vm-{0}-cloudinit'.format(vmid))
+        if volname in store.setdefault('volumes', {}):
+            raise PveError(500, "unable to create cloud-init disk: volume '{0}:{1}' already exists".format(sid, volname))
+        store['volumes'][volname] = {'content': 'images', 'format': fmt, 'size': 4 * 1024 ** 2, 'vmid': vmid}
+        volid = '{0}:{1}'.format(sid, volname)
+        props.update(media='cdrom')
+        return join_drive(volid, props), [volid]
+
     # ------------------------------------------------------------- config update
 
     def _qx_hot(self, vm, what):

@@ -1,0 +1,571 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxfleet.proxmox contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: may change without notice between releases.
+
+"""What is specific to QEMU VMs: drives, NICs, cloud-init and the other configuration keys, in canonical form.
+
+Parsing and formatting go through propstring. The functions here are pure: they take the user's options and the
+VM's current configuration, and say what to send (config parameters, keys to delete, disks to resize, disks to
+destroy), failing with ProxmoxConfigError before any write when the request cannot be met (a disk shrink, a
+move to another storage, an unknown key).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from urllib.parse import quote, unquote
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
+
+DISK_SLOT_RE = re.compile(r'^(ide[0-3]|sata[0-5]|scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|efidisk0|tpmstate0)$')
+NET_SLOT_RE = re.compile(r'^net([0-9]|[1-2][0-9]|3[01])$')
+UNUSED_RE = re.compile(r'^unused\d+$')
+NET_MODELS = ('e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551', 'i82557b', 'i82559er',
+              'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3')
+# The keys of a VM's configuration (qemu-server's schema): checked before any write, so a typo fails early.
+_KEY_PATTERNS = (
+    r'acpi|affinity|agent|allow-ksm|amd-sev|arch|args|audio0|autostart|balloon|bios|boot|bootdisk|cdrom|cicustom|'
+    r'cipassword|citype|ciupgrade|ciuser|cores|cpu|cpulimit|cpuunits|description|efidisk0|freeze|hookscript|'
+    r'hotplug|hugepages|intel-tdx|ivshmem|keephugepages|keyboard|kvm|localtime|lock|machine|memory|migrate_downtime|'
+    r'migrate_speed|name|nameserver|numa|onboot|ostype|protection|reboot|rng0|scsihw|searchdomain|shares|smbios1|'
+    r'smp|sockets|spice_enhancements|sshkeys|startdate|startup|tablet|tags|tdf|template|tpmstate0|vcpus|vga|'
+    r'vmgenid|vmstatestorage|watchdog|'
+    r'ide[0-3]|sata[0-5]|scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|unused\d+|net\d+|numa\d+|'
+    r'hostpci\d+|usb\d+|serial[0-3]|parallel[0-2]|ipconfig\d+|virtiofs\d+')
+KNOWN_KEY_RE = re.compile('^(?:' + _KEY_PATTERNS + ')$')
+# Keys a module option manages (raw `config` may not name them: one way to set each).
+DRIVE_BOOL_OPTIONS = ('ssd', 'iothread', 'backup', 'replicate', 'ro', 'shared')
+# Values PVE takes when an option is missing: a missing key and its default compare equal.
+DRIVE_DEFAULTS = {'ssd': '0', 'iothread': '0', 'discard': 'ignore', 'backup': '1', 'replicate': '1', 'ro': '0',
+                  'shared': '0'}
+NET_DEFAULTS = {'firewall': '0', 'link_down': '0'}
+NET_BOOL_OPTIONS = ('firewall', 'link_down')
+NET_NUMBER_OPTIONS = ('tag', 'mtu', 'rate', 'queues')
+SECRET_KEYS = ('cipassword',)
+
+
+def check_key(key, where='config'):
+    if not KNOWN_KEY_RE.match(str(key)):
+        raise ProxmoxConfigError('{0}: {1!r} is not a configuration key of a Proxmox VE VM'.format(where, key))
+    return key
+
+
+# ---------------------------------------------------------------- drives
+
+def parse_drive(text):
+    """'local-lvm:vm-100-disk-0,iothread=1,size=32G' -> ('local-lvm:vm-100-disk-0', {'iothread': '1', 'size': '32G'})."""
+    props = propstring.parse(text, default_key='file')
+    return props.pop('file', ''), props
+
+
+def render_drive(volume, props):
+    return propstring.render(dict(props, file=volume), default_key='file')
+
+
+def volume_storage(volume):
+    """The storage of a volume id ('local-lvm:vm-100-disk-0' -> 'local-lvm'); None for a path or a keyword."""
+    if not volume or volume.startswith('/') or ':' not in volume:
+        return None
+    return volume.split(':', 1)[0]
+
+
+def is_cdrom(volume, props):
+    return props.get('media') == 'cdrom' or volume in ('cdrom',)
+
+
+def is_cloudinit(volume):
+    return bool(re.search(r'(?:^|[:/])vm-\d+-cloudinit(?:\.\w+)?$', volume or '')) or (volume or '').endswith(
+        ':cloudinit')
+
+
+def size_bytes(value, default_unit='G'):
+    """A user's size (an int is GiB, as in PVE's storage:size) or PVE's size= value, in bytes."""
+    if value is None:
+        return None
+    try:
+        return propstring.parse_size(value, default_unit)
+    except ValueError as error:
+        raise ProxmoxConfigError(str(error)) from None
+
+
+def _canon_drive_option(key, value):
+    text = propstring.stringify(value).strip()
+    if key in DRIVE_BOOL_OPTIONS:
+        try:
+            return '1' if propstring.to_bool(text) else '0'
+        except ValueError:
+            return text
+    return text
+
+
+def canonical_drive(text):
+    """A drive value compared option by option: defaults dropped, booleans as 1/0, size in bytes."""
+    volume, props = parse_drive(text)
+    out = {'file': volume}
+    for key, value in props.items():
+        value = _canon_drive_option(key, value)
+        if key == 'size':
+            try:
+                value = propstring.parse_size(value, 'B')
+            except ValueError:
+                pass
+        if DRIVE_DEFAULTS.get(key) == value:
+            continue
+        out[key] = value
+    return out
+
+
+class DiskChange(object):
+    """What one disk of the user's `disks` needs: a config value to send, a resize, a detach or a destroy."""
+
+    def __init__(self, slot):
+        self.slot = slot
+        self.value = None        # config value to send (new disk, changed options)
+        self.resize = None       # new size in bytes
+        self.detach = False      # delete the slot: the volume becomes unusedN
+        self.destroy = False     # delete the slot and destroy the volume
+        self.before = None
+        self.after = None
+
+    @property
+    def changed(self):
+        return bool(self.value or self.resize or self.detach or self.destroy)
+
+
+_DRIVE_OPTION_NAMES = ('cache', 'discard', 'ssd', 'iothread', 'backup', 'replicate', 'aio', 'ro', 'serial', 'media',
+                       'format')
+
+
+def _user_drive_options(spec):
+    """The drive options the user gave (structured ones and the free `options` dict), as PVE's keys."""
+    out = {}
+    for name in _DRIVE_OPTION_NAMES:
+        if name in ('format', 'media'):
+            continue
+        value = spec.get(name)
+        if value is None:
+            continue
+        out[name] = _canon_drive_option(name, 'on' if value is True and name == 'discard' else value)
+    for key, value in (spec.get('options') or {}).items():
+        if value is not None:
+            out[str(key)] = _canon_drive_option(str(key), value)
+    if spec.get('media'):
+        out['media'] = spec['media']
+    return out
+
+
+def _gib(num_bytes):
+    """bytes -> the GiB number of PVE's storage:size (exact decimal, no trailing zeros)."""
+    value = Decimal(int(num_bytes)) / Decimal(1024 ** 3)
+    text = format(value.normalize(), 'f')
+    return text
+
+
+def plan_disk(spec, current, vmid=None):
+    """The DiskChange for one entry of `disks`, given the current value of its slot (None when empty).
+
+    spec: slot, state (present/absent), storage, size, format, cache, discard, ssd, iothread, backup, replicate,
+    import_from, media, volume, cloudinit, destroy, options. Raises ProxmoxConfigError for a shrink, a disk on
+    another storage than asked, a format change of an existing disk, or a new disk without a storage.
+    """
+    slot = spec['slot']
+    if not DISK_SLOT_RE.match(slot):
+        raise ProxmoxConfigError('disks: {0!r} is not a disk slot (ide0-3, sata0-5, scsi0-30, virtio0-15, efidisk0, '
+                                 'tpmstate0)'.format(slot))
+    change = DiskChange(slot)
+    change.before = canonical_drive(current) if current else None
+    if spec.get('state') == 'absent':
+        if current:
+            change.destroy = bool(spec.get('destroy'))
+            change.detach = not change.destroy
+        change.after = None
+        return change
+    wanted = _user_drive_options(spec)
+    if current is None:
+        change.value = _new_drive(spec, wanted, slot)
+        after = canonical_drive(change.value)
+        change.after = after
+        return change
+    volume, props = parse_drive(current)
+    # An existing drive: the volume stays (moving disks is another task), options converge, the size grows.
+    if spec.get('cloudinit'):
+        if not is_cloudinit(volume):
+            raise ProxmoxConfigError('disks: {0} holds {1!r}, not a cloud-init drive: remove it first (state: absent)'
+                                     .format(slot, volume))
+        change.after = change.before
+        return change
+    if spec.get('volume') is not None and (is_cdrom(volume, props) or spec.get('media') == 'cdrom'):
+        if spec['volume'] != volume:
+            wanted = dict(wanted, media='cdrom')
+            merged = dict(props, **wanted)
+            merged.pop('size', None)
+            change.value = render_drive(spec['volume'], merged)
+            change.after = canonical_drive(change.value)
+            return change
+    elif spec.get('volume') is not None and spec['volume'] != volume:
+        raise ProxmoxConfigError('disks: {0} holds {1!r}, not {2!r}: remove it first (state: absent) to attach '
+                                 'another volume'.format(slot, volume, spec['volume']))
+    storage = spec.get('storage')
+    if storage and volume_storage(volume) and storage != volume_storage(volume):
+        raise ProxmoxConfigError('disks: {0} is on storage {1!r}, not {2!r}: pve_vm does not move disks (move it '
+                                 'with the API or the GUI, or remove and recreate it)'.format(
+                                     slot, volume_storage(volume), storage))
+    if spec.get('format') and props.get('format') and spec['format'] != props['format']:
+        raise ProxmoxConfigError('disks: {0} has format {1!r}, not {2!r}: a format is set when a disk is created'.format(
+            slot, props['format'], spec['format']))
+    merged = dict(props)
+    merged.update(wanted)
+    have_size = size_bytes(props.get('size'), 'B') if props.get('size') else None
+    if spec.get('size') is not None and not is_cdrom(volume, props) and slot not in ('efidisk0', 'tpmstate0'):
+        want_size = size_bytes(spec['size'])
+        if have_size is not None and want_size < have_size:
+            raise ProxmoxConfigError('disks: {0} is {1}, asked {2}: disks never shrink (shrinking disks is not '
+                                     'supported)'.format(slot, propstring.format_size(have_size),
+                                                         propstring.format_size(want_size)))
+        if have_size is None or want_size > have_size:
+            change.resize = want_size
+    current_canon = canonical_drive(current)
+    new_canon = canonical_drive(render_drive(volume, merged))
+    if new_canon != current_canon:
+        change.value = render_drive(volume, merged)
+    after = dict(new_canon)
+    if change.resize:
+        after['size'] = change.resize
+    change.after = after
+    return change
+
+
+def _new_drive(spec, wanted, slot):
+    """The value that makes PVE allocate (or attach) a disk: storage:size[,import-from=...][,options]."""
+    props = dict(wanted)
+    if spec.get('format'):
+        props['format'] = spec['format']
+    if spec.get('volume') is not None:
+        if spec['volume'] not in ('none', 'cdrom') and spec.get('media') != 'cdrom' and not volume_storage(spec['volume']):
+            raise ProxmoxConfigError('disks: {0}: volume {1!r} is not a volume id (storage:name)'.format(
+                slot, spec['volume']))
+        return render_drive(spec['volume'], props)
+    storage = spec.get('storage')
+    if not storage:
+        raise ProxmoxConfigError('disks: {0} does not exist yet: give its storage'.format(slot))
+    if spec.get('cloudinit'):
+        props.pop('media', None)
+        return render_drive('{0}:cloudinit'.format(storage), props)
+    if spec.get('import_from'):
+        props['import-from'] = spec['import_from']
+        return render_drive('{0}:0'.format(storage), props)
+    if slot in ('efidisk0', 'tpmstate0'):
+        return render_drive('{0}:1'.format(storage), props)
+    if spec.get('size') is None:
+        raise ProxmoxConfigError('disks: {0} does not exist yet: give its size (or import_from)'.format(slot))
+    return render_drive('{0}:{1}'.format(storage, _gib(size_bytes(spec['size']))), props)
+
+
+# ---------------------------------------------------------------- NICs
+
+def parse_net(text):
+    """'virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1' -> {'model': 'virtio', 'macaddr': 'BC:...', ...}."""
+    props = propstring.parse(text)
+    out = {}
+    for key, value in props.items():
+        if key in NET_MODELS:
+            out['model'] = key
+            if value:
+                out['macaddr'] = value.upper()
+        elif key == 'macaddr':
+            out['macaddr'] = value.upper()
+        else:
+            out[key] = value
+    return out
+
+
+def canonical_net(value):
+    if value is None:
+        return None
+    props = parse_net(value) if isinstance(value, str) else dict(value)
+    out = {}
+    for key, item in props.items():
+        item = propstring.stringify(item).strip()
+        if key in NET_BOOL_OPTIONS:
+            try:
+                item = '1' if propstring.to_bool(item) else '0'
+            except ValueError:
+                pass
+        if NET_DEFAULTS.get(key) == item:
+            continue
+        if key == 'macaddr':
+            item = item.upper()
+        out[key] = item
+    return out
+
+
+def render_net(props):
+    props = dict(props)
+    model = props.pop('model', 'virtio')
+    mac = props.pop('macaddr', None)
+    head = '{0}={1}'.format(model, mac) if mac else model
+    rest = propstring.render(props)
+    return head + (',' + rest if rest else '')
+
+
+class NetChange(object):
+    def __init__(self, slot):
+        self.slot = slot
+        self.value = None
+        self.delete = False
+        self.before = None
+        self.after = None
+
+    @property
+    def changed(self):
+        return bool(self.value or self.delete)
+
+
+def plan_net(spec, current):
+    """The NetChange for one entry of `nets`: options the user gave over the current ones, the MAC kept."""
+    slot = spec['slot']
+    if not NET_SLOT_RE.match(slot):
+        raise ProxmoxConfigError('nets: {0!r} is not a network device slot (net0 ... net31)'.format(slot))
+    change = NetChange(slot)
+    change.before = canonical_net(current) if current else None
+    if spec.get('state') == 'absent':
+        change.delete = current is not None
+        return change
+    merged = parse_net(current) if current else {}
+    if spec.get('model'):
+        if spec['model'] not in NET_MODELS:
+            raise ProxmoxConfigError('nets: {0}: model {1!r} is not one of {2}'.format(slot, spec['model'],
+                                                                                       ', '.join(NET_MODELS)))
+        merged['model'] = spec['model']
+    merged.setdefault('model', 'virtio')
+    if spec.get('mac'):
+        if not re.match(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', spec['mac']):
+            raise ProxmoxConfigError('nets: {0}: {1!r} is not a MAC address'.format(slot, spec['mac']))
+        merged['macaddr'] = spec['mac'].upper()
+    if spec.get('bridge') is not None:
+        merged['bridge'] = spec['bridge']
+    if current is None and not merged.get('bridge'):
+        raise ProxmoxConfigError('nets: {0} does not exist yet: give its bridge'.format(slot))
+    for name in NET_BOOL_OPTIONS:
+        if spec.get(name) is not None:
+            merged[name] = '1' if spec[name] else '0'
+    for name in NET_NUMBER_OPTIONS:
+        value = spec.get(name)
+        if value is None:
+            continue
+        if value in (0, '0', ''):
+            merged.pop(name, None)
+        else:
+            merged[name] = propstring.stringify(value)
+    for key, value in (spec.get('options') or {}).items():
+        if value is None or value == '':
+            merged.pop(str(key), None)
+        else:
+            merged[str(key)] = propstring.stringify(value)
+    # Options at PVE's default are left out, as PVE writes them.
+    clean = dict((k, v) for k, v in merged.items() if k not in NET_BOOL_OPTIONS or canonical_net({k: v}))
+    change.after = canonical_net(clean)
+    if change.after != change.before:
+        change.value = render_net(clean)
+    return change
+
+
+# ---------------------------------------------------------------- cloud-init and other keys
+
+def encode_sshkeys(keys):
+    """Public keys (a list, or text with one key a line) -> the URI-encoded text PVE takes and stores."""
+    return quote('\n'.join(decode_sshkeys(keys)) + '\n', safe='')
+
+
+def decode_sshkeys(value):
+    """The key lines of an sshkeys value (URI-encoded as PVE stores it, or plain), trimmed, empty lines dropped."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        lines = []
+        for item in value:
+            lines.extend(str(item).splitlines())
+    else:
+        text = str(value)
+        if '%' in text and ' ' not in text:
+            text = unquote(text)
+        lines = text.splitlines()
+    return [re.sub(r'\s+', ' ', line.strip()) for line in lines if line.strip()]
+
+
+def _memory(value):
+    """memory: '2048' or PVE 8.1+'s 'current=2048' -> 2048."""
+    props = propstring.parse(value, default_key='current') if isinstance(value, str) else {'current': value}
+    try:
+        return int(float(props.get('current')))
+    except (TypeError, ValueError):
+        return propstring.stringify(value)
+
+
+def _props_normalizer(default_key=None, lists=(), bools=()):
+    def normalize(value):
+        if isinstance(value, dict):
+            props = dict((str(k), propstring.stringify(v)) for k, v in value.items() if v is not None)
+        else:
+            props = propstring.parse(value, default_key)
+        for key in lists:
+            if key in props:
+                props[key] = propstring.split_list(props[key], ';, ')
+        for key in bools:
+            if key in props:
+                try:
+                    props[key] = propstring.to_bool(props[key])
+                except ValueError:
+                    pass
+        return props
+    return normalize
+
+
+def _props_serializer(default_key=None):
+    def serialize(value):
+        if isinstance(value, dict):
+            return propstring.render(dict((str(k), v) for k, v in value.items() if v is not None),
+                                     default_key=default_key)
+        return value
+    return serialize
+
+
+def _lower_set(value):
+    return sorted(set(item.lower() for item in propstring.split_list(value, ',; ')))
+
+
+def _sshkeys_field():
+    return Field('sshkeys', normalize=decode_sshkeys, serialize=encode_sshkeys)
+
+
+def _text_list(value):
+    return propstring.split_list(value, ', ;')
+
+
+def config_fields():
+    """The compare Fields of the first-class options that map to one configuration key each."""
+    return [
+        Field('name'), Field('description'),
+        Field('cores', kind='int'), Field('sockets', kind='int'),
+        Field('cpu', normalize=_props_normalizer('cputype', lists=('flags',)), serialize=_props_serializer('cputype')),
+        Field('memory', normalize=_memory, serialize=lambda v: str(v)),
+        Field('balloon', kind='int'), Field('numa', kind='bool'),
+        Field('machine', normalize=_props_normalizer('type'), serialize=_props_serializer('type')),
+        Field('bios'), Field('ostype'), Field('scsihw'),
+        Field('boot', normalize=_props_normalizer('legacy', lists=('order',)), serialize=_boot_serialize),
+        Field('agent', normalize=_props_normalizer('enabled', bools=('enabled', 'fstrim_cloned_disks', 'freeze-fs-on-backup')),
+              serialize=_props_serializer('enabled')),
+        Field('onboot', kind='bool'),
+        Field('startup', normalize=_props_normalizer(), serialize=_props_serializer()),
+        Field('protection', kind='bool'),
+        Field('vga', normalize=_props_normalizer('type'), serialize=_props_serializer('type')),
+        Field('ciuser'), Field('cipassword', write_only=True),
+        _sshkeys_field(),
+        Field('nameserver', normalize=_text_list, serialize=lambda v: ' '.join(_text_list(v))),
+        Field('searchdomain', normalize=_text_list, serialize=lambda v: ' '.join(_text_list(v))),
+        Field('cicustom', normalize=_props_normalizer(), serialize=_props_serializer()),
+        Field('citype'), Field('ciupgrade', kind='bool'),
+    ]
+
+
+def _boot_serialize(value):
+    if isinstance(value, dict):
+        value = dict(value)
+        if isinstance(value.get('order'), (list, tuple)):
+            value['order'] = ';'.join(value['order'])
+        return propstring.render(value, default_key='legacy')
+    if isinstance(value, (list, tuple)):
+        return 'order=' + ';'.join(value)
+    return value
+
+
+def boot_option(value):
+    """The boot option as given: a list of devices is the boot order."""
+    if isinstance(value, (list, tuple)):
+        return 'order=' + ';'.join(str(v) for v in value)
+    return value
+
+
+def tags_plan(wanted, current, purge=False):
+    """(value to send or None, before, after) for tags: a set (order and case ignored); additive unless purge."""
+    have = _lower_set(current) if current else []
+    want = _lower_set(wanted)
+    after = sorted(set(want) | (set() if purge else set(have)))
+    if after == have:
+        return None, have, after
+    return (';'.join(after) if after else ABSENT), have, after
+
+
+def canonical_raw(key, value):
+    """A raw `config` value in canonical form: property strings key by key, booleans as 1/0, else text."""
+    if value is None:
+        return None
+    if key == 'sshkeys':
+        return decode_sshkeys(value)
+    if key == 'tags':
+        return _lower_set(value)
+    if DISK_SLOT_RE.match(key):
+        return canonical_drive(value)
+    if NET_SLOT_RE.match(key):
+        return canonical_net(value)
+    if isinstance(value, dict):
+        return dict((str(k), propstring.stringify(v)) for k, v in value.items() if v is not None)
+    text = propstring.stringify(value).strip()
+    if '=' in text:
+        try:
+            return propstring.parse(text, default_key='_')
+        except ValueError:
+            return text
+    return text
+
+
+def raw_value(key, value):
+    """A raw `config` value as sent: dicts rendered as property strings, lists joined, booleans as 1/0."""
+    if key == 'sshkeys':
+        return encode_sshkeys(value)
+    if isinstance(value, dict):
+        return propstring.render(dict((str(k), v) for k, v in value.items() if v is not None))
+    if isinstance(value, bool):
+        return 1 if value else 0
+    if isinstance(value, (list, tuple)):
+        return ','.join(propstring.stringify(v) for v in value)
+    return value
+
+
+def slot_values(option, values, pattern, prefix):
+    """A dict option of slot -> value (ipconfig, serial, hostpci, usb): {'ipconfig0': ...}; keys may be the bare
+    index ('0'). Values may be dicts (rendered as property strings) or strings; '' or 'absent' removes."""
+    out = {}
+    for key, value in (values or {}).items():
+        key = str(key)
+        if key.isdigit():
+            key = prefix + key
+        if not re.match(pattern, key):
+            raise ProxmoxConfigError('{0}: {1!r} is not a {2}N key'.format(option, key, prefix))
+        if value in ('', 'absent') or value is None:
+            out[key] = ABSENT
+        elif isinstance(value, dict):
+            out[key] = propstring.render(dict((str(k), v) for k, v in value.items() if v is not None))
+        else:
+            out[key] = propstring.stringify(value)
+    return out
+
+
+def mask_config(config):
+    """A config for results: secrets masked, sshkeys decoded."""
+    out = {}
+    for key, value in (config or {}).items():
+        if key in SECRET_KEYS:
+            out[key] = '********'
+        elif key == 'sshkeys':
+            out[key] = '\n'.join(decode_sshkeys(value))
+        elif key == 'digest':
+            continue
+        else:
+            out[key] = value
+    return out
