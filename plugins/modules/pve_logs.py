@@ -352,9 +352,13 @@ def _task_entry(client, scrub, task, max_lines):
     start = int(task.get('starttime') or 0)
     rnode = scrub.redact(node)
     ident = scrub.redact(task.get('id') or '') or 'node'
+    # The list gives a token's tasks as user and tokenid; the UPID has them joined, as users write them.
+    user = task.get('user')
+    if user and task.get('tokenid'):
+        user = '{0}!{1}'.format(user, task['tokenid'])
     return {
         'upid': scrub.redact(task['upid']), 'node': rnode, 'type': task.get('type'), 'id': scrub.redact(task.get('id') or ''),
-        'user': scrub.redact(task.get('user')), 'starttime': start, 'endtime': task.get('endtime'),
+        'user': scrub.redact(user), 'starttime': start, 'endtime': task.get('endtime'),
         'status': scrub.redact(task.get('status')), 'lines': scrub.redact_lines(lines), 'truncated': truncated,
         'file': 'tasks/{0}/{1}-{2}-{3}-{4}.log'.format(_file_part(rnode), _stamp(start), _file_part(task.get('type')),
                                                        _file_part(ident), '{0:x}'.format(int(task.get('pid') or 0))),

@@ -236,7 +236,8 @@ class LogsArea(StatefulRoutes):
         counted = [0]
 
         def keep(task, status):
-            if userfilter and userfilter.lower() not in task['user'].lower():
+            # PVE splits a token's task owner into user and tokenid before it filters.
+            if userfilter and userfilter.lower() not in task['user'].split('!')[0].lower():
                 return False
             if not (auditor or self._task_owner(user, task)):
                 return False
@@ -258,12 +259,19 @@ class LogsArea(StatefulRoutes):
         if source in ('active', 'all'):
             for task in mine:
                 if task['status'] == 'running' and keep(task, None) and len(out) < limit:
-                    out.append(dict(self._task_view(task, True), status='RUNNING'))
+                    out.append(dict(self._listed(task), status='RUNNING'))
         if source != 'active':
             for task in mine:
                 if task['status'] != 'running' and keep(task, task.get('exitstatus')) and len(out) < limit:
-                    out.append(self._task_view(task, True))
+                    out.append(self._listed(task))
         return ok(out)
+
+    def _listed(self, task):
+        """A task as the list shows it: a token's task has the user in `user` and the token's name in `tokenid`."""
+        view = self._task_view(task, True)
+        if '!' in view['user']:
+            view['user'], view['tokenid'] = view['user'].split('!', 1)
+        return view
 
     # -------------------------------------------------------------- system log
 
