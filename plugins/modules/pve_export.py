@@ -27,7 +27,7 @@ description:
     M(proxfleet.proxmox.pve_ha_rule), with the resources it lists.
   - Secrets (storage passwords, keyrings, encryption keys) are never exported - the API does not return them. RV(secrets)
     names the ones needed to create an item again elsewhere.
-  - Anything the modules cannot express is listed in RV(skipped), never dropped silently.
+  - Anything the modules cannot express is listed in RV(not_exported), never dropped silently.
   - Reads with list calls - per area a few, plus per node, guest, security group, IP set and vnet for the firewall and
     SDN subnets. Needs C(PVEAuditor) on C(/) (C(Sys.Audit), C(Datastore.Audit), C(VM.Audit), C(SDN.Audit)).
 author:
@@ -127,7 +127,7 @@ secrets:
   type: list
   elements: dict
   sample: [{module: pve_storage, item: pbs-main, options: [password]}]
-skipped:
+not_exported:
   description:
     - What the export left out - items of types no module manages, API keys that are no module option - with why.
   returned: success
@@ -155,7 +155,7 @@ def run(module):
         for name in MODULES[area]:
             export[name] = found.get(name, [])
     return {'changed': False, 'export': export, 'cluster': cluster, 'secrets': exporter.secrets,
-            'skipped': exporter.skipped.items, 'reads': exporter.reads}
+            'not_exported': exporter.skipped.items, 'reads': exporter.reads}
 
 
 def main():
