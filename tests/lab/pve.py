@@ -12,6 +12,7 @@ from .areas.cluster_join import ClusterJoinArea
 from .areas.firewall_extra import FirewallExtraArea
 from .areas.ha import HaArea
 from .areas.logs import LogsArea
+from .areas.lxc_extra import LxcExtraArea
 from .areas.pbs_storage import PbsStorageArea
 from .areas.qemu_extra import QemuExtraArea
 from .areas.remote_migrate import RemoteMigrateArea
@@ -19,7 +20,7 @@ from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 
 
-class LabPve(QemuExtraArea,
+class LabPve(QemuExtraArea, LxcExtraArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
