@@ -40,7 +40,7 @@ def api(cluster, method, path, **params):
 
 
 def wait_task(cluster, node, upid):
-    for _ in range(600):
+    for _attempt in range(600):
         status = api(cluster, 'GET', '/nodes/{0}/tasks/{1}/status'.format(node, upid))
         if status['status'] == 'stopped':
             assert status['exitstatus'] == 'OK', status
@@ -190,7 +190,7 @@ def test_fleet_report(lab_fn, tmp_path):
         assert got['cpu']['allocated'] == sum(int(g.config.get('cores', 1)) * int(g.config.get('sockets', 1)) for g in running)
         # Storage: local ones once per online node, shared ones (nfs-backup, the pbs storage) once.
         names = sorted((s['storage'], s['node']) for s in got['storage_list'])
-        local = [n for n in sorted(cluster.pve.nodes)]
+        local = sorted(cluster.pve.nodes)
         assert names == sorted([('local', n) for n in local] + [('local-lvm', n) for n in local]
                                + [('nfs-backup', None), (PBS_STORAGE, None)])
         listed = [s for s in got['storage_list'] if s['status'] == 'available']
