@@ -155,6 +155,14 @@ EXAMPLES = r'''
       delegate_to: localhost
       register: guest_logs
 
+    - name: Create the directories the suggested file names need
+      ansible.builtin.file:
+        path: "/srv/incident-42/{{ item }}"
+        state: directory
+        mode: "0700"
+      loop: "{{ guest_logs.logs.tasks | map(attribute='file') | map('dirname') | unique }}"
+      delegate_to: localhost
+
     - name: Write each log to a file on the controller
       ansible.builtin.copy:
         content: "{{ item.lines | join('\n') }}\n"
