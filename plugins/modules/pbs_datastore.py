@@ -145,28 +145,32 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A datastore with nightly GC and a retention that becomes its prune job
-  proxfleet.proxmox.pbs_datastore:
-    api_host: pbs1.example.com
-    api_token_id: automation@pbs!ansible
-    api_token_secret: "{{ vault_pbs_token_secret }}"
-    name: backups
-    path: /mnt/datastore/backups
-    gc_schedule: daily
-    prune_schedule: daily
-    keep_daily: 7
-    keep_weekly: 4
-    comment: Backups of the production cluster
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pbs1.example.com
+      api_token_id: automation@pbs!ansible
+      api_token_secret: "{{ vault_pbs_token_secret }}"
+  block:
+    - name: A datastore with nightly GC and a retention that becomes its prune job
+      proxfleet.proxmox.pbs_datastore:
+        name: backups
+        path: /mnt/datastore/backups
+        gc_schedule: daily
+        prune_schedule: daily
+        keep_daily: 7
+        keep_weekly: 4
+        comment: Backups of the production cluster
 
-- name: Put it in read-only maintenance
-  proxfleet.proxmox.pbs_datastore:
-    name: backups
-    maintenance_mode: read-only
+    - name: Put it in read-only maintenance
+      proxfleet.proxmox.pbs_datastore:
+        name: backups
+        maintenance_mode: read-only
 
-- name: Remove the datastore but keep its data on disk
-  proxfleet.proxmox.pbs_datastore:
-    name: backups
-    state: absent
+    - name: Remove the datastore but keep its data on disk
+      proxfleet.proxmox.pbs_datastore:
+        name: backups
+        state: absent
 '''
 
 RETURN = r'''

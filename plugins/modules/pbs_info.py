@@ -30,18 +30,22 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Read the backup server
-  proxfleet.proxmox.pbs_info:
-    api_host: pbs1.example.com
-    api_token_id: audit@pbs!ansible
-    api_token_secret: "{{ vault_pbs_token_secret }}"
-  register: pbs
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pbs1.example.com
+      api_token_id: audit@pbs!ansible
+      api_token_secret: "{{ vault_pbs_token_secret }}"
+  block:
+    - name: Read the backup server
+      proxfleet.proxmox.pbs_info:
+      register: pbs
 
-- name: Warn about nearly full datastores
-  ansible.builtin.debug:
-    msg: "{{ item.name }} is {{ (item.used_fraction * 100) | round(1) }}% full"
-  loop: "{{ pbs.datastores }}"
-  when: item.used_fraction > 0.8
+    - name: Warn about nearly full datastores
+      ansible.builtin.debug:
+        msg: "{{ item.name }} is {{ (item.used_fraction * 100) | round(1) }}% full"
+      loop: "{{ pbs.datastores }}"
+      when: item.used_fraction > 0.8
 '''
 
 RETURN = r'''

@@ -155,45 +155,49 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Pull the production backups from the offsite server every night
-  proxfleet.proxmox.pbs_job:
-    api_host: pbs1.example.com
-    api_token_id: automation@pbs!ansible
-    api_token_secret: "{{ vault_pbs_token_secret }}"
-    type: sync
-    id: pull-offsite
-    store: backups
-    remote: offsite
-    remote_store: backups
-    schedule: "*-*-* 02:00"
-    remove_vanished: true
-    group_filter: ["type:vm", "exclude:group:vm/9000"]
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pbs1.example.com
+      api_token_id: automation@pbs!ansible
+      api_token_secret: "{{ vault_pbs_token_secret }}"
+  block:
+    - name: Pull the production backups from the offsite server every night
+      proxfleet.proxmox.pbs_job:
+        type: sync
+        id: pull-offsite
+        store: backups
+        remote: offsite
+        remote_store: backups
+        schedule: "*-*-* 02:00"
+        remove_vanished: true
+        group_filter: ["type:vm", "exclude:group:vm/9000"]
 
-- name: Verify weekly, redoing verifications older than 30 days, and run it now
-  proxfleet.proxmox.pbs_job:
-    type: verify
-    id: verify-weekly
-    store: backups
-    schedule: sun 04:00
-    ignore_verified: true
-    outdated_after: 30
-    run: true
-  register: verify
+    - name: Verify weekly, redoing verifications older than 30 days, and run it now
+      proxfleet.proxmox.pbs_job:
+        type: verify
+        id: verify-weekly
+        store: backups
+        schedule: sun 04:00
+        ignore_verified: true
+        outdated_after: 30
+        run: true
+      register: verify
 
-- name: Keep 7 daily and 4 weekly snapshots
-  proxfleet.proxmox.pbs_job:
-    type: prune
-    id: prune-backups
-    store: backups
-    schedule: daily
-    keep_daily: 7
-    keep_weekly: 4
+    - name: Keep 7 daily and 4 weekly snapshots
+      proxfleet.proxmox.pbs_job:
+        type: prune
+        id: prune-backups
+        store: backups
+        schedule: daily
+        keep_daily: 7
+        keep_weekly: 4
 
-- name: Remove a job
-  proxfleet.proxmox.pbs_job:
-    type: sync
-    id: pull-offsite
-    state: absent
+    - name: Remove a job
+      proxfleet.proxmox.pbs_job:
+        type: sync
+        id: pull-offsite
+        state: absent
 '''
 
 RETURN = r'''

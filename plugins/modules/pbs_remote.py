@@ -74,22 +74,26 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: The offsite server, pinned by its certificate
-  proxfleet.proxmox.pbs_remote:
-    api_host: pbs1.example.com
-    api_token_id: automation@pbs!ansible
-    api_token_secret: "{{ vault_pbs_token_secret }}"
-    name: offsite
-    host: pbs2.example.com
-    auth_id: sync@pbs!pull
-    password: "{{ vault_offsite_token_secret }}"
-    fingerprint: "64:d3:ff:3a:50:38:53:5a:9b:f7:50:...:ab:fe"
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pbs1.example.com
+      api_token_id: automation@pbs!ansible
+      api_token_secret: "{{ vault_pbs_token_secret }}"
+  block:
+    - name: The offsite server, pinned by its certificate
+      proxfleet.proxmox.pbs_remote:
+        name: offsite
+        host: pbs2.example.com
+        auth_id: sync@pbs!pull
+        password: "{{ vault_offsite_token_secret }}"
+        fingerprint: "64:d3:ff:3a:50:38:53:5a:9b:f7:50:...:ab:fe"
 
-- name: Rotate the credentials
-  proxfleet.proxmox.pbs_remote:
-    name: offsite
-    password: "{{ vault_offsite_new_secret }}"
-    update_password: always
+    - name: Rotate the credentials
+      proxfleet.proxmox.pbs_remote:
+        name: offsite
+        password: "{{ vault_offsite_new_secret }}"
+        update_password: always
 '''
 
 RETURN = r'''

@@ -41,19 +41,23 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: The snapshots of VM 100
-  proxfleet.proxmox.pbs_snapshot_info:
-    api_host: pbs1.example.com
-    api_token_id: audit@pbs!ansible
-    api_token_secret: "{{ vault_pbs_token_secret }}"
-    datastore: backups
-    backup_type: vm
-    backup_id: "100"
-  register: found
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pbs1.example.com
+      api_token_id: audit@pbs!ansible
+      api_token_secret: "{{ vault_pbs_token_secret }}"
+  block:
+    - name: The snapshots of VM 100
+      proxfleet.proxmox.pbs_snapshot_info:
+        datastore: backups
+        backup_type: vm
+        backup_id: "100"
+      register: found
 
-- name: The newest one must be verified
-  ansible.builtin.assert:
-    that: found.snapshots[0].verification == 'ok'
+    - name: The newest one must be verified
+      ansible.builtin.assert:
+        that: found.snapshots[0].verification == 'ok'
 '''
 
 RETURN = r'''

@@ -87,33 +87,37 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Back up two VMs to the Proxmox Backup Server storage before an upgrade
-  proxfleet.proxmox.pve_backup:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    vmid: [100, 101]
-    storage: pbs-main
-    mode: snapshot
-    notes_template: "before upgrade of {{ '{{guestname}}' }}"
-  register: backup
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Back up two VMs to the Proxmox Backup Server storage before an upgrade
+      proxfleet.proxmox.pve_backup:
+        vmid: [100, 101]
+        storage: pbs-main
+        mode: snapshot
+        notes_template: "before upgrade of {{ '{{guestname}}' }}"
+      register: backup
 
-- name: Show the new backups
-  ansible.builtin.debug:
-    msg: "{{ backup.backups | map(attribute='volid') }}"
+    - name: Show the new backups
+      ansible.builtin.debug:
+        msg: "{{ backup.backups | map(attribute='volid') }}"
 
-- name: Back up a pool to a directory storage, compressed
-  proxfleet.proxmox.pve_backup:
-    pool: production
-    storage: local
-    compress: zstd
-    protected: true
+    - name: Back up a pool to a directory storage, compressed
+      proxfleet.proxmox.pve_backup:
+        pool: production
+        storage: local
+        compress: zstd
+        protected: true
 
-- name: Back up everything but two templates
-  proxfleet.proxmox.pve_backup:
-    all: true
-    exclude: [9000, 9001]
-    storage: nfs-backup
+    - name: Back up everything but two templates
+      proxfleet.proxmox.pve_backup:
+        all: true
+        exclude: [9000, 9001]
+        storage: nfs-backup
 '''
 
 RETURN = r'''

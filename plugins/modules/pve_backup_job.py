@@ -148,40 +148,44 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Back up the production pool every night to the PBS storage, keeping 7 daily and 4 weekly backups
-  proxfleet.proxmox.pve_backup_job:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    id: nightly-prod
-    schedule: "*-*-* 01:30"
-    storage: pbs-main
-    pool: production
-    mode: snapshot
-    prune_backups:
-      keep_daily: 7
-      keep_weekly: 4
-    notes_template: "{{ '{{guestname}}' }} on {{ '{{node}}' }}"
-    comment: Nightly backup of production
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Back up the production pool every night to the PBS storage, keeping 7 daily and 4 weekly backups
+      proxfleet.proxmox.pve_backup_job:
+        id: nightly-prod
+        schedule: "*-*-* 01:30"
+        storage: pbs-main
+        pool: production
+        mode: snapshot
+        prune_backups:
+          keep_daily: 7
+          keep_weekly: 4
+        notes_template: "{{ '{{guestname}}' }} on {{ '{{node}}' }}"
+        comment: Nightly backup of production
 
-- name: Back up every guest but two, on Saturdays
-  proxfleet.proxmox.pve_backup_job:
-    id: weekly-all
-    schedule: sat 03:00
-    storage: local
-    all: true
-    exclude: [9000, 9001]
-    compress: zstd
+    - name: Back up every guest but two, on Saturdays
+      proxfleet.proxmox.pve_backup_job:
+        id: weekly-all
+        schedule: sat 03:00
+        storage: local
+        all: true
+        exclude: [9000, 9001]
+        compress: zstd
 
-- name: Pause a job without changing anything else
-  proxfleet.proxmox.pve_backup_job:
-    id: weekly-all
-    enabled: false
+    - name: Pause a job without changing anything else
+      proxfleet.proxmox.pve_backup_job:
+        id: weekly-all
+        enabled: false
 
-- name: Remove a job (its backups stay)
-  proxfleet.proxmox.pve_backup_job:
-    id: weekly-all
-    state: absent
+    - name: Remove a job (its backups stay)
+      proxfleet.proxmox.pve_backup_job:
+        id: weekly-all
+        state: absent
 '''
 
 RETURN = r'''

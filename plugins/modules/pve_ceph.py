@@ -81,28 +81,32 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Initialise Ceph and run a monitor and a manager on each of three nodes
-  proxfleet.proxmox.pve_ceph:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    node: "{{ item }}"
-    network: 10.10.10.0/24
-    monitor: present
-    manager: present
-  loop: [pve1, pve2, pve3]
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Initialise Ceph and run a monitor and a manager on each of three nodes
+      proxfleet.proxmox.pve_ceph:
+        node: "{{ item }}"
+        network: 10.10.10.0/24
+        monitor: present
+        manager: present
+      loop: [pve1, pve2, pve3]
 
-- name: Maintenance - keep OSDs in while nodes reboot
-  proxfleet.proxmox.pve_ceph:
-    node: pve1
-    flags:
-      noout: true
+    - name: Maintenance - keep OSDs in while nodes reboot
+      proxfleet.proxmox.pve_ceph:
+        node: pve1
+        flags:
+          noout: true
 
-- name: Maintenance done
-  proxfleet.proxmox.pve_ceph:
-    node: pve1
-    flags:
-      noout: false
+    - name: Maintenance done
+      proxfleet.proxmox.pve_ceph:
+        node: pve1
+        flags:
+          noout: false
 '''
 
 RETURN = r'''

@@ -30,18 +30,22 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Read the Ceph state
-  proxfleet.proxmox.pve_ceph_info:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-  register: ceph
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Read the Ceph state
+      proxfleet.proxmox.pve_ceph_info:
+      register: ceph
 
-- name: Stop when Ceph is not healthy
-  ansible.builtin.assert:
-    that:
-      - ceph.ceph.health.status == 'HEALTH_OK'
-      - ceph.ceph.osds | rejectattr('up') | list | length == 0
+    - name: Stop when Ceph is not healthy
+      ansible.builtin.assert:
+        that:
+          - ceph.ceph.health.status == 'HEALTH_OK'
+          - ceph.ceph.osds | rejectattr('up') | list | length == 0
 '''
 
 RETURN = r'''

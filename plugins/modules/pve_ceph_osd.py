@@ -99,30 +99,34 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: An OSD on each of two SSDs, with its DB on NVMe
-  proxfleet.proxmox.pve_ceph_osd:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    node: pve1
-    dev: "{{ item }}"
-    db_dev: /dev/nvme0n1
-    db_dev_size: 60
-  loop: [/dev/sdb, /dev/sdc]
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: An OSD on each of two SSDs, with its DB on NVMe
+      proxfleet.proxmox.pve_ceph_osd:
+        node: pve1
+        dev: "{{ item }}"
+        db_dev: /dev/nvme0n1
+        db_dev_size: 60
+      loop: [/dev/sdb, /dev/sdc]
 
-- name: Take an OSD out before replacing its disk
-  proxfleet.proxmox.pve_ceph_osd:
-    node: pve1
-    osdid: 3
-    state: out
+    - name: Take an OSD out before replacing its disk
+      proxfleet.proxmox.pve_ceph_osd:
+        node: pve1
+        osdid: 3
+        state: out
 
-- name: Destroy it once Ceph is healthy again, and wipe the disk
-  proxfleet.proxmox.pve_ceph_osd:
-    node: pve1
-    osdid: 3
-    state: absent
-    stop: true
-    cleanup: true
+    - name: Destroy it once Ceph is healthy again, and wipe the disk
+      proxfleet.proxmox.pve_ceph_osd:
+        node: pve1
+        osdid: 3
+        state: absent
+        stop: true
+        cleanup: true
 '''
 
 RETURN = r'''

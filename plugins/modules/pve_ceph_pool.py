@@ -129,35 +129,39 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A replicated pool for VM disks, with its storage
-  proxfleet.proxmox.pve_ceph_pool:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    node: pve1
-    name: vm-pool
-    size: 3
-    min_size: 2
-    pg_autoscale_mode: "on"
-    target_size_ratio: 0.5
-    add_storages: true
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: A replicated pool for VM disks, with its storage
+      proxfleet.proxmox.pve_ceph_pool:
+        node: pve1
+        name: vm-pool
+        size: 3
+        min_size: 2
+        pg_autoscale_mode: "on"
+        target_size_ratio: 0.5
+        add_storages: true
 
-- name: An erasure-coded pool (4+2) spread over hosts
-  proxfleet.proxmox.pve_ceph_pool:
-    node: pve1
-    name: archive
-    erasure_coding:
-      k: 4
-      m: 2
-      failure_domain: host
+    - name: An erasure-coded pool (4+2) spread over hosts
+      proxfleet.proxmox.pve_ceph_pool:
+        node: pve1
+        name: archive
+        erasure_coding:
+          k: 4
+          m: 2
+          failure_domain: host
 
-- name: Destroy a pool, its storages and the data on it
-  proxfleet.proxmox.pve_ceph_pool:
-    node: pve1
-    name: vm-pool
-    state: absent
-    remove_storages: true
-    force: true
+    - name: Destroy a pool, its storages and the data on it
+      proxfleet.proxmox.pve_ceph_pool:
+        node: pve1
+        name: vm-pool
+        state: absent
+        remove_storages: true
+        force: true
 '''
 
 RETURN = r'''

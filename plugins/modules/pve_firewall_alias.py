@@ -63,16 +63,23 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Name the admin network
-  proxfleet.proxmox.pve_firewall_alias:
-    name: adminnet
-    cidr: 10.0.0.0/24
-    comment: admins
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Name the admin network
+      proxfleet.proxmox.pve_firewall_alias:
+        name: adminnet
+        cidr: 10.0.0.0/24
+        comment: admins
 
-- name: Remove it
-  proxfleet.proxmox.pve_firewall_alias:
-    name: adminnet
-    state: absent
+    - name: Remove it
+      proxfleet.proxmox.pve_firewall_alias:
+        name: adminnet
+        state: absent
 '''
 
 RETURN = r'''

@@ -105,26 +105,33 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A security group for web servers
-  proxfleet.proxmox.pve_firewall_group:
-    name: webserver
-    comment: web front ends
-    rules:
-      - rule_id: https
-        type: in
-        action: ACCEPT
-        proto: tcp
-        dport: [443]
-      - type: in
-        action: ACCEPT
-        macro: SSH
-        source: 10.0.0.0/24
-    purge: true
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: A security group for web servers
+      proxfleet.proxmox.pve_firewall_group:
+        name: webserver
+        comment: web front ends
+        rules:
+          - rule_id: https
+            type: in
+            action: ACCEPT
+            proto: tcp
+            dport: [443]
+          - type: in
+            action: ACCEPT
+            macro: SSH
+            source: 10.0.0.0/24
+        purge: true
 
-- name: Remove it
-  proxfleet.proxmox.pve_firewall_group:
-    name: webserver
-    state: absent
+    - name: Remove it
+      proxfleet.proxmox.pve_firewall_group:
+        name: webserver
+        state: absent
 '''
 
 RETURN = r'''

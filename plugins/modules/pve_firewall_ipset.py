@@ -82,26 +82,33 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: The web servers, for rules with source or dest +webservers
-  proxfleet.proxmox.pve_firewall_ipset:
-    name: webservers
-    comment: web front ends
-    entries:
-      - cidr: 10.1.0.10
-      - cidr: 10.1.0.11
-        comment: web2
-      - cidr: 10.1.0.0/24
-      - cidr: 10.1.0.66
-        nomatch: true
-    purge: true
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: The web servers, for rules with source or dest +webservers
+      proxfleet.proxmox.pve_firewall_ipset:
+        name: webservers
+        comment: web front ends
+        entries:
+          - cidr: 10.1.0.10
+          - cidr: 10.1.0.11
+            comment: web2
+          - cidr: 10.1.0.0/24
+          - cidr: 10.1.0.66
+            nomatch: true
+        purge: true
 
-- name: A guest's own IP set
-  proxfleet.proxmox.pve_firewall_ipset:
-    level: guest
-    vmid: 101
-    name: ipfilter-net0
-    entries:
-      - cidr: 192.0.2.10
+    - name: A guest's own IP set
+      proxfleet.proxmox.pve_firewall_ipset:
+        level: guest
+        vmid: 101
+        name: ipfilter-net0
+        entries:
+          - cidr: 192.0.2.10
 '''
 
 RETURN = r'''

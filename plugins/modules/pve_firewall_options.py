@@ -171,21 +171,28 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Switch the cluster firewall on, dropping what no rule accepts
-  proxfleet.proxmox.pve_firewall_options:
-    level: cluster
-    enable: true
-    policy_in: DROP
-    policy_out: ACCEPT
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Switch the cluster firewall on, dropping what no rule accepts
+      proxfleet.proxmox.pve_firewall_options:
+        level: cluster
+        enable: true
+        policy_in: DROP
+        policy_out: ACCEPT
 
-- name: A guest's firewall, with IP and MAC filters
-  proxfleet.proxmox.pve_firewall_options:
-    level: guest
-    vmid: 101
-    enable: true
-    ipfilter: true
-    macfilter: true
-    log_level_in: info
+    - name: A guest's firewall, with IP and MAC filters
+      proxfleet.proxmox.pve_firewall_options:
+        level: guest
+        vmid: 101
+        enable: true
+        ipfilter: true
+        macfilter: true
+        log_level_in: info
 '''
 
 RETURN = r'''

@@ -210,40 +210,47 @@ notes:
 '''
 
 EXAMPLES = r'''
-- name: Allow HTTPS to the web VMs, identified by an id whatever its position
-  proxfleet.proxmox.pve_firewall_rule:
-    level: cluster
-    rule_id: web-https
-    type: in
-    action: ACCEPT
-    proto: tcp
-    dport: [443, "8443:8444"]
-    dest: +webservers
-    comment: web front ends
-    pos: 0
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Allow HTTPS to the web VMs, identified by an id whatever its position
+      proxfleet.proxmox.pve_firewall_rule:
+        level: cluster
+        rule_id: web-https
+        type: in
+        action: ACCEPT
+        proto: tcp
+        dport: [443, "8443:8444"]
+        dest: +webservers
+        comment: web front ends
+        pos: 0
 
-- name: Let SSH into VM 101 from the admin network (found by its match fields)
-  proxfleet.proxmox.pve_firewall_rule:
-    level: guest
-    vmid: 101
-    type: in
-    action: ACCEPT
-    macro: SSH
-    source: 10.0.0.0/24
-    log: info
+    - name: Let SSH into VM 101 from the admin network (found by its match fields)
+      proxfleet.proxmox.pve_firewall_rule:
+        level: guest
+        vmid: 101
+        type: in
+        action: ACCEPT
+        macro: SSH
+        source: 10.0.0.0/24
+        log: info
 
-- name: Apply the security group "webserver" on a node
-  proxfleet.proxmox.pve_firewall_rule:
-    level: node
-    node: pve1
-    type: group
-    action: webserver
+    - name: Apply the security group "webserver" on a node
+      proxfleet.proxmox.pve_firewall_rule:
+        level: node
+        node: pve1
+        type: group
+        action: webserver
 
-- name: Remove the rule
-  proxfleet.proxmox.pve_firewall_rule:
-    level: cluster
-    rule_id: web-https
-    state: absent
+    - name: Remove the rule
+      proxfleet.proxmox.pve_firewall_rule:
+        level: cluster
+        rule_id: web-https
+        state: absent
 '''
 
 RETURN = r'''

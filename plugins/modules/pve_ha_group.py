@@ -78,22 +78,26 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Prefer node pve1, then pve2, for the database VMs
-  proxfleet.proxmox.pve_ha_group:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    name: prefer-pve1
-    nodes: ["pve1:2", "pve2:1"]
-    restricted: false
-    nofailback: true
-    comment: database nodes
-    resources: [vm:100, vm:101]
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Prefer node pve1, then pve2, for the database VMs
+      proxfleet.proxmox.pve_ha_group:
+        name: prefer-pve1
+        nodes: ["pve1:2", "pve2:1"]
+        restricted: false
+        nofailback: true
+        comment: database nodes
+        resources: [vm:100, vm:101]
 
-- name: Remove the group
-  proxfleet.proxmox.pve_ha_group:
-    name: prefer-pve1
-    state: absent
+    - name: Remove the group
+      proxfleet.proxmox.pve_ha_group:
+        name: prefer-pve1
+        state: absent
 '''
 
 RETURN = r'''

@@ -77,31 +77,35 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Keep VM 100 running under HA, in group prefer-n1 (Proxmox VE 8) or its rule ha-group-prefer-n1 (Proxmox VE 9)
-  proxfleet.proxmox.pve_ha_resource:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    sid: vm:100
-    state: started
-    group: prefer-n1
-    max_restart: 2
-    comment: database primary
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Keep VM 100 running under HA, in group prefer-n1 (Proxmox VE 8) or its rule ha-group-prefer-n1 (Proxmox VE 9)
+      proxfleet.proxmox.pve_ha_resource:
+        sid: vm:100
+        state: started
+        group: prefer-n1
+        max_restart: 2
+        comment: database primary
 
-- name: Put a container into two rules (Proxmox VE 9)
-  proxfleet.proxmox.pve_ha_resource:
-    sid: ct:200
-    rules: [keep-apart-dns, pin-dns]
+    - name: Put a container into two rules (Proxmox VE 9)
+      proxfleet.proxmox.pve_ha_resource:
+        sid: ct:200
+        rules: [keep-apart-dns, pin-dns]
 
-- name: Stop VM 100 through HA
-  proxfleet.proxmox.pve_ha_resource:
-    sid: vm:100
-    state: stopped
+    - name: Stop VM 100 through HA
+      proxfleet.proxmox.pve_ha_resource:
+        sid: vm:100
+        state: stopped
 
-- name: Remove VM 100 from HA (the VM stays)
-  proxfleet.proxmox.pve_ha_resource:
-    sid: vm:100
-    state: absent
+    - name: Remove VM 100 from HA (the VM stays)
+      proxfleet.proxmox.pve_ha_resource:
+        sid: vm:100
+        state: absent
 '''
 
 RETURN = r'''

@@ -83,34 +83,38 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Keep the two DNS servers on different nodes
-  proxfleet.proxmox.pve_ha_rule:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    name: keep-apart-dns
-    type: resource-affinity
-    affinity: negative
-    resources: [ct:200, ct:201]
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Keep the two DNS servers on different nodes
+      proxfleet.proxmox.pve_ha_rule:
+        name: keep-apart-dns
+        type: resource-affinity
+        affinity: negative
+        resources: [ct:200, ct:201]
 
-- name: Run the database on pve1, else pve2, never elsewhere
-  proxfleet.proxmox.pve_ha_rule:
-    name: pin-db
-    type: node-affinity
-    resources: [vm:100]
-    nodes: ["pve1:2", "pve2:1"]
-    strict: true
-    comment: database placement
+    - name: Run the database on pve1, else pve2, never elsewhere
+      proxfleet.proxmox.pve_ha_rule:
+        name: pin-db
+        type: node-affinity
+        resources: [vm:100]
+        nodes: ["pve1:2", "pve2:1"]
+        strict: true
+        comment: database placement
 
-- name: Switch a rule off without removing it
-  proxfleet.proxmox.pve_ha_rule:
-    name: pin-db
-    disable: true
+    - name: Switch a rule off without removing it
+      proxfleet.proxmox.pve_ha_rule:
+        name: pin-db
+        disable: true
 
-- name: Remove the rule
-  proxfleet.proxmox.pve_ha_rule:
-    name: pin-db
-    state: absent
+    - name: Remove the rule
+      proxfleet.proxmox.pve_ha_rule:
+        name: pin-db
+        state: absent
 '''
 
 RETURN = r'''

@@ -168,46 +168,50 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Move a VM to another node of its cluster (live when it runs, with its local disks)
-  proxfleet.proxmox.pve_migrate:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    vmid: 101
-    target_node: pve2
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: Move a VM to another node of its cluster (live when it runs, with its local disks)
+      proxfleet.proxmox.pve_migrate:
+        vmid: 101
+        target_node: pve2
 
-- name: Move a container by name; a running one is restarted on the target
-  proxfleet.proxmox.pve_migrate:
-    name: dns-01
-    target_node: pve3
-    restart_timeout: 60
+    - name: Move a container by name; a running one is restarted on the target
+      proxfleet.proxmox.pve_migrate:
+        name: dns-01
+        target_node: pve3
+        restart_timeout: 60
 
-- name: Move a VM to another cluster, its disks to local-zfs and its NICs to vmbr1, then delete the source
-  proxfleet.proxmox.pve_migrate:
-    vmid: 120
-    target_cluster:
-      api_host: pve-b1.example.com
-      api_token_id: migrate@pve!ansible
-      api_token_secret: "{{ vault_cluster_b_token_secret }}"
-      fingerprint: "5C:9A:...:D4"
-    target_vmid: 4120
-    target_storage: local-zfs
-    storage_map:
-      ceph-fast: rbd-ssd
-    target_bridge: vmbr1
-    delete_source: true
-    timeout: 3600
+    - name: Move a VM to another cluster, its disks to local-zfs and its NICs to vmbr1, then delete the source
+      proxfleet.proxmox.pve_migrate:
+        vmid: 120
+        target_cluster:
+          api_host: pve-b1.example.com
+          api_token_id: migrate@pve!ansible
+          api_token_secret: "{{ vault_cluster_b_token_secret }}"
+          fingerprint: "5C:9A:...:D4"
+        target_vmid: 4120
+        target_storage: local-zfs
+        storage_map:
+          ceph-fast: rbd-ssd
+        target_bridge: vmbr1
+        delete_source: true
+        timeout: 3600
 
-- name: Show what a move would do
-  proxfleet.proxmox.pve_migrate:
-    vmid: 101
-    target_node: pve2
-  check_mode: true
-  register: move
+    - name: Show what a move would do
+      proxfleet.proxmox.pve_migrate:
+        vmid: 101
+        target_node: pve2
+      check_mode: true
+      register: move
 
-- name: Print the plan
-  ansible.builtin.debug:
-    var: move.plan
+    - name: Print the plan
+      ansible.builtin.debug:
+        var: move.plan
 '''
 
 RETURN = r'''

@@ -102,33 +102,37 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Restore the newest backup of VM 100 on the other cluster as VM 900, with new MACs, and start it
-  proxfleet.proxmox.pve_restore:
-    api_host: pve-dr.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_dr_token_secret }}"
-    vmid: 900
-    source_vmid: 100
-    latest: true
-    backup_storage: pbs-main
-    node: dr1
-    storage: local-lvm
-    unique: true
-    start: true
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve-dr.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_dr_token_secret }}"
+  block:
+    - name: Restore the newest backup of VM 100 on the other cluster as VM 900, with new MACs, and start it
+      proxfleet.proxmox.pve_restore:
+        vmid: 900
+        source_vmid: 100
+        latest: true
+        backup_storage: pbs-main
+        node: dr1
+        storage: local-lvm
+        unique: true
+        start: true
 
-- name: Restore a given backup over the (stopped) original
-  proxfleet.proxmox.pve_restore:
-    vmid: 100
-    node: pve1
-    archive: pbs-main:backup/vm/100/2026-11-22T03:00:00Z
-    force: true
+    - name: Restore a given backup over the (stopped) original
+      proxfleet.proxmox.pve_restore:
+        vmid: 100
+        node: pve1
+        archive: pbs-main:backup/vm/100/2026-11-22T03:00:00Z
+        force: true
 
-- name: Restore a container's vzdump archive as a new container
-  proxfleet.proxmox.pve_restore:
-    vmid: 950
-    node: pve2
-    archive: local:backup/vzdump-lxc-103-2026_11_22-03_00_00.tar.zst
-    storage: local-lvm
+    - name: Restore a container's vzdump archive as a new container
+      proxfleet.proxmox.pve_restore:
+        vmid: 950
+        node: pve2
+        archive: local:backup/vzdump-lxc-103-2026_11_22-03_00_00.tar.zst
+        storage: local-lvm
 '''
 
 RETURN = r'''

@@ -91,30 +91,34 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A routed subnet with source NAT and a DHCP range
-  proxfleet.proxmox.pve_sdn_subnet:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    vnet: web
-    cidr: 10.10.0.0/24
-    gateway: 10.10.0.1
-    snat: true
-    dhcp_ranges:
-      - start: 10.10.0.100
-        end: 10.10.0.199
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: A routed subnet with source NAT and a DHCP range
+      proxfleet.proxmox.pve_sdn_subnet:
+        vnet: web
+        cidr: 10.10.0.0/24
+        gateway: 10.10.0.1
+        snat: true
+        dhcp_ranges:
+          - start: 10.10.0.100
+            end: 10.10.0.199
 
-- name: Remove the DHCP ranges, keeping the rest
-  proxfleet.proxmox.pve_sdn_subnet:
-    vnet: web
-    cidr: 10.10.0.0/24
-    dhcp_ranges: []
+    - name: Remove the DHCP ranges, keeping the rest
+      proxfleet.proxmox.pve_sdn_subnet:
+        vnet: web
+        cidr: 10.10.0.0/24
+        dhcp_ranges: []
 
-- name: Remove the subnet
-  proxfleet.proxmox.pve_sdn_subnet:
-    vnet: web
-    cidr: 10.10.0.0/24
-    state: absent
+    - name: Remove the subnet
+      proxfleet.proxmox.pve_sdn_subnet:
+        vnet: web
+        cidr: 10.10.0.0/24
+        state: absent
 '''
 
 RETURN = r'''

@@ -78,30 +78,34 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A vnet with VLAN 100 in the office zone
-  proxfleet.proxmox.pve_sdn_vnet:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    vnet: web
-    zone: office
-    tag: 100
-    alias: Web servers
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: A vnet with VLAN 100 in the office zone
+      proxfleet.proxmox.pve_sdn_vnet:
+        vnet: web
+        zone: office
+        tag: 100
+        alias: Web servers
 
-- name: Stage several vnets and apply them once
-  proxfleet.proxmox.pve_sdn_vnet:
-    vnet: "{{ item.name }}"
-    zone: overlay
-    tag: "{{ item.vni }}"
-    apply: "{{ ansible_loop.last }}"
-  loop: [{name: app, vni: 10100}, {name: db, vni: 10200}]
-  loop_control:
-    extended: true
+    - name: Stage several vnets and apply them once
+      proxfleet.proxmox.pve_sdn_vnet:
+        vnet: "{{ item.name }}"
+        zone: overlay
+        tag: "{{ item.vni }}"
+        apply: "{{ ansible_loop.last }}"
+      loop: [{name: app, vni: 10100}, {name: db, vni: 10200}]
+      loop_control:
+        extended: true
 
-- name: Remove a vnet
-  proxfleet.proxmox.pve_sdn_vnet:
-    vnet: web
-    state: absent
+    - name: Remove a vnet
+      proxfleet.proxmox.pve_sdn_vnet:
+        vnet: web
+        state: absent
 '''
 
 RETURN = r'''

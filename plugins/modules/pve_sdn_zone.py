@@ -155,28 +155,32 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A VLAN zone on vmbr0, applied at once
-  proxfleet.proxmox.pve_sdn_zone:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    zone: office
-    type: vlan
-    bridge: vmbr0
-    mtu: 1500
-    ipam: pve
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: A VLAN zone on vmbr0, applied at once
+      proxfleet.proxmox.pve_sdn_zone:
+        zone: office
+        type: vlan
+        bridge: vmbr0
+        mtu: 1500
+        ipam: pve
 
-- name: A VXLAN zone between three nodes, left pending to apply with the vnets
-  proxfleet.proxmox.pve_sdn_zone:
-    zone: overlay
-    type: vxlan
-    peers: [192.0.2.11, 192.0.2.12, 192.0.2.13]
-    apply: false
+    - name: A VXLAN zone between three nodes, left pending to apply with the vnets
+      proxfleet.proxmox.pve_sdn_zone:
+        zone: overlay
+        type: vxlan
+        peers: [192.0.2.11, 192.0.2.12, 192.0.2.13]
+        apply: false
 
-- name: Remove a zone (its vnets must be gone)
-  proxfleet.proxmox.pve_sdn_zone:
-    zone: office
-    state: absent
+    - name: Remove a zone (its vnets must be gone)
+      proxfleet.proxmox.pve_sdn_zone:
+        zone: office
+        state: absent
 '''
 
 RETURN = r'''

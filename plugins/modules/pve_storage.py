@@ -272,49 +272,53 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: An NFS share for backups and ISO images, kept 7 days
-  proxfleet.proxmox.pve_storage:
-    api_host: pve1.example.com
-    api_token_id: automation@pve!ansible
-    api_token_secret: "{{ vault_pve_token_secret }}"
-    storage: nfs-backup
-    type: nfs
-    server: 192.0.2.10
-    export: /export/pve
-    content: [backup, iso]
-    prune_backups:
-      keep_daily: 7
+- name: Connection options set once (module_defaults) for every task of the block
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: pve1.example.com
+      api_token_id: automation@pve!ansible
+      api_token_secret: "{{ vault_pve_token_secret }}"
+  block:
+    - name: An NFS share for backups and ISO images, kept 7 days
+      proxfleet.proxmox.pve_storage:
+        storage: nfs-backup
+        type: nfs
+        server: 192.0.2.10
+        export: /export/pve
+        content: [backup, iso]
+        prune_backups:
+          keep_daily: 7
 
-- name: A Proxmox Backup Server datastore, in a namespace, with an API token
-  proxfleet.proxmox.pve_storage:
-    storage: pbs-main
-    type: pbs
-    server: pbs.example.com
-    datastore: main
-    namespace: cluster-a
-    username: backup@pbs!pve
-    password: "{{ vault_pbs_token_secret }}"
-    pbs_fingerprint: "ab:cd:...:ef"
-    content: [backup]
+    - name: A Proxmox Backup Server datastore, in a namespace, with an API token
+      proxfleet.proxmox.pve_storage:
+        storage: pbs-main
+        type: pbs
+        server: pbs.example.com
+        datastore: main
+        namespace: cluster-a
+        username: backup@pbs!pve
+        password: "{{ vault_pbs_token_secret }}"
+        pbs_fingerprint: "ab:cd:...:ef"
+        content: [backup]
 
-- name: Local thin pool on two nodes only
-  proxfleet.proxmox.pve_storage:
-    storage: fast
-    type: lvmthin
-    vgname: nvme
-    thinpool: data
-    content: [images, rootdir]
-    nodes: [pve1, pve2]
+    - name: Local thin pool on two nodes only
+      proxfleet.proxmox.pve_storage:
+        storage: fast
+        type: lvmthin
+        vgname: nvme
+        thinpool: data
+        content: [images, rootdir]
+        nodes: [pve1, pve2]
 
-- name: Disable a storage, changing nothing else
-  proxfleet.proxmox.pve_storage:
-    storage: fast
-    disable: true
+    - name: Disable a storage, changing nothing else
+      proxfleet.proxmox.pve_storage:
+        storage: fast
+        disable: true
 
-- name: Remove a storage definition (the data stays)
-  proxfleet.proxmox.pve_storage:
-    storage: fast
-    state: absent
+    - name: Remove a storage definition (the data stays)
+      proxfleet.proxmox.pve_storage:
+        storage: fast
+        state: absent
 '''
 
 RETURN = r'''
