@@ -564,6 +564,9 @@ EMPTY_REMOVES = ('description', 'machine', 'startup', 'vga', 'ciuser', 'nameserv
                  'cpu', 'agent')
 SLOT_OPTIONS = (('serial', r'^serial[0-3]$', 'serial'), ('hostpci', r'^hostpci\d+$', 'hostpci'),
                 ('usb', r'^usb\d+$', 'usb'), ('ipconfig', r'^ipconfig\d+$', 'ipconfig'))
+# Keys Proxmox VE changes at once on a running VM (the others may wait for a reboot): for check mode's forecast.
+LIVE_KEYS = ('name', 'description', 'tags', 'onboot', 'protection', 'startup', 'agent', 'ciuser', 'cipassword',
+             'sshkeys', 'nameserver', 'searchdomain', 'cicustom')
 RESERVED_RAW = FIELD_NAMES | {'tags', 'pool', 'lock', 'digest', 'template', 'meta', 'vmgenid', 'smbios1'}
 
 
@@ -930,12 +933,24 @@ class VmRun(object):
                 guest = self.relocate(guest.vmid)
             self.actions.extend(gl.set_power(self.module, guest, power_state, timeout=params['timeout'],
                                              force_stop=params['force_stop'], qmpstatus=qmpstatus))
+        if self.applies_pending(guest) and not power:
+            if self.module.check_mode and (pending or any(k not in LIVE_KEYS for k in plan.params) or
+                                           any(k not in LIVE_KEYS for k in plan.delete)):
+                self.actions.append('reboot')
+            elif not self.actions and pending:
+                return self.finish(guest)
         changed = bool(self.actions)
         if not changed:
             return self.result(guest, config, pending, qmpstatus=qmpstatus)
         if self.module.check_mode:
             return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True)
         return self.finish(self.relocate(guest.vmid))
+
+    def applies_pending(self, guest):
+        """True when pending changes of this run are to be applied by a reboot (apply_pending: reboot, a running VM,
+        no power state that acts on its own)."""
+        return self.params['apply_pending'] == 'reboot' and guest.running and self.params['state'] in ('present',
+                                                                                                     'started')
 
     def write(self, guest, plan):
         """The config update (one task), unlinks with destroy, resizes, the pool; nothing in check mode."""
@@ -997,9 +1012,7 @@ class VmRun(object):
     def finish(self, guest, created=False):
         """Re-read the VM after writes: the result shows what Proxmox VE holds, pending changes included."""
         config, pending = self.read(guest)
-        apply = self.params['apply_pending'] == 'reboot' and pending and guest.running and \
-            self.params['state'] not in ('stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated')
-        if apply:
+        if pending and self.applies_pending(guest):
             gl.power_action(self.module, guest, 'reboot', timeout=self.params['timeout'],
                             force_stop=self.params['force_stop'])
             self.actions.append('reboot')
@@ -1015,7 +1028,8 @@ class VmRun(object):
             if len(self.actions) > 1:
                 guest = self.relocate(guest.vmid)
                 config, pending = self.read(guest)
-        return self.result(guest, config, pending, changed=True)
+        qmpstatus = gl.qmp_status(self.client, guest).get('qmpstatus') if guest.running else None
+        return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True)
 
     def result(self, guest, config, pending, qmpstatus=None, created=False, changed=None, node=None):
         if guest is None:
