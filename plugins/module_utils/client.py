@@ -142,7 +142,9 @@ class ConnectionSettings(object):
         self.host = _check_host(host)
         self.port = int(port or SERVICES[service]['port'])
         self.timeout = float(timeout or 30)
-        self.validate_certs = bool(validate_certs)
+        # Only an explicit false turns verification off: a null (say `validate_certs: "{{ omit_me | default(none) }}"`
+        # or an unset variable) keeps the default, as the option's documentation promises.
+        self.validate_certs = True if validate_certs is None else bool(validate_certs)
         self.ca_path = ca_path or None
         self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
         self.label = label

@@ -163,6 +163,8 @@ def test_settings_defaults_and_url():
     assert (pbs.port, pbs.url, pbs.timeout) == (8007, 'https://[fd00::7]:8007', 30.0)
     assert (pbs.auth_id, pbs.uses_token, pbs.password) == ('backup@pbs!ci', True, None)
     assert ConnectionSettings(HOST, user='u@pam', password='', validate_certs=False).requests_verify is False
+    # A null (an unset playbook variable) is not a false: verification stays on.
+    assert ConnectionSettings(HOST, user='u@pam', password='x', validate_certs=None).requests_verify is True
     assert ConnectionSettings(HOST, user='u@pam', password='x', ca_path='/ca.pem').requests_verify == '/ca.pem'
     assert ConnectionSettings(HOST, user='u@pam', password='x', ca_path='/ca.pem',
                               fingerprint='ab' * 32).requests_verify is False
