@@ -201,6 +201,28 @@ tasks:
   returned: when a task ran
   type: list
   elements: dict
+  contains:
+    upid:
+      description: The task's UPID.
+      type: str
+    node:
+      description: The node the task ran on, from the UPID.
+      type: str
+    type:
+      description: The task type from the UPID, for example V(dircreate).
+      type: str
+    id:
+      description: The task's object id from the UPID (a VMID, a storage, a datastore), empty when it has none.
+      type: str
+    exitstatus:
+      description: "The task's exit status: V(OK) for success, V(WARNINGS: n) when it logged warnings."
+      type: str
+  sample:
+    - upid: "UPID:localhost:00000F2A:0000B1C3:00000000:6756A1B0:dircreate:store2:root@pam:"
+      node: localhost
+      type: dircreate
+      id: "store2"
+      exitstatus: OK
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule

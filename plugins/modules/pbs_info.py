@@ -53,6 +53,10 @@ version:
   description: The server's version (V(version), V(release), V(repoid)).
   returned: success
   type: dict
+  sample:
+    version: "4.0"
+    release: "14"
+    repoid: 2c2b2b1e
 datastores:
   description: Every datastore (or the one asked for), by name.
   returned: success
@@ -98,10 +102,30 @@ remotes:
   returned: success
   type: list
   elements: dict
+  sample:
+    - name: offsite
+      host: pbs2.example.com
+      port: 8007
+      auth-id: sync@pbs!offsite
+      fingerprint: "64:d3:ff:3a:50:38:53:5a:9b:...:0e"
+      comment: second site
 jobs:
   description: The jobs by type (V(sync), V(verify), V(prune)), each a list of configurations as the API gives them.
   returned: success
   type: dict
+  sample:
+    sync:
+      - id: pull-offsite
+        store: backups
+        remote: offsite
+        remote-store: backups
+        schedule: hourly
+    verify:
+      - id: verify-backups
+        store: backups
+        schedule: daily
+        ignore-verified: true
+    prune: []
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule

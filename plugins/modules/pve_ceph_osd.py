@@ -151,6 +151,14 @@ osds:
   returned: success
   type: list
   elements: dict
+  sample:
+    - id: 3
+      name: osd.3
+      host: pve1
+      status: up
+      up: true
+      in: true
+      device_class: ssd
 diff:
   description: The OSD's device, in/out and up/down before and after.
   returned: success

@@ -307,6 +307,28 @@ tasks:
   returned: when a task ran
   type: list
   elements: dict
+  contains:
+    upid:
+      description: The task's UPID.
+      type: str
+    node:
+      description: The node the task ran on, from the UPID.
+      type: str
+    type:
+      description: The task type from the UPID, for example V(qmigrate).
+      type: str
+    id:
+      description: The task's object id from the UPID (a VMID, a storage, a datastore), empty when it has none.
+      type: str
+    exitstatus:
+      description: "The task's exit status: V(OK) for success, V(WARNINGS: n) when it logged warnings."
+      type: str
+  sample:
+    - upid: "UPID:pve1:00001A2B:0003C4D5:6756A1B0:qmigrate:101:automation@pve!ansible:"
+      node: pve1
+      type: qmigrate
+      id: "101"
+      exitstatus: OK
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guests as g

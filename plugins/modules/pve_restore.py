@@ -185,6 +185,7 @@ msg:
   description: Why nothing was restored, when the guest already existed.
   returned: when the guest exists and O(force) is false
   type: str
+  sample: "VM 4100 (web-01) already exists on node 'pve2': not restored (force: true replaces it with the backup)"
 diff:
   description: The guest before and after (null when it does not exist).
   returned: when the run changed something or diff mode is on
@@ -201,6 +202,28 @@ tasks:
   returned: when a task ran
   type: list
   elements: dict
+  contains:
+    upid:
+      description: The task's UPID.
+      type: str
+    node:
+      description: The node the task ran on, from the UPID.
+      type: str
+    type:
+      description: The task type from the UPID, for example V(qmrestore).
+      type: str
+    id:
+      description: The task's object id from the UPID (a VMID, a storage, a datastore), empty when it has none.
+      type: str
+    exitstatus:
+      description: "The task's exit status: V(OK) for success, V(WARNINGS: n) when it logged warnings."
+      type: str
+  sample:
+    - upid: "UPID:pve2:00001A2B:0003C4D5:6756A1B0:qmrestore:4100:automation@pve!ansible:"
+      node: pve2
+      type: qmrestore
+      id: "4100"
+      exitstatus: OK
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import backup as b, guests as g

@@ -216,6 +216,28 @@ tasks:
   returned: when something was applied
   type: list
   elements: dict
+  contains:
+    upid:
+      description: The task's UPID.
+      type: str
+    node:
+      description: The node the task ran on, from the UPID.
+      type: str
+    type:
+      description: The task type from the UPID, for example V(reloadnetworkall).
+      type: str
+    id:
+      description: The task's object id from the UPID (a VMID, a storage, a datastore), empty when it has none.
+      type: str
+    exitstatus:
+      description: "The task's exit status: V(OK) for success, V(WARNINGS: n) when it logged warnings."
+      type: str
+  sample:
+    - upid: "UPID:pve1:00001A2B:0003C4D5:6756A1B0:reloadnetworkall::automation@pve!ansible:"
+      node: pve1
+      type: reloadnetworkall
+      id: ""
+      exitstatus: OK
 diff:
   description: The managed options before and after, when the run changed something or diff mode is on.
   returned: success
