@@ -15,8 +15,12 @@ description:
   - Only the options you give are managed; an option left out keeps its value on the server.
   - Checked before any write, in check mode too - options of another job type, a schedule that is no calendar
     event, a datastore or remote that does not exist, a sync from a datastore to itself.
-  - Needs C(Datastore.Audit) and C(Datastore.Modify) on the job's datastore; a sync job also C(Remote.Read) on
-    its remote, a verify job C(Datastore.Verify), a prune job C(Datastore.Prune).
+  - Privileges, on the job's datastore C(/datastore/{store}) (and namespace). A sync job needs C(Datastore.Backup)
+    there and C(Remote.Read) on C(/remote/{remote}/{remote_store}), plus C(Datastore.Prune) with
+    O(remove_vanished) and C(Datastore.Modify) for an O(owner) other than the user; a verify job needs
+    C(Datastore.Verify); a prune job C(Datastore.Modify). Reading a job needs C(Datastore.Audit) (and C(Remote.Audit)
+    on the remote of a sync job). Running a job (O(run)) needs the same as changing it. The roles C(DatastoreAdmin)
+    on the datastore and C(RemoteSyncOperator) on the remote cover them all.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:

@@ -16,7 +16,10 @@ description:
   - Destroying is only done for an OSD that is out and down - take it out with O(state=out), let Ceph move its
     data away, then destroy it with O(state=absent) and O(stop=true) (or stop it yourself first).
   - Scrubs are actions - asking for one always reports a change.
-  - Needs C(Sys.Modify) on C(/) (C(Sys.Audit) to read).
+  - Privileges. Creating and destroying an OSD are C(root@pam) only in Proxmox VE (the API methods declare no
+    permission), so API tokens, even root's, are refused; run those tasks with O(api_user=root@pam) and
+    O(api_password). Taking an OSD in or out, scrubbing it and stopping its service need C(Sys.Modify) on C(/);
+    reading the OSD tree needs C(Sys.Audit) (or C(Datastore.Audit)) on C(/).
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:

@@ -24,8 +24,9 @@ description:
   - Passwords and keys (O(password), O(keyring), O(encryption_key), O(master_pubkey)) are never returned by the
     API, so they cannot be compared; see O(update_password).
   - Removing a storage removes its definition only; the data on it stays.
-  - Needs C(Datastore.Allocate) on C(/storage) (C(/storage/<id>) to update or remove one) and C(Sys.Audit) on
-    C(/nodes) when O(nodes) is given.
+  - Needs C(Datastore.Allocate) on C(/storage). Creating, updating and removing a storage all check C(/storage)
+    itself, so a grant on C(/storage/<id>) alone is not enough; reading one storage's configuration checks
+    C(/storage/<id>), which a grant on C(/storage) covers.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
