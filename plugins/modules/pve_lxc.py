@@ -847,6 +847,11 @@ def create_clone(module, desired, guests, node):
     base, _pending = gl.read_pending(client, source)
     base = dict((k, v) for k, v in base.items() if k not in ('template', 'lock', 'digest', 'parent', 'snaptime')
                 and not k.startswith('unused'))
+    # A clone's network devices get new MAC addresses from PVE: the plan (and the diff) does not carry the source's.
+    for key in [k for k in base if lxc.key_kind(k) == 'net']:
+        props = lxc.parse_props('net', base[key])
+        props.pop('hwaddr', None)
+        base[key] = lxc.render_props('net', props)
     if params.get('unprivileged') is not None and \
             lxc.canonical('unprivileged', base.get('unprivileged', 0)) != ('1' if params['unprivileged'] else '0'):
         raise ProxmoxConfigError('unprivileged: the clone is {0} like {1}; it cannot change'.format(
@@ -888,6 +893,9 @@ def create_clone(module, desired, guests, node):
     wait_answer(module, guest, answer)
     guest = refreshed(module, guest)
     if plan.params or plan.delete:
+        # Planned again against the clone itself, so that its own MAC addresses are kept.
+        clone_config, _pending = gl.read_pending(client, guest)
+        plan = lxc.plan_change(changes, clone_config, label=guest.describe(), tags_purge=params['purge_tags'])
         update = dict(plan.params)
         if plan.delete:
             update['delete'] = ','.join(plan.delete)
