@@ -157,7 +157,7 @@ def test_no_secret_survives_and_counts_add_up(parts):
     # Every placeholder in the output is counted, numbered from 1 without gaps.
     found = re.findall(r'<(\w+)-(\d+)>', out)
     assert len(found) == len(parts)
-    for name in set(n for n, _ in found):
+    for name in set(n for n, _number in found):
         numbers = sorted(set(int(k) for n, k in found if n == name))
         assert numbers == list(range(1, len(numbers) + 1))
     assert sum(distinct.values()) <= len(parts)
