@@ -26,8 +26,10 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 link=$("$here/collection_link.sh")
 
 echo "docs: lint-collection-docs --plugin-docs"
+lint_rc=0
 (cd "$link" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
-    --validate-collection-refs dependent --disallow-unknown-collection-refs .)
+    --validate-collection-refs dependent --disallow-unknown-collection-refs .) || lint_rc=$?
+# Build the site even after a lint failure, so one run shows every problem.
 
 echo "docs: site in $dest"
 rm -rf "$dest"
@@ -42,7 +44,7 @@ cd "$dest"
 mkdir -p rst
 chmod og-w rst
 antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --fail-on-error --use-current \
-    --squash-hierarchy --dest-dir rst "$collection" >/dev/null
+    --squash-hierarchy --dest-dir rst "$collection"
 
 python - "$dest/rst" "$dest/ansible_devel.inv" <<'PY'
 """Write a Sphinx inventory (format 2) for the Ansible documentation targets the generated pages refer to."""
@@ -77,3 +79,7 @@ EOF
 
 sphinx-build -M html rst build -c . -W --keep-going -q
 echo "docs: site built: $dest/build/html/index.html"
+if ((lint_rc)); then
+    echo "docs: lint-collection-docs FAILED (exit $lint_rc): see its messages above" >&2
+    exit "$lint_rc"
+fi
