@@ -23,7 +23,7 @@ description:
     no change, and returns what is pending under RV(pending). O(state=restarted) applies it.
   - The root file system and volume mount points only grow (a smaller size fails before any write); they are
     grown through PVE's resize call.
-  - Bad input fails before any request writes anything: unknown options or configuration keys, malformed
+  - Bad input fails before any request writes anything, such as unknown options or configuration keys, malformed
     addresses, a storage that does not exist on the node or does not hold containers, an unknown bridge, a
     shrink, an ambiguous name, a bind mount asked by anyone but C(root@pam) logged in with a password.
   - Every task (create, clone, resize, start, shutdown, template, delete) is waited for within one O(timeout).
@@ -55,7 +55,7 @@ options:
   node:
     description:
       - The node to create the container on, or V(auto) for the online node with the most free memory.
-      - Needed to create a container; an existing container is found on whatever node it is on (and is not moved:
+      - Needed to create a container; an existing container is found on whatever node it is on (and is not moved;
         use M(proxfleet.proxmox.pve_migrate)).
     type: str
   state:
@@ -83,7 +83,7 @@ options:
     type: str
   full:
     description:
-      - With O(clone), make a full copy of the volumes instead of a linked clone (PVE's default: linked from a
+      - With O(clone), make a full copy of the volumes instead of a linked clone (PVE's default is linked from a
         template, full otherwise).
     type: bool
   storage:
@@ -97,7 +97,7 @@ options:
   password:
     description:
       - The root password inside a new container.
-      - Write-only and used only on creation: PVE has no call to change it later, and it is never compared.
+      - Write-only and used only on creation; PVE has no call to change it later, and it is never compared.
     type: str
   ssh_public_keys:
     description:
