@@ -18,7 +18,18 @@ Only what the API returns is exported: a key the cluster leaves unset stays unma
 
 from __future__ import annotations
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall, ha, propstring, sdn, storage
+import re
+
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import (
+    firewall,
+    guest_lifecycle,
+    ha,
+    lxc,
+    propstring,
+    qemu,
+    sdn,
+    storage,
+)
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, is_not_found
 
 AREAS = ('storage', 'backup', 'ha', 'sdn', 'firewall', 'guests')
@@ -410,6 +421,280 @@ def alias_options(alias):
     return out
 
 
+# ------------------------------------------------------------------------------------------------ guests
+
+# pve_vm's first-class options (qemu.config_fields(), as pve_vm's argument spec types them); citype and ciupgrade
+# have no option and config refuses them.
+VM_OPTION_KINDS = {
+    'name': 'str', 'description': 'str', 'cores': 'int', 'sockets': 'int', 'cpu': 'str', 'memory': 'memory',
+    'balloon': 'int', 'numa': 'bool', 'machine': 'str', 'bios': 'str', 'ostype': 'str', 'scsihw': 'str',
+    'boot': 'str', 'agent': 'str', 'onboot': 'bool', 'startup': 'str', 'protection': 'bool', 'vga': 'str',
+    'ciuser': 'str', 'sshkeys': 'sshkeys', 'nameserver': 'str', 'searchdomain': 'str', 'cicustom': 'str',
+}
+VM_SLOT_OPTIONS = (('ipconfig', re.compile(r'^ipconfig\d+$')), ('serial', re.compile(r'^serial[0-3]$')),
+                   ('hostpci', re.compile(r'^hostpci\d+$')), ('usb', re.compile(r'^usb\d+$')))
+# Keys PVE generates or keeps for itself: never exported, never reported.
+VM_BOOKKEEPING = ('digest', 'lock', 'meta', 'vmgenid', 'template')
+# Keys exported by no option of pve_vm (config refuses them): reported.
+VM_UNEXPORTABLE = ('citype', 'ciupgrade', 'smbios1')
+_VM_FIELDS = dict((field.name, field) for field in qemu.config_fields())
+DRIVE_FLAGS = ('ssd', 'iothread', 'backup', 'replicate')
+NET_INTS = ('tag', 'mtu', 'queues')
+
+
+def _drive_options(slot, value):
+    """A drive of a VM's configuration -> an entry of pve_vm's `disks` that keeps it as it is."""
+    volume, props = qemu.parse_drive(value)
+    out = {'slot': slot}
+    if qemu.is_cdrom(volume, props):
+        out.update(media='cdrom', volume=volume)
+        props.pop('media', None)
+        props.pop('size', None)
+    elif qemu.is_cloudinit(volume):
+        out.update(cloudinit=True, storage=qemu.volume_storage(volume))
+        return out
+    elif qemu.volume_storage(volume):
+        out['storage'] = qemu.volume_storage(volume)
+        if props.get('size') and slot not in ('efidisk0', 'tpmstate0'):
+            out['size'] = propstring.format_size(propstring.parse_size(props['size'], 'B'))
+        if props.get('format'):
+            out['format'] = props['format']
+    else:
+        out['volume'] = volume
+    props.pop('size', None)
+    props.pop('format', None)
+    props.pop('media', None)
+    if props.get('cache'):
+        out['cache'] = props.pop('cache')
+    if props.get('discard'):
+        out['discard'] = props.pop('discard')
+    for name in DRIVE_FLAGS:
+        if name in props:
+            out[name] = propstring.to_bool(props.pop(name))
+    if props:
+        out['options'] = props
+    return out
+
+
+def _vm_net_options(slot, value):
+    """A NIC of a VM's configuration -> an entry of pve_vm's `nets`."""
+    props = qemu.parse_net(value)
+    out = {'slot': slot}
+    if props.get('model'):
+        out['model'] = props.pop('model')
+    if props.get('macaddr'):
+        out['mac'] = props.pop('macaddr')
+    if props.get('bridge'):
+        out['bridge'] = props.pop('bridge')
+    for name in ('firewall', 'link_down'):
+        if name in props:
+            out[name] = propstring.to_bool(props.pop(name))
+    for name in NET_INTS:
+        if name in props:
+            out[name] = int(props.pop(name))
+    if 'rate' in props:
+        out['rate'] = float(props.pop('rate'))
+    if props:
+        out['options'] = props
+    return out
+
+
+def vm_options(guest, config, skipped=None):
+    """A VM (its /cluster/resources entry and effective configuration) -> pve_vm options."""
+    skipped = skipped if skipped is not None else Skipped()
+    vmid = int(guest['vmid'])
+    out = {'vmid': vmid, 'node': guest['node']}
+    if guest.get('pool'):
+        out['pool'] = guest['pool']
+    config = dict(config)
+    for name, kind in VM_OPTION_KINDS.items():
+        value = config.pop(name, None)
+        if value in (None, ''):
+            continue
+        if kind == 'memory':
+            out[name] = int(_VM_FIELDS['memory'].canonical(value))
+        elif kind == 'sshkeys':
+            out[name] = qemu.decode_sshkeys(value)
+        else:
+            out[name] = option_value(kind, value)
+    if config.get('tags'):
+        out['tags'] = propstring.split_list(config.pop('tags'), ',; ')
+        out['purge_tags'] = True
+    config.pop('tags', None)
+    disks, nets, raw, left = [], [], {}, []
+    slots = dict((option, {}) for option, _pattern in VM_SLOT_OPTIONS)
+    for key in sorted(config, key=_slot_order):
+        value = config[key]
+        if key in VM_BOOKKEEPING or key == 'cipassword' or key == 'smbios1' and _only_uuid(value):
+            continue
+        if qemu.DISK_SLOT_RE.match(key):
+            disks.append(_drive_options(key, value))
+        elif qemu.NET_SLOT_RE.match(key):
+            nets.append(_vm_net_options(key, value))
+        elif any(pattern.match(key) for _option, pattern in VM_SLOT_OPTIONS):
+            option = next(option for option, pattern in VM_SLOT_OPTIONS if pattern.match(key))
+            slots[option][key] = propstring.stringify(value)
+        elif key in VM_UNEXPORTABLE or qemu.UNUSED_RE.match(key) or not qemu.KNOWN_KEY_RE.match(key):
+            left.append(key)
+        else:
+            raw[key] = propstring.stringify(value)
+    if disks:
+        out['disks'] = disks
+    if nets:
+        out['nets'] = nets
+    for option, values in slots.items():
+        if values:
+            out[option] = values
+    if raw:
+        out['config'] = raw
+    if left:
+        skipped.add('pve_vm', vmid, 'no option of pve_vm sets them (unusedN: detached volumes)', left)
+    return out
+
+
+def _only_uuid(smbios1):
+    """True when smbios1 holds nothing but the uuid PVE generated."""
+    try:
+        return set(propstring.parse(smbios1)) <= {'uuid'}
+    except ValueError:
+        return False
+
+
+def _slot_order(key):
+    """Keys sorted with numbered ones in number order (scsi2 before scsi10)."""
+    found = re.match(r'^([a-z_]+?)(\d+)$', key)
+    return (found.group(1), int(found.group(2))) if found else (key, -1)
+
+
+def _mount_options(value, rootfs=False):
+    """A rootfs or mpN of a container -> pve_lxc's rootfs or an entry of its mounts."""
+    props = lxc.parse_props('mount', value)
+    volume = props.pop('volume', '')
+    out = {}
+    if not rootfs and props.get('mp'):
+        out['path'] = props.pop('mp')
+    if lxc.mount_type(volume) == 'volume':
+        out['storage'] = volume.split(':', 1)[0]
+        if props.get('size'):
+            out['size'] = propstring.format_size(propstring.parse_size(props['size'], 'G'))
+    else:
+        out['volume'] = volume
+    props.pop('size', None)
+    for key, kind in lxc.MOUNT_KEYS.items():
+        if key not in props or key in ('volume', 'mp', 'size'):
+            continue
+        value = props.pop(key)
+        if kind == 'bool':
+            out[key] = propstring.to_bool(value)
+        elif kind == 'set':
+            out[key] = propstring.split_list(value, '; ')
+        else:
+            out[key] = value
+    return out, sorted(props)
+
+
+def _ct_net_options(index, value):
+    props = lxc.parse_props('net', value)
+    out = {'id': index}
+    for key in lxc.NET_OPTION_KEYS:
+        if key not in props:
+            continue
+        kind = lxc.NET_KEYS.get(key, 'str')
+        raw = props.pop(key)
+        if kind == 'bool':
+            out[key] = propstring.to_bool(raw)
+        elif kind == 'int':
+            out[key] = int(raw)
+        elif kind == 'num':
+            out[key] = float(raw)
+        elif kind == 'list':
+            out[key] = [int(t) for t in propstring.split_list(raw, '; ')]
+        else:
+            out[key] = raw
+    props.pop('type', None)
+    return out, sorted(props)
+
+
+# pve_lxc's simple options, as its argument spec types them.
+CT_OPTION_KINDS = {'cores': 'int', 'cpulimit': 'float', 'cpuunits': 'int', 'memory': 'int', 'swap': 'int',
+                   'onboot': 'bool', 'protection': 'bool', 'description': 'str', 'searchdomain': 'str',
+                   'nameserver': 'list', 'timezone': 'str', 'ostype': 'str', 'arch': 'str'}
+CT_BOOKKEEPING = ('digest', 'lock', 'template', 'parent', 'snaptime')
+
+
+def ct_options(guest, config, skipped=None):
+    """A container (its /cluster/resources entry and effective configuration) -> pve_lxc options."""
+    skipped = skipped if skipped is not None else Skipped()
+    vmid = int(guest['vmid'])
+    out = {'vmid': vmid, 'node': guest['node']}
+    if guest.get('pool'):
+        out['pool'] = guest['pool']
+    config = dict(config)
+    left = []
+    if config.get('hostname'):
+        out['name'] = config.pop('hostname')
+    if config.get('unprivileged') is not None:
+        out['unprivileged'] = propstring.to_bool(config.pop('unprivileged'))
+    for name, kind in CT_OPTION_KINDS.items():
+        value = config.pop(name, None)
+        if value in (None, ''):
+            continue
+        if kind == 'float':
+            out[name] = float(value)
+        elif name == 'nameserver':
+            out[name] = propstring.split_list(value, ' ,;')
+        else:
+            out[name] = option_value(kind, value)
+    if config.get('tags'):
+        out['tags'] = propstring.split_list(config.pop('tags'), ',; ')
+        out['purge_tags'] = True
+    config.pop('tags', None)
+    if config.get('features'):
+        features = {}
+        for key, value in lxc.parse_props('features', config.pop('features')).items():
+            kind = lxc.FEATURE_KEYS.get(key)
+            if kind == 'bool':
+                features[key] = propstring.to_bool(value)
+            elif kind == 'set':
+                features[key] = propstring.split_list(value, '; ')
+            else:
+                left.append('features.' + key)
+        out['features'] = features
+    if config.get('startup'):
+        out['startup'] = dict((key, int(value)) for key, value in
+                              lxc.parse_props('startup', config.pop('startup')).items())
+    if config.get('rootfs'):
+        out['rootfs'], extra = _mount_options(config.pop('rootfs'), rootfs=True)
+        left.extend('rootfs.' + key for key in extra)
+    mounts, nets, raw = [], [], {}
+    for key in sorted(config, key=_slot_order):
+        value = config[key]
+        found = re.match(r'^(mp|net)(\d+)$', key)
+        if key in CT_BOOKKEEPING:
+            continue
+        if found and found.group(1) == 'mp':
+            mount, extra = _mount_options(value)
+            mounts.append(dict(id=int(found.group(2)), **mount))
+            left.extend('{0}.{1}'.format(key, k) for k in extra)
+        elif found:
+            net, extra = _ct_net_options(int(found.group(2)), value)
+            nets.append(net)
+            left.extend('{0}.{1}'.format(key, k) for k in extra)
+        elif lxc.option_exists(key) and not key.startswith('unused'):
+            raw[key] = propstring.stringify(value)
+        else:
+            left.append(key)
+    if mounts:
+        out['mounts'] = mounts
+    if nets:
+        out['nets'] = nets
+    if raw:
+        out['config'] = raw
+    if left:
+        skipped.add('pve_lxc', vmid, 'no option of pve_lxc sets them (unusedN: detached volumes)', left)
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ reading a cluster
 
 class Exporter(object):
@@ -444,7 +729,7 @@ class Exporter(object):
         version = self.client.version()
         return {'name': header.get('name'), 'version': version.get('version'), 'url': self.client.settings.url}
 
-    def guests(self):
+    def guests_list(self):
         if self._guests is None:
             self._guests = sorted((item for item in self.get('/cluster/resources', type='vm') or []
                                    if item.get('vmid') is not None and item.get('type') in ('qemu', 'lxc')),
@@ -559,7 +844,7 @@ class Exporter(object):
             level = firewall.Level('node', ('nodes', node, 'firewall'), 'firewall of node {0!r}'.format(node), node=node)
             _found, params, rules = self._level_firewall(level, out, with_sets=False)
             out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
-        for guest in self.guests():
+        for guest in self.guests_list():
             vmid, node = int(guest['vmid']), guest['node']
             kind = 'ct' if guest['type'] == 'lxc' else 'vm'
             level = firewall.Level(kind, ('nodes', node, guest['type'], vmid, 'firewall'),
@@ -570,12 +855,28 @@ class Exporter(object):
                 out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         return out
 
+    def guests(self):
+        """Every VM and container, from its effective configuration (one read of /pending each)."""
+        out = {'pve_vm': [], 'pve_lxc': []}
+        for entry in self.guests_list():
+            guest = guest_lifecycle.Guest(entry)
+            self.reads += 1
+            config, pending = guest_lifecycle.read_pending(self.client, guest)
+            config = guest_lifecycle.effective(config, pending)
+            if guest.kind == 'qemu':
+                out['pve_vm'].append(vm_options(entry, config, self.skipped))
+                if config.get('cipassword'):
+                    self.secrets.append({'module': 'pve_vm', 'item': str(guest.vmid), 'options': ['cipassword']})
+            else:
+                out['pve_lxc'].append(ct_options(entry, config, self.skipped))
+        return out
+
     # ------------------------------------------------------------ all
 
     def export(self, areas):
         result = {}
         for area in AREAS:
-            if area == 'guests' or area not in areas:
+            if area not in areas:
                 continue
             result.update(getattr(self, area)())
         return result

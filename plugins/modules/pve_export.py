@@ -10,13 +10,13 @@ module: pve_export
 short_description: Export a Proxmox VE cluster's configuration as options of this collection's modules
 version_added: 0.1.0
 description:
-  - Reads a live cluster - storages, backup jobs, HA, SDN and the firewall - and returns each item as the options
+  - Reads a live cluster - storages, backup jobs, HA, SDN, the firewall and the guests - and returns each item as the options
     of the module that manages it (M(proxfleet.proxmox.pve_storage), M(proxfleet.proxmox.pve_backup_job),
     M(proxfleet.proxmox.pve_ha_group) or M(proxfleet.proxmox.pve_ha_rule), M(proxfleet.proxmox.pve_ha_resource),
     M(proxfleet.proxmox.pve_sdn_zone), M(proxfleet.proxmox.pve_sdn_vnet), M(proxfleet.proxmox.pve_sdn_subnet),
     M(proxfleet.proxmox.pve_firewall_alias), M(proxfleet.proxmox.pve_firewall_ipset),
     M(proxfleet.proxmox.pve_firewall_group), M(proxfleet.proxmox.pve_firewall_options),
-    M(proxfleet.proxmox.pve_firewall_rule)).
+    M(proxfleet.proxmox.pve_firewall_rule), M(proxfleet.proxmox.pve_vm), M(proxfleet.proxmox.pve_lxc)).
   - Feeding the export back to those modules in check mode with diff shows how the cluster drifted from it, and
     shows no change right after the export. The collection's C(playbooks/export.yml) writes the export as vars
     files and C(playbooks/apply_export.yml) feeds them back; see the collection's C(docs/export.md).
@@ -25,11 +25,15 @@ description:
   - On Proxmox VE 8 HA groups are exported for M(proxfleet.proxmox.pve_ha_group) and a resource's group with the
     resource; on Proxmox VE 9 every HA rule (the migrated C(ha-group-*) ones too) is exported for
     M(proxfleet.proxmox.pve_ha_rule), with the resources it lists.
-  - Secrets (storage passwords, keyrings, encryption keys) are never exported - the API does not return them. RV(secrets)
+  - A guest is exported from the configuration it gets at its next start (pending changes included), with its node
+    and pool, its disks and NICs as C(disks) and C(nets) entries that keep them as they are
+    (a disk by its storage and size), tags with C(purge_tags), and any other key under C(config). Its power state
+    is not exported. To create a container elsewhere, add C(ostemplate) to its entry.
+  - Secrets (storage passwords, keyrings, encryption keys, cloud-init passwords) are never exported - the API does not return them. RV(secrets)
     names the ones needed to create an item again elsewhere.
   - Anything the modules cannot express is listed in RV(not_exported), never dropped silently.
   - Reads with list calls - per area a few, plus per node, guest, security group, IP set and vnet for the firewall and
-    SDN subnets. Needs C(PVEAuditor) on C(/) (C(Sys.Audit), C(Datastore.Audit), C(VM.Audit), C(SDN.Audit)).
+    SDN subnets, and one read per guest for its configuration. Needs C(PVEAuditor) on C(/) (C(Sys.Audit), C(Datastore.Audit), C(VM.Audit), C(SDN.Audit)).
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
@@ -40,11 +44,11 @@ options:
   areas:
     description:
       - What to export. V(storage), V(backup) (backup jobs), V(ha), V(sdn), V(firewall) (cluster, nodes, guests and
-        security groups).
+        security groups), V(guests) (VMs and containers).
     type: list
     elements: str
-    choices: [storage, backup, ha, sdn, firewall]
-    default: [storage, backup, ha, sdn, firewall]
+    choices: [storage, backup, ha, sdn, firewall, guests]
+    default: [storage, backup, ha, sdn, firewall, guests]
 '''
 
 EXAMPLES = r'''
@@ -143,7 +147,7 @@ reads:
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.export import AREAS, MODULES, Exporter
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
-EXPORTED = [area for area in AREAS if area != 'guests']
+EXPORTED = list(AREAS)
 
 
 def run(module):

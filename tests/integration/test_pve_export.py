@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXPORT = os.path.join(REPO, 'playbooks', 'export.yml')
 APPLY = os.path.join(REPO, 'playbooks', 'apply_export.yml')
 FAST = {'ANSIBLE_PIPELINING': '1'}
-AREAS = ('storage', 'backup', 'ha', 'sdn', 'firewall')
+AREAS = ('storage', 'backup', 'ha', 'sdn', 'firewall', 'guests')
 
 pytestmark = pytest.mark.lab(clusters=2, nodes=3, guests=8)
 
@@ -99,7 +99,8 @@ IDENTITY = {'pve_storage': ('storage',), 'pve_backup_job': ('id',), 'pve_ha_reso
             'pve_ha_group': ('name',), 'pve_sdn_zone': ('zone',), 'pve_sdn_vnet': ('vnet',),
             'pve_sdn_subnet': ('vnet', 'cidr'), 'pve_firewall_alias': ('level', 'vmid', 'name'),
             'pve_firewall_ipset': ('level', 'vmid', 'name'), 'pve_firewall_group': ('name',),
-            'pve_firewall_options': ('level', 'node', 'vmid'), 'pve_firewall_rule': ('level', 'node', 'vmid')}
+            'pve_firewall_options': ('level', 'node', 'vmid'), 'pve_firewall_rule': ('level', 'node', 'vmid'),
+            'pve_vm': ('vmid',), 'pve_lxc': ('vmid',)}
 
 
 def key(task, **identity):
@@ -128,7 +129,13 @@ def drift(cluster):
     fw.ipset('mgmt')('10.1.0.0/24').delete()
     fw.aliases('adminnet').put(cidr='10.0.1.0/24', comment='admins')
     api.nodes(cluster.pve.vm(vms[0]).node).qemu(vms[0]).firewall.options.put(policy_in='DROP')
-    return {
+    vm = cluster.pve.vm(vms[1])
+    api.nodes(vm.node).qemu(vms[1]).config.put(cores=8)
+    guests_changed = {key('VMs (pve_vm)', vmid=vms[1])}
+    for ct in sorted(cluster.pve.cts, key=lambda c: c.vmid)[:1]:
+        api.nodes(ct.node).lxc(ct.vmid).config.put(memory=1024)
+        guests_changed.add(key('Containers (pve_lxc)', vmid=ct.vmid))
+    return guests_changed | {
         key('Storages (pve_storage)', storage='dir-x'),
         key('Backup jobs (pve_backup_job)', id='nightly'),
         key('HA resources (pve_ha_resource)', sid='vm:{0}'.format(vms[0])),
@@ -246,7 +253,8 @@ def test_export_then_check_shows_no_change_then_exactly_the_drift(lab_fn, tmp_pa
     # Every module ran, for every exported item of both clusters.
     for task, module in (('Storages (pve_storage)', 'pve_storage'), ('Backup jobs (pve_backup_job)', 'pve_backup_job'),
                          ('Firewall rules (pve_firewall_rule)', 'pve_firewall_rule'),
-                         ('SDN subnets (pve_sdn_subnet)', 'pve_sdn_subnet')):
+                         ('SDN subnets (pve_sdn_subnet)', 'pve_sdn_subnet'), ('VMs (pve_vm)', 'pve_vm'),
+                         ('Containers (pve_lxc)', 'pve_lxc')):
         assert counts[task] == sum(len(exported[c.name][module]) for c in lab_fn.clusters) > 0
 
     expected = set()
@@ -259,6 +267,8 @@ def test_export_then_check_shows_no_change_then_exactly_the_drift(lab_fn, tmp_pa
     assert diffs[key('Backup jobs (pve_backup_job)', id='nightly')]['before']['schedule'] == '03:00'
     assert diffs[key('Backup jobs (pve_backup_job)', id='nightly')]['after']['schedule'] == '02:30'
     assert diffs[key('Storages (pve_storage)', storage='dir-x')]['after']['content'] == ['backup', 'images']
+    vm_diff = diffs[key('VMs (pve_vm)', vmid=guests(pve9)[1])]
+    assert (vm_diff['before']['cores'], vm_diff['after']['cores']) == (8, 2)
 
     real = run_playbook(APPLY, lab_fn, extra_args=args, env=FAST, diff=True)
     assert real.ok, real.explain()
