@@ -293,8 +293,8 @@ def check_net(props, what):
             except ValueError:
                 number = None
             if number is None or not low <= number <= high:
-                _fail('{0}: {1} must be a whole number from {2} to {3}, not {4!r}'.format(what, key, low, high,
-                                                                                         props[key]))
+                _fail('{0}: {1} must be a whole number from {2} to {3}, not {4!r}'.format(
+                    what, key, low, high, props[key]))
     if props.get('rate') is not None:
         try:
             if float(str(props['rate'])) < 0:

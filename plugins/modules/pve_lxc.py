@@ -714,18 +714,20 @@ def power(module, guest, state):
     except ProxmoxTaskError as error:
         if isinstance(error, ProxmoxTaskTimeout) or 'did not stop' not in str(error.exitstatus or ''):
             raise
-        error.message = ('{0} did not shut down within {1} s ({2}); set force_stop to stop it after the timeout, '
-                         'or give it a longer timeout'.format(guest.describe(), module.params['timeout'],
-                                                               error.exitstatus))
+        message = ('{0} did not shut down within {1} s ({2}); set force_stop to stop it after the timeout, '
+                   'or give it a longer timeout')
+        error.message = message.format(guest.describe(), module.params['timeout'], error.exitstatus)
         raise
 
 
 # ---------------------------------------------------------------- result
 
-def view(module, guest):
-    """The container as the result shows it (one read of its config, one of /interfaces when it runs)."""
+def view(module, guest, config=None, pending=None):
+    """The container as the result shows it: its config and pending changes (read unless given), and its
+    interfaces (one read of /interfaces when it runs)."""
     client = module.client
-    config, pending = gl.read_pending(client, guest)
+    if config is None:
+        config, pending = gl.read_pending(client, guest)
     interfaces = None
     if guest.running:
         try:
@@ -941,7 +943,7 @@ def update(module, guest, desired):
         before['template'], after['template'] = False, True
     changed = bool(actions)
     if not changed or module.check_mode:
-        ct, shown_pending = view(module, guest)
+        ct, shown_pending = view(module, guest, config, pending)
         if changed:
             ct = dict(ct, config=predicted(config, pending, plan), status=after.get('status', ct['status']))
         return {'changed': changed, 'ct': ct, 'pending': shown_pending, 'actions': actions,

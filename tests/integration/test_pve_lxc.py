@@ -155,4 +155,3 @@ def test_lock_and_slow_shutdown(lab_fn, tmp_path):
     assert ct.status == 'stopped'
     shutdowns = [b for m, p, b in cluster.pve.requests[mark:] if m == 'POST' and p.endswith('/status/shutdown')]
     assert len(shutdowns) == 2 and b'forceStop=1' in shutdowns[1] and b'forceStop' not in shutdowns[0]
-
