@@ -26,6 +26,7 @@ written in check mode; the functions still say what would change).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -299,7 +300,7 @@ def _wait_status(module, guest, want, sleep=time.sleep):
 
 def _remaining_seconds(module, timeout=None):
     """A timeout for a PVE request (int seconds, at least 1): the given one, capped by the run's budget."""
-    left = int(module.deadline.remaining())
+    left = int(math.ceil(module.deadline.remaining()))
     if timeout is not None:
         left = min(left, int(timeout))
     return max(1, left)

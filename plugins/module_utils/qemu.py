@@ -47,6 +47,8 @@ NET_DEFAULTS = {'firewall': '0', 'link_down': '0'}
 NET_BOOL_OPTIONS = ('firewall', 'link_down')
 NET_NUMBER_OPTIONS = ('tag', 'mtu', 'rate', 'queues')
 SECRET_KEYS = ('cipassword',)
+# The options of a network device other than its model and MAC (qemu-server's net format).
+NET_OPTION_KEYS = ('bridge', 'firewall', 'link_down', 'mtu', 'queues', 'rate', 'tag', 'trunks')
 
 
 def check_key(key, where='config'):
@@ -363,6 +365,9 @@ def plan_net(spec, current):
         else:
             merged[name] = propstring.stringify(value)
     for key, value in (spec.get('options') or {}).items():
+        if str(key) not in NET_OPTION_KEYS:
+            raise ProxmoxConfigError('nets: {0}: {1!r} is not an option of a network device (options: {2})'.format(
+                slot, key, ', '.join(NET_OPTION_KEYS)))
         if value is None or value == '':
             merged.pop(str(key), None)
         else:

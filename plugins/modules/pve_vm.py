@@ -773,6 +773,7 @@ class VmRun(object):
         self.client = module.client
         self.url = module.target_url
         self.actions = []
+        self.cloned = False
         self.before = {}
         self.after = {}
 
@@ -823,8 +824,8 @@ class VmRun(object):
     def create(self):
         params = self.params
         if not params.get('node'):
-            raise ProxmoxConfigError('{0} does not exist: give node (or node: auto) to create it'.format(
-                _label(params)), url=self.url)
+            raise ProxmoxConfigError('no such VM in the cluster: give node (or node: auto) to create it',
+                                     url=self.url)
         node = gl.pick_node(self.client, params['node'], self.url)
         plan = make_plan(params, {}, creating=True)
         if plan.destroy or plan.resize:
@@ -878,7 +879,7 @@ class VmRun(object):
         if params.get('pool'):
             send['pool'] = params['pool']
         self.actions.append('clone')
-        self.before = {}
+        self.cloned = True
         self.after = {'clone_of': source.vmid, 'node': node}
         if self.module.check_mode:
             return None
@@ -906,11 +907,12 @@ class VmRun(object):
         config, pending = self.read(guest)
         target = gl.effective(config, pending)
         plan = make_plan(params, target, pool=guest.entry.get('pool'))
-        if not self.before:
+        if self.cloned:
+            # A clone of this run: nothing was there before; after is the clone with its converged keys.
+            self.after.update(plan.after)
+        else:
             self.before = plan.before
             self.after = plan.after
-        else:
-            self.after.update(plan.after)
         qmpstatus = None
         power_state = params['state'] if params['state'] not in ('present', 'template') else None
         if power_state and gl.needs_qmpstatus(guest, power_state):
@@ -943,8 +945,8 @@ class VmRun(object):
         if not changed:
             return self.result(guest, config, pending, qmpstatus=qmpstatus)
         if self.module.check_mode:
-            return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True)
-        return self.finish(self.relocate(guest.vmid))
+            return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True, created=self.cloned)
+        return self.finish(self.relocate(guest.vmid), created=False, cloned=self.cloned)
 
     def applies_pending(self, guest):
         """True when pending changes of this run are to be applied by a reboot (apply_pending: reboot, a running VM,
@@ -1009,7 +1011,7 @@ class VmRun(object):
 
     # ------------------------------------------------------------ results
 
-    def finish(self, guest, created=False):
+    def finish(self, guest, created=False, cloned=False):
         """Re-read the VM after writes: the result shows what Proxmox VE holds, pending changes included."""
         config, pending = self.read(guest)
         if pending and self.applies_pending(guest):
@@ -1029,7 +1031,7 @@ class VmRun(object):
                 guest = self.relocate(guest.vmid)
                 config, pending = self.read(guest)
         qmpstatus = gl.qmp_status(self.client, guest).get('qmpstatus') if guest.running else None
-        return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True)
+        return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True, created=created or cloned)
 
     def result(self, guest, config, pending, qmpstatus=None, created=False, changed=None, node=None):
         if guest is None:

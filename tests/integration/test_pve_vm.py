@@ -1,0 +1,136 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_vm through ansible-playbook against the lab: life cycle, power states, bad input, faults, clones.
+
+The life cycle and bad-input tests use the session's estate (unique names, everything they make is removed); the
+tests that change the lab's behaviour (locks, slow shutdowns, nextid races) or convert VMs have their own estate.
+Beyond the playbooks' own assertions, the lab's state and the requests it received are checked here: a changed
+field is the only one sent, bad input writes nothing, a no-change run on a running VM reads at most three times.
+"""
+
+from urllib.parse import parse_qs
+
+import pytest
+
+from tests.integration.conftest import pve_vars, target
+from tests.lab.areas._common import set_lock
+from tests.lab.pytest_plugin import run_playbook
+
+# lab1 (PVE 9) of a 1 x 2 estate with 6 guests: VMs 100 (running) and 102 on n1, 101 and 105 (running) on n2,
+# 104 on n1; 103 is a container.
+ESTATE = dict(clusters=1, nodes=2, guests=6)
+
+
+def writes(pve, since):
+    """The requests other than GET the lab received since index `since`."""
+    return [(method, path, body) for method, path, body in pve.requests[since:] if method != 'GET']
+
+
+def form(body):
+    return dict((key, values[0]) for key, values in parse_qs(body.decode() if isinstance(body, bytes) else body).items())
+
+
+@pytest.mark.parametrize('cluster_index', [0, 1], ids=['pve9', 'pve8'])
+def test_life_cycle(lab, cluster_index):
+    cluster = lab.clusters[cluster_index]
+    pve = cluster.pve
+    name = 'itest-vm-life-{0}'.format(cluster.name)
+    since = len(pve.requests)
+    run = run_playbook(target('pve_vm'), lab, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'vm_name': name, 'node': cluster.nodes[1]})
+    assert run.ok, run.explain()
+    assert not [vm for vm in pve.vms if vm.name == name]
+    sent = writes(pve, since)
+    created = [form(body) for method, path, body in sent if method == 'POST' and path.endswith('/qemu')]
+    assert len(created) == 1
+    vmid = created[0]['vmid']
+    # The cloud-init password went to the API once (creation), never on the runs that gave another one.
+    config_writes = [form(body) for method, path, body in sent
+                     if path.endswith('/qemu/{0}/config'.format(vmid)) and method in ('POST', 'PUT')]
+    # The memory change sent the memory and nothing else.
+    assert config_writes[0] == {'memory': '4096'}
+    assert not [body for body in config_writes if 'cipassword' in body]
+    resizes = [form(body) for method, path, body in sent if path.endswith('/qemu/{0}/resize'.format(vmid))]
+    assert resizes == [{'disk': 'scsi0', 'size': '10G'}]
+    # The volume of the unused disk is destroyed, and so are the others with the VM.
+    assert not [vol for store in pve.storages.values() for vol in store.get('volumes', {}).values()
+                if str(vol.get('vmid')) == vmid]
+
+
+def test_no_change_on_a_running_vm_reads_three_times_at_most(lab):
+    cluster = lab.clusters[0]
+    pve = cluster.pve
+    running = [vm for vm in pve.vms if vm.status == 'running' and not vm.lock and not vm.template][0]
+    play = target('pve_vm', 'started.yml')
+    since = len(pve.requests)
+    run = run_playbook(play, lab, extra_vars={'pve': pve_vars(cluster), 'vm': {
+        'vmid': running.vmid, 'memory': int(str(running.config['memory']))}})
+    assert run.ok, run.explain()
+    requests = [(method, path) for method, path, _body in pve.requests[since:]]
+    assert [method for method, _path in requests] == ['GET'] * len(requests)
+    assert len(requests) <= 3, requests
+
+
+def test_bad_input_fails_before_any_write(lab):
+    cluster = lab.clusters[0]
+    pve = cluster.pve
+    existing = [vm for vm in pve.vms if 'scsi0' in vm.config and not vm.lock][0]
+    twins = [pve.add_vm(vmid, 'itest-vm-twin', node=cluster.nodes[idx]) for idx, vmid in enumerate((990, 991))]
+    try:
+        since = len(pve.requests)
+        run = run_playbook(target('pve_vm', 'bad_input.yml'), lab, extra_vars={
+            'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'twin_name': 'itest-vm-twin',
+            'existing': {'vmid': existing.vmid, 'name': existing.name}})
+        assert run.ok, run.explain()
+        assert writes(pve, since) == []
+    finally:
+        for twin in twins:
+            pve.vms.remove(twin)
+
+
+def test_power_states(lab):
+    cluster = lab.clusters[0]
+    pve = cluster.pve
+    name = 'itest-vm-power'
+    run = run_playbook(target('pve_vm', 'power.yml'), lab, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'vm_name': name, 'node': cluster.nodes[0]})
+    assert run.ok, run.explain()
+    assert not [vm for vm in pve.vms if vm.name == name]
+    kinds = [task['type'] for task in pve.tasklog]
+    assert 'qmsuspend' in kinds and 'qmreboot' in kinds and 'qmshutdown' in kinds
+
+
+@pytest.mark.lab(**ESTATE)
+def test_locks_slow_shutdowns_and_nextid_races(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    set_lock(pve.vm(101), 'backup')
+    set_lock(pve.vm(102), 'backup')
+    # The backup of 102 ends after three more reads of the cluster's guests: the module must wait for it.
+    pve.lock_release_reads = {102: 3}
+    pve.vm(100).shutdown_secs = 3600
+    pve.nextid_races = 2
+    taken = [vm.vmid for vm in pve.vms]
+    run = run_playbook(target('pve_vm', 'faults.yml'), lab_fn, extra_vars={
+        'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'vm_name': 'itest-vm-raced',
+        'locked': {'vmid': 101, 'memory': int(pve.vm(101).config['memory'])}, 'released': {'vmid': 102},
+        'slow': {'vmid': 100}})
+    assert run.ok, run.explain()
+    assert pve.vm(101).lock == 'backup' and pve.vm(101).config['memory'] != '3072'
+    assert pve.vm(102).lock is None and pve.vm(102).config['memory'] == '3072'
+    assert pve.vm(100).status == 'stopped'
+    # Two ids went to the racers; the module's VM got the third (and was removed again).
+    racers = sorted(vm.vmid for vm in pve.vms if vm.name.startswith('racer-'))
+    assert len(racers) == 2 and not set(racers) & set(taken)
+    created = [task for task in pve.tasklog if task['type'] == 'qmcreate']
+    assert [int(task['id']) for task in created] == [max(racers) + 1]
+
+
+@pytest.mark.lab(**ESTATE)
+def test_template_and_clones(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    run = run_playbook(target('pve_vm', 'clone.yml'), lab_fn, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'prefix': 'itest-vm', 'full_vmid': 950})
+    assert run.ok, run.explain()
+    assert [task['type'] for task in pve.tasklog].count('qmclone') == 2
+    assert not [vm for vm in pve.vms if vm.name.startswith('itest-vm')]
