@@ -49,7 +49,7 @@ def test_table_rows_reads_first_cells():
     assert table_rows(text) == ['module', '---', 'pve_storage', 'proxmox']
 
 
-@pytest.mark.parametrize('kind, name', plugin_names(), ids=lambda v: str(v))
+@pytest.mark.parametrize('kind, name', plugin_names(), ids=str)
 def test_every_plugin_has_a_privileges_row(kind, name):
     rows = table_rows(PRIVILEGES.read_text(encoding='utf-8'))
     assert name in rows, 'docs/privileges.md has no table row for {0} {1}: add one (the privileges and ACL paths ' \
@@ -101,7 +101,7 @@ def relative_links(path):
 def broken_links(path):
     problems = []
     for target in relative_links(path):
-        file_part, _, fragment = target.partition('#')
+        file_part, fragment = (target.split('#', 1) + [''])[:2]
         dest = (path.parent / file_part).resolve() if file_part else path
         if not dest.exists():
             problems.append('{0}: no such file or directory'.format(target))
