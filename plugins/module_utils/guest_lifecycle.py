@@ -82,8 +82,8 @@ class Guest(object):
 
     def describe(self):
         """'VM 100 (web-01) on node pve1'"""
-        return '{0} {1}{2} on node {3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid,
-                                                ' ({0})'.format(self.name) if self.name else '', self.node)
+        named = ' ({0})'.format(self.name) if self.name else ''
+        return '{0} {1}{2} on node {3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid, named, self.node)
 
     @property
     def running(self):

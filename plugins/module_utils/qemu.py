@@ -458,7 +458,7 @@ def config_fields():
         Field('name'), Field('description'),
         Field('cores', kind='int'), Field('sockets', kind='int'),
         Field('cpu', normalize=_props_normalizer('cputype', lists=('flags',)), serialize=_props_serializer('cputype')),
-        Field('memory', normalize=_memory, serialize=lambda v: str(v)),
+        Field('memory', normalize=_memory, serialize=str),
         Field('balloon', kind='int'), Field('numa', kind='bool'),
         Field('machine', normalize=_props_normalizer('type'), serialize=_props_serializer('type')),
         Field('bios'), Field('ostype'), Field('scsihw'),

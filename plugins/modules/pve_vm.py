@@ -21,7 +21,7 @@ description:
   - Idempotent. Values are compared in canonical form (sizes, booleans, property strings key by key, tags as a
     set, SSH keys however encoded, a NIC's MAC address kept when not given), against the configuration the VM gets
     at its next start (pending changes included), so the same task twice reports no change.
-  - On a running VM, changes Proxmox VE cannot apply live stay pending: RV(pending) lists them, and
+  - On a running VM, changes Proxmox VE cannot apply live stay pending; RV(pending) lists them, and
     O(apply_pending=reboot) reboots the VM to apply them.
   - Disks grow (never shrink), new disks are allocated, removed disks are detached (they become C(unusedN)) or,
     when asked with O(disks[].destroy), destroyed.
@@ -223,7 +223,7 @@ options:
       - Disks, CD-ROM drives and the cloud-init drive, one entry per slot. Slots the list does not name are left
         alone.
       - A new disk is allocated on O(disks[].storage) with O(disks[].size) (or imported from O(disks[].import_from)).
-        An existing disk keeps its volume: its options converge and it grows to O(disks[].size); asking for a
+        An existing disk keeps its volume; its options converge and it grows to O(disks[].size); asking for a
         smaller size fails before any write.
     type: list
     elements: dict
@@ -951,8 +951,8 @@ class VmRun(object):
     def applies_pending(self, guest):
         """True when pending changes of this run are to be applied by a reboot (apply_pending: reboot, a running VM,
         no power state that acts on its own)."""
-        return self.params['apply_pending'] == 'reboot' and guest.running and self.params['state'] in ('present',
-                                                                                                     'started')
+        wanted = self.params['apply_pending'] == 'reboot'
+        return wanted and guest.running and self.params['state'] in ('present', 'started')
 
     def write(self, guest, plan):
         """The config update (one task), unlinks with destroy, resizes, the pool; nothing in check mode."""
@@ -1089,9 +1089,9 @@ def main():
             vmid=dict(type='int'),
             name=dict(type='str'),
             node=dict(type='str'),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'shutdown',
-                                                                'restarted', 'rebooted', 'suspended', 'hibernated',
-                                                                'template']),
+            state=dict(type='str', default='present', choices=[
+                'present', 'absent', 'started', 'stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated',
+                'template']),
             timeout=dict(type='int', default=900),
             force_stop=dict(type='bool', default=False),
             lock_timeout=dict(type='int', default=0),
