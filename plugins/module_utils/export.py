@@ -446,13 +446,14 @@ def _drive_options(slot, value):
     """A drive of a VM's configuration -> an entry of pve_vm's `disks` that keeps it as it is."""
     volume, props = qemu.parse_drive(value)
     out = {'slot': slot}
+    if qemu.is_cloudinit(volume):
+        # PVE makes the drive (a CD-ROM) and its content; the storage is all there is to say.
+        out.update(cloudinit=True, storage=qemu.volume_storage(volume))
+        return out
     if qemu.is_cdrom(volume, props):
         out.update(media='cdrom', volume=volume)
         props.pop('media', None)
         props.pop('size', None)
-    elif qemu.is_cloudinit(volume):
-        out.update(cloudinit=True, storage=qemu.volume_storage(volume))
-        return out
     elif qemu.volume_storage(volume):
         out['storage'] = qemu.volume_storage(volume)
         if props.get('size') and slot not in ('efidisk0', 'tpmstate0'):
