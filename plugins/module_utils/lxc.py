@@ -568,6 +568,19 @@ def create_params(desired):
     return params
 
 
+def shown_new(desired, params):
+    """How a diff shows the configuration of a create request: a new volume as 'storage:(new),size=8G'."""
+    out = {}
+    for key, value in params.items():
+        want = desired.get(key)
+        if isinstance(want, Props) and want.kind == 'mount' and want.storage:
+            out[key] = render_props('mount', dict(want, volume=want.storage + ':(new)',
+                                                  size=propstring.format_size(want.size)))
+        else:
+            out[key] = shown(key, value)
+    return out
+
+
 # ---------------------------------------------------------------- plan a change
 
 class Plan(object):

@@ -808,7 +808,7 @@ def create(module, desired, guests):
             request[key] = params[option]
     if params.get('unprivileged') is not None:
         request['unprivileged'] = 1 if params['unprivileged'] else 0
-    after = dict((key, lxc.shown(key, value)) for key, value in config.items())
+    after = lxc.shown_new(desired, config)
     after.update((key, lxc.MASK) for key in ('password', 'ssh-public-keys') if key in request)
     if 'unprivileged' in request:
         after['unprivileged'] = str(request['unprivileged'])

@@ -87,9 +87,11 @@ def test_create_modify_start_pending_restart_delete_template_clone(lab_fn, tmp_p
         new, other = jobs[name]
         assert run.result('Create', name)['ct']['vmid'] == new
         puts = [(p, b) for m, p, b in cluster.pve.requests if m == 'PUT' and p.endswith('/lxc/{0}/config'.format(new))]
-        # The one-field change sent that field only; start sent the new nameserver only (the resize is its own call).
+        # The one-field change sent that field only; root@pam the feature and the bind mount; start the new nameserver
+        # only (the resize is its own call).
         assert puts[0][1] == b'memory=2048'
-        assert puts[1][1] == b'nameserver=192.0.2.54'
+        assert puts[1][1] == b'features=keyctl%3D1%2Cnesting%3D1&mp1=%2Fsrv%2Fshare%2Cmp%3D%2Fshare%2Cro%3D1'
+        assert puts[2][1] == b'nameserver=192.0.2.54'
         resizes = [b for m, p, b in cluster.pve.requests if m == 'PUT' and p.endswith('/lxc/{0}/resize'.format(new))]
         assert resizes == [b'disk=rootfs&size=6G']
         # The create request carried the password (redacted in the lab's log) and the SSH key.

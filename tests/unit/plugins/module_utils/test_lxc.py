@@ -182,6 +182,13 @@ def test_create_params_allocate_new_volumes_in_gib():
         'tags': 'prod;web', 'nameserver': '192.0.2.53 192.0.2.54', 'onboot': 1}
 
 
+def test_create_diff_shows_new_volumes():
+    desired = lxc.desired_config(params(memory=512, rootfs=mount(storage='local-lvm', size='8192M'),
+                                        mounts=[mount(id=0, volume='/srv/share', path='/share')]))
+    assert lxc.shown_new(desired, lxc.create_params(desired)) == {
+        'memory': '512', 'rootfs': 'local-lvm:(new),size=8G', 'mp0': '/srv/share,mp=/share'}
+
+
 @pytest.mark.parametrize('given, word', [
     (dict(rootfs=mount(storage='local-lvm')), 'needs a size'),
     (dict(mounts=[mount(id=0, storage='local-lvm', size='1G')]), 'needs a path'),
