@@ -134,3 +134,21 @@ def test_template_and_clones(lab_fn):
     assert run.ok, run.explain()
     assert [task['type'] for task in pve.tasklog].count('qmclone') == 2
     assert not [vm for vm in pve.vms if vm.name.startswith('itest-vm')]
+
+
+@pytest.mark.lab(**ESTATE)
+def test_delete_honours_protection_and_running_vms(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    pve.vm(101).config['protection'] = 1
+    pve.vm(105).ha_state = 'started'
+    since = len(pve.requests)
+    run = run_playbook(target('pve_vm', 'delete.yml'), lab_fn, extra_vars={
+        'pve': pve_vars(cluster), 'protected': {'vmid': 101}, 'running': {'vmid': 105}})
+    assert run.ok, run.explain()
+    assert pve.vm(101) is None and pve.vm(105) is None
+    deletes = [(path, body) for method, path, body in writes(pve, since) if method == 'DELETE']
+    assert [path.rsplit('/', 1)[-1] for path, _body in deletes] == ['101', '105']
+    # purge (a query parameter of the DELETE) took the HA-managed VM out of HA, as the task log says.
+    destroyed = [task for task in pve.tasklog if task['type'] == 'qmdestroy' and task['id'] == '105']
+    assert any('removed VM 105 from HA resource configuration' in line for line in destroyed[0]['log'])
