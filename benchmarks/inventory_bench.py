@@ -13,15 +13,12 @@ with want_facts on (its address and config facts). This is a measurement, not a 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
+from benchmarks._common import BIN, RequestLog, timed
 from tests.lab.lab import Lab
 from tests.lab.playbook import collections_path
-
-BIN = os.path.dirname(sys.executable)
 
 
 def ours(lab, directory, address_order, cache):
@@ -56,18 +53,15 @@ def peer(lab, directory, want_facts):
 
 
 def measure(lab, sources, env):
-    before = [len(c.pve.requests) for c in lab.clusters]
+    log = RequestLog(lab)
     args = [os.path.join(BIN, 'ansible-inventory'), '--list']
     for source in sources:
         args += ['-i', source]
-    started = time.monotonic()
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
-    wall = time.monotonic() - started
+    proc, wall = timed(args, env)
     if proc.returncode != 0:
         raise SystemExit('ansible-inventory failed:\n' + proc.stderr[-3000:])
     hosts = len(json.loads(proc.stdout).get('_meta', {}).get('hostvars', {}))
-    requests = sum(len(c.pve.requests) - b for c, b in zip(lab.clusters, before))
-    return {'requests': requests, 'wall': wall, 'hosts': hosts}
+    return {'requests': log.count(), 'wall': wall, 'hosts': hosts}
 
 
 def main(argv=None):

@@ -1,0 +1,339 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VM benchmark: a no-change run of pve_vm over existing VMs, side by side with community.proxmox's proxmox_kvm.
+
+    python -m benchmarks.vm_bench [--vms 50] [--nodes 3] [--runs 3] [--latency 0 0.02] [--peer-venv DIR] [--out FILE]
+
+The lab serves one PVE 9 cluster. The benchmark makes --vms VMs with a full configuration (CPU, memory, balloon,
+NUMA, BIOS, boot order, agent, start at boot and startup order, display, a serial port, notes, tags, two SCSI disks
+with drive options, a cloud-init drive, a NIC with a VLAN tag and the firewall, cloud-init user, password, SSH key,
+static address, DNS server and search domain) with pve_vm and `state: started`, one task looping over the VMs.
+Then, at each --latency (real seconds the lab adds to every answer), it runs the same playbook --runs times: nothing
+is to change, and every API request the lab answers is counted (exact: the lab logs them) by method and path.
+
+With --peer-venv, community.proxmox's proxmox_kvm does the same on the same VMs, from its own virtualenv:
+
+    python3.11 -m venv .cache/peer-venv
+    .cache/peer-venv/bin/pip install ansible==12.3.0 proxmoxer==2.3.0 requests==2.34.2
+
+(`ansible` 12.3.0 carries community.proxmox 1.4.0 and ansible-core 2.19; proxmox_kvm needs proxmoxer and requests,
+which `ansible` does not pull in.) proxmox_kvm converges a configuration only with `state: present` and
+`update: true`, and with `state: started` acts on the power state alone, so it runs in two ways: its `state: started`
+with the same configuration (one task per VM), and `state: present` + `update: true` followed by `state: started`
+(two tasks per VM, the way to converge the configuration and the power state with it). It converges once before
+its runs are measured; afterwards pve_vm runs once more and reports whether the peer's writes left the VMs as
+pve_vm's options describe them.
+
+This is a measurement, not a test: nothing here asserts a time. The wall time of a run is the whole
+ansible-playbook (start-up included) over every VM; the median of --runs runs is reported.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+from benchmarks._common import BIN, RequestLog, by_kind, median, table, timed
+from tests.lab.lab import Lab
+from tests.lab.playbook import CALLBACK_DIR, collections_path
+
+FIRST_VMID = 2000
+SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@example.com'
+ENVS = ('prod', 'staging', 'dev')
+OURS = 'pve_vm, state: started'
+PEER_STARTED = 'proxmox_kvm, state: started'
+PEER_UPDATE = 'proxmox_kvm, state: present + update: true, then state: started'
+
+
+# ---------------------------------------------------------------- what the VMs are
+
+def vm_specs(cluster, count):
+    """The VMs: vmid, name, node and the values that differ between them (tag, address, notes)."""
+    specs = []
+    for idx in range(count):
+        specs.append({'vmid': FIRST_VMID + idx, 'name': 'bench-{0:03d}'.format(idx),
+                      'node': cluster.nodes[idx % len(cluster.nodes)], 'env': ENVS[idx % len(ENVS)],
+                      'vlan': 100 + idx % len(ENVS), 'ip': '198.51.100.{0}/24'.format(10 + idx % 240),
+                      'description': 'benchmark VM {0}'.format(idx)})
+    return specs
+
+
+def ours_options():
+    """pve_vm's options for one VM (`item` is its spec)."""
+    return {
+        'vmid': '{{ item.vmid }}', 'name': '{{ item.name }}', 'node': '{{ item.node }}', 'state': 'started',
+        'description': '{{ item.description }}', 'tags': ['bench', '{{ item.env }}'],
+        'cores': 2, 'sockets': 1, 'cpu': 'x86-64-v2-AES', 'memory': 2048, 'balloon': 1024, 'numa': True,
+        'bios': 'seabios', 'ostype': 'l26', 'scsihw': 'virtio-scsi-single', 'boot': ['scsi0', 'net0'],
+        'agent': 'enabled=1', 'onboot': True, 'startup': 'order=2,up=30', 'vga': 'std',
+        'serial': {'serial0': 'socket'},
+        'disks': [
+            {'slot': 'scsi0', 'storage': 'local-lvm', 'size': '8G', 'iothread': True, 'discard': 'on', 'ssd': True},
+            {'slot': 'scsi1', 'storage': 'local-lvm', 'size': '4G', 'iothread': True, 'backup': False},
+            {'slot': 'ide2', 'storage': 'local-lvm', 'cloudinit': True},
+        ],
+        'nets': [{'slot': 'net0', 'model': 'virtio', 'bridge': 'vmbr0', 'firewall': True, 'tag': '{{ item.vlan }}'}],
+        'ciuser': 'debian', 'cipassword': 'bench-not-a-secret', 'sshkeys': [SSH_KEY],
+        'ipconfig': {'ipconfig0': 'ip={{ item.ip }},gw=198.51.100.1'},
+        'nameserver': '192.0.2.53', 'searchdomain': 'bench.example',
+    }
+
+
+def peer_options(state):
+    """proxmox_kvm's options for the same VM, as far as it has them (see the docs page for what differs)."""
+    options = {
+        'vmid': '{{ item.vmid }}', 'name': '{{ item.name }}', 'node': '{{ item.node }}', 'state': state,
+        'description': '{{ item.description }}', 'tags': ['bench', '{{ item.env }}'],
+        'cores': 2, 'sockets': 1, 'cpu': 'x86-64-v2-AES', 'memory': 2048, 'balloon': 1024, 'numa_enabled': True,
+        'bios': 'seabios', 'ostype': 'l26', 'scsihw': 'virtio-scsi-single', 'boot': 'order=scsi0;net0',
+        'agent': 'enabled=1', 'onboot': True, 'startup': 'order=2,up=30', 'vga': 'std',
+        'serial': {'serial0': 'socket'},
+        'scsi': {'scsi0': 'local-lvm:8,iothread=1,discard=on,ssd=1', 'scsi1': 'local-lvm:4,iothread=1,backup=0'},
+        'ide': {'ide2': 'local-lvm:cloudinit'},
+        'net': {'net0': 'virtio,bridge=vmbr0,firewall=1,tag={{ item.vlan }}'},
+        'ciuser': 'debian', 'cipassword': 'bench-not-a-secret', 'sshkeys': SSH_KEY,
+        'ipconfig': {'ipconfig0': 'ip={{ item.ip }},gw=198.51.100.1'},
+        'nameservers': ['192.0.2.53'], 'searchdomains': ['bench.example'],
+    }
+    if state == 'present':
+        options['update'] = True
+    return options
+
+
+def playbook(group, tasks):
+    """A playbook (as data: JSON is YAML) whose tasks each loop over `vms`, with the connection as module_defaults."""
+    return [{'name': 'VM benchmark', 'hosts': 'localhost', 'gather_facts': False,
+             'module_defaults': {group: '{{ connection }}'},
+             'tasks': [{'name': name, module: options, 'loop': '{{ vms }}', 'loop_control': {'label': '{{ item.vmid }}'}}
+                       for name, module, options in tasks]}]
+
+
+def scenarios(peer):
+    """label -> (python, collections path, playbook data, tasks per VM)."""
+    found = {OURS: ('ours', playbook('group/proxfleet.proxmox.proxmox',
+                                     [('pve_vm', 'proxfleet.proxmox.pve_vm', ours_options())]), 1)}
+    if peer:
+        group = 'group/community.proxmox.proxmox'
+        found[PEER_STARTED] = ('peer', playbook(group, [
+            ('proxmox_kvm started', 'community.proxmox.proxmox_kvm', peer_options('started'))]), 1)
+        found[PEER_UPDATE] = ('peer', playbook(group, [
+            ('proxmox_kvm update', 'community.proxmox.proxmox_kvm', peer_options('present')),
+            ('proxmox_kvm started', 'community.proxmox.proxmox_kvm',
+             {'vmid': '{{ item.vmid }}', 'node': '{{ item.node }}', 'state': 'started'})]), 2)
+    return found
+
+
+# ---------------------------------------------------------------- running a playbook
+
+class Runner(object):
+    """Runs the scenarios' playbooks against one lab cluster and counts what the lab answered."""
+
+    def __init__(self, lab, directory, count, peer_venv=None):
+        self.lab = lab
+        self.cluster = lab.clusters[0]
+        self.directory = directory
+        self.specs = vm_specs(self.cluster, count)
+        self.peer_venv = peer_venv
+        self.log = RequestLog(lab)
+        self.scenarios = scenarios(peer_venv)
+        self.serial = 0
+        cluster = self.cluster
+        user, _sep, token = cluster.token_id.partition('!')
+        self.connection = {
+            'ours': {'api_host': cluster.host, 'api_port': cluster.port, 'api_token_id': cluster.token_id,
+                     'api_token_secret': cluster.token_secret, 'ca_path': cluster.ca_path},
+            # proxmox_kvm has no CA option: requests takes the lab's CA from REQUESTS_CA_BUNDLE.
+            'peer': {'api_host': cluster.host, 'api_port': cluster.port, 'api_user': user, 'api_token_id': token,
+                     'api_token_secret': cluster.token_secret, 'validate_certs': True},
+        }
+
+    def environment(self, side, report):
+        home = os.path.join(self.directory, 'home-' + side)
+        env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=CALLBACK_DIR, ANSIBLE_CALLBACKS_ENABLED='lab_results',
+                   PROXFLEET_LAB_RESULTS=report, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
+                   ANSIBLE_HOME=home, ANSIBLE_LOCAL_TEMP=os.path.join(home, 'tmp'),
+                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+        env.pop('REQUESTS_CA_BUNDLE', None)
+        if side == 'peer':
+            # Only what the peer's venv carries (site-packages/ansible_collections), nothing of ours.
+            env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(self.directory, 'no-collections')
+            env['REQUESTS_CA_BUNDLE'] = self.cluster.ca_path
+        else:
+            env['ANSIBLE_COLLECTIONS_PATH'] = collections_path()
+        return env
+
+    def run(self, label):
+        """One run of a scenario's playbook: a dict of wall, requests, writes, by_kind, items, changed, failed."""
+        side, data, per_vm = self.scenarios[label]
+        self.serial += 1
+        work = os.path.join(self.directory, 'run-{0:03d}'.format(self.serial))
+        os.makedirs(work)
+        python = sys.executable if side == 'ours' else os.path.join(self.peer_venv, 'bin', 'python')
+        bin_dir = BIN if side == 'ours' else os.path.join(self.peer_venv, 'bin')
+        paths = {'playbook': os.path.join(work, 'playbook.yml'), 'inventory': os.path.join(work, 'inventory.json'),
+                 'vars': os.path.join(work, 'vars.json'), 'report': os.path.join(work, 'results.json')}
+        with open(paths['playbook'], 'w', encoding='utf-8') as out:
+            json.dump(data, out, indent=1)
+        with open(paths['inventory'], 'w', encoding='utf-8') as out:
+            json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local',
+                                                       'ansible_python_interpreter': python}}}}, out)
+        with open(paths['vars'], 'w', encoding='utf-8') as out:
+            json.dump({'vms': self.specs, 'connection': self.connection[side]}, out)
+        args = [os.path.join(bin_dir, 'ansible-playbook'), '-i', paths['inventory'], '-e', '@' + paths['vars'],
+                paths['playbook']]
+        self.log.mark()
+        proc, wall = timed(args, self.environment(side, paths['report']), cwd=work)
+        requests = self.log.since()
+        report = {}
+        if os.path.exists(paths['report']):
+            with open(paths['report'], encoding='utf-8') as handle:
+                report = json.load(handle)
+        items = [item for task in report.get('tasks', []) for item in task['result'].get('results', [task['result']])]
+        failed = [item for item in items if item.get('failed')]
+        if proc.returncode != 0 or failed or len(items) != per_vm * len(self.specs):
+            detail = failed[0].get('msg') if failed else proc.stdout[-3000:] + proc.stderr[-3000:]
+            raise RuntimeError('{0}: ansible-playbook failed (rc {1}, {2} of {3} items failed): {4}'.format(
+                label, proc.returncode, len(failed), len(items), detail))
+        writes = [(method, path, body) for _cluster, method, path, body in requests if method != 'GET']
+        return {'label': label, 'wall': wall, 'requests': len(requests), 'writes': writes,
+                'by_kind': by_kind(requests, self.cluster.nodes), 'items': len(items), 'vms': len(self.specs),
+                'changed': sum(1 for item in items if item.get('changed')), 'tasks_per_vm': per_vm,
+                'results': items}
+
+
+def summarize(label, latency, runs):
+    """One scenario's measured runs: medians and the request counts (the same every run, else the maximum)."""
+    first = runs[0]
+    vms = first['vms']
+    kinds = {}
+    for run in runs:
+        for key, count in run['by_kind'].items():
+            kinds[key] = max(kinds.get(key, 0), count)
+    return {'label': label, 'latency': latency, 'vms': vms, 'tasks_per_vm': first['tasks_per_vm'],
+            'runs': len(runs), 'wall': median([r['wall'] for r in runs]), 'walls': [r['wall'] for r in runs],
+            'requests': max(r['requests'] for r in runs), 'same_every_run': len(set(r['requests'] for r in runs)) == 1,
+            'writes': max(len(r['writes']) for r in runs), 'write_samples': first['writes'][:5],
+            'changed': max(r['changed'] for r in runs), 'by_kind': kinds}
+
+
+def bench(lab, directory, count=50, runs=3, latencies=(0.0,), peer_venv=None, say=print):
+    """Converge `count` VMs with each tool, then measure no-change runs. Returns a dict of what was found."""
+    runner = Runner(lab, directory, count, peer_venv)
+    found = {'vms': count, 'nodes': len(runner.cluster.nodes), 'version': runner.cluster.version,
+             'converge': {}, 'rows': [], 'after_peer': None}
+    for pve in (c.pve for c in lab.clusters):
+        pve.real_latency = 0.0
+    say('converging {0} VMs with pve_vm (create and start)'.format(count))
+    found['converge'][OURS] = runner.run(OURS)
+    for latency in latencies:
+        for pve in (c.pve for c in lab.clusters):
+            pve.real_latency = latency
+        say('latency {0:g} ms: {1} x {2}'.format(latency * 1000, runs, OURS))
+        found['rows'].append(summarize(OURS, latency, [runner.run(OURS) for _run in range(runs)]))
+    if peer_venv:
+        for pve in (c.pve for c in lab.clusters):
+            pve.real_latency = 0.0
+        say('converging with proxmox_kvm once')
+        found['converge'][PEER_UPDATE] = runner.run(PEER_UPDATE)
+        for latency in latencies:
+            for pve in (c.pve for c in lab.clusters):
+                pve.real_latency = latency
+            for label in (PEER_STARTED, PEER_UPDATE):
+                say('latency {0:g} ms: {1} x {2}'.format(latency * 1000, runs, label))
+                found['rows'].append(summarize(label, latency, [runner.run(label) for _run in range(runs)]))
+        for pve in (c.pve for c in lab.clusters):
+            pve.real_latency = 0.0
+        say('pve_vm once more, after the peer wrote')
+        found['after_peer'] = runner.run(OURS)
+    return found
+
+
+# ---------------------------------------------------------------- the report
+
+def _per_vm(count, vms):
+    value = count / float(vms)
+    return '{0:g}'.format(round(value, 2))
+
+
+def report(found):
+    rows = []
+    for row in found['rows']:
+        vms = row['vms']
+        reads = row['requests'] - row['writes']
+        rows.append(['{0:g} ms'.format(row['latency'] * 1000), row['label'], vms * row['tasks_per_vm'],
+                     row['changed'], _per_vm(reads, vms), _per_vm(row['writes'], vms), row['requests'],
+                     '{0:.1f} s'.format(row['wall']), '{0:.2f} s'.format(row['wall'] / vms)])
+    text = ['{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs.'.format(
+        found['vms'], found['version'], found['nodes'], found['rows'][0]['runs'] if found['rows'] else 0), '',
+        table(['latency', 'scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
+               'API requests', 'wall time (run)', 'wall time per VM'], rows), '']
+    seen = set()
+    for row in found['rows']:
+        if row['label'] in seen:
+            continue
+        seen.add(row['label'])
+        kinds = sorted(row['by_kind'].items(), key=lambda kv: (kv[0][0] != 'GET', kv[0][1]))
+        text += ['Requests per VM, {0}:'.format(row['label']), '',
+                 table(['method', 'path', 'per VM'], [[m, '`{0}`'.format(p), _per_vm(n, row['vms'])]
+                                                      for (m, p), n in kinds]), '']
+    for label, run in sorted(found['converge'].items()):
+        text.append('Converging first, {0}: {1} of {2} VMs reported changed, {3} requests ({4} writes), {5:.1f} s.'.format(
+            label, run['changed'], run['items'], run['requests'], len(run['writes']), run['wall']))
+    after = found.get('after_peer')
+    if after is not None:
+        pending = sum(1 for item in after['results'] if item.get('pending'))
+        text.append('pve_vm after the peer converged: {0} of {1} VMs reported changed, {2} writes, {3} with pending '
+                    'changes.'.format(after['changed'], after['vms'], len(after['writes']), pending))
+        changed = [item for item in after['results'] if item.get('changed')]
+        if changed:
+            keys = sorted(set(k for item in changed for k, v in (item.get('diff') or {}).get('after', {}).items()
+                              if (item.get('diff') or {}).get('before', {}).get(k) != v))
+            text.append('Keys it changed back: {0}.'.format(', '.join(keys) or 'none shown'))
+    text.append('')
+    return '\n'.join(text)
+
+
+def jsonable(found):
+    """The numbers of a bench() result as JSON takes them: request kinds as [method, path, count], no results."""
+    def run(entry):
+        out = dict((k, v) for k, v in entry.items() if k != 'results')
+        out['by_kind'] = [[m, p, n] for (m, p), n in sorted(entry['by_kind'].items())]
+        out['writes'] = [[m, p] for m, p, _body in entry['writes']] if 'writes' in entry and isinstance(
+            entry['writes'], list) else entry.get('writes')
+        out.pop('write_samples', None)
+        return out
+    return dict(found, converge=dict((k, run(v)) for k, v in found['converge'].items()),
+                rows=[run(r) for r in found['rows']], after_peer=run(found['after_peer']) if found['after_peer'] else None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.vm_bench', description=__doc__.splitlines()[0])
+    parser.add_argument('--vms', type=int, default=50)
+    parser.add_argument('--nodes', type=int, default=3)
+    parser.add_argument('--runs', type=int, default=3, help='measured runs per scenario and latency (median)')
+    parser.add_argument('--latency', type=float, nargs='*', default=[0.0], help='real seconds added per request')
+    parser.add_argument('--peer-venv', help='virtualenv with ansible (community.proxmox) and proxmoxer installed')
+    parser.add_argument('--out', help='write the markdown report here too')
+    parser.add_argument('--json', help='write every measured number here (JSON)')
+    args = parser.parse_args(argv)
+    if args.peer_venv and not os.path.exists(os.path.join(args.peer_venv, 'bin', 'ansible-playbook')):
+        parser.error('--peer-venv {0}: no bin/ansible-playbook there (see the docstring to make it)'.format(
+            args.peer_venv))
+    peer_venv = os.path.abspath(args.peer_venv) if args.peer_venv else None
+    with tempfile.TemporaryDirectory(prefix='vm-bench-') as directory:
+        with Lab(directory, clusters=1, nodes=args.nodes, guests=0, versions=['9.0.10'], pbs=False) as lab:
+            found = bench(lab, directory, args.vms, args.runs, args.latency, peer_venv,
+                          say=lambda text: print(text, file=sys.stderr, flush=True))
+    text = report(found)
+    print(text)
+    if args.out:
+        with open(args.out, 'w', encoding='utf-8') as out:
+            out.write(text)
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as out:
+            json.dump(jsonable(found), out, indent=1, sort_keys=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
