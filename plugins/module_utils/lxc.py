@@ -409,6 +409,14 @@ def _net_props(spec, what):
     return Props('net', props)
 
 
+def slot_key(slot, prefix, limit, what):
+    """'mp0' or 'net1' from a slot given as such (or as a bare number); ProxmoxConfigError if out of range."""
+    found = re.match(r'^(?:' + prefix + r')?(\d+)$', str(slot).strip())
+    if not found or int(found.group(1)) >= limit:
+        _fail('{0}: slot {1!r} is not one of {2}0 ... {2}{3}'.format(what, slot, prefix, limit - 1))
+    return '{0}{1}'.format(prefix, int(found.group(1)))
+
+
 def desired_config(params):
     """The desired configuration from the module's options (only what the user gave): key -> value, ABSENT or
     Props. Checks every option before any request; ProxmoxConfigError names the option."""
@@ -449,20 +457,15 @@ def desired_config(params):
     if params.get('rootfs') is not None:
         desired['rootfs'] = _mount_props(params['rootfs'], 'rootfs', rootfs=True)
     for spec in params.get('mounts') or []:
-        key = 'mp{0}'.format(spec['id'])
-        if not 0 <= spec['id'] < MAX_MOUNTS:
-            _fail('mounts: id must be from 0 to {0}'.format(MAX_MOUNTS - 1))
+        key = slot_key(spec['slot'], 'mp', MAX_MOUNTS, 'mounts')
         if key in desired:
             _fail('mounts: {0} is given twice'.format(key))
         if spec.get('state') == 'absent':
             desired[key] = ABSENT
             continue
-        props = _mount_props(spec, key)
-        desired[key] = props
+        desired[key] = _mount_props(spec, key)
     for spec in params.get('nets') or []:
-        key = 'net{0}'.format(spec['id'])
-        if not 0 <= spec['id'] < MAX_NETS:
-            _fail('nets: id must be from 0 to {0}'.format(MAX_NETS - 1))
+        key = slot_key(spec['slot'], 'net', MAX_NETS, 'nets')
         if key in desired:
             _fail('nets: {0} is given twice'.format(key))
         if spec.get('state') == 'absent':
@@ -480,7 +483,7 @@ def desired_config(params):
         if key in desired:
             _fail('config: {0!r} is also given by its own option; give it once'.format(key))
         if value is None:
-            _fail('config: {0!r} has no value; list it in delete to remove it'.format(key))
+            _fail('config: {0!r} has no value; list it in absent_keys to remove it'.format(key))
         kind = key_kind(key)
         if kind == 'net':
             check_net_string(value, 'config ' + key)
@@ -489,13 +492,13 @@ def desired_config(params):
         elif kind != 'scalar':
             parse_props(kind, value)
         desired[key] = propstring.stringify(value) if isinstance(value, (bool, float)) else value
-    for key in params.get('delete') or []:
+    for key in params.get('absent_keys') or []:
         if not option_exists(key):
-            _fail('delete: unknown container option {0!r}'.format(key))
+            _fail('absent_keys: unknown container option {0!r}'.format(key))
         if key in ('rootfs', 'memory', 'ostype', 'hostname', 'arch'):
-            _fail('delete: {0!r} is required and cannot be removed'.format(key))
+            _fail('absent_keys: {0!r} is required and cannot be removed'.format(key))
         if key in desired:
-            _fail('delete: {0!r} is also given a value; give it or delete it'.format(key))
+            _fail('absent_keys: {0!r} is also given a value; give it or remove it'.format(key))
         desired[key] = ABSENT
     return desired
 

@@ -15,7 +15,7 @@ description:
   - The container is named by O(vmid), or by O(name) (its hostname), which must then be unique among the
     cluster's containers; a name that several containers share fails and lists their vmids.
   - Only what you give is managed. An option left out is left as it is; a configuration key is removed only when
-    you list it in O(delete) (or set a mount point or network device to O(mounts[].state=absent),
+    you list it in O(absent_keys) (or set a mount point or network device to O(mounts[].state=absent),
     O(nets[].state=absent)). Within a mount point, network device, O(features) or O(startup), the sub-keys you
     give are set and the others kept (a network device keeps its MAC address unless you give O(nets[].hwaddr)).
   - A running container takes some changes at once; PVE keeps the others pending until the next start. The module
@@ -77,19 +77,26 @@ options:
     type: str
   clone:
     description:
-      - Create the container as a clone of this container (a template, or a stopped container for a full clone),
-        given by vmid or unique name. Used only on creation.
-      - The other options are then applied to the clone.
-    type: str
-  full:
-    description:
-      - With O(clone), make a full copy of the volumes instead of a linked clone (PVE's default is linked from a
-        template, full otherwise).
-    type: bool
-  storage:
-    description:
-      - With O(clone) and O(full=true), the storage of the copied volumes.
-    type: str
+      - Create the container as a clone of another container (a template, or a stopped container for a full
+        clone). Used only on creation; a container that exists is converged, never cloned again.
+      - The module waits for the clone, then converges it to the other options. The clone gets new MAC addresses.
+    type: dict
+    suboptions:
+      source:
+        description: The container or template to clone, by vmid or by (unique) name.
+        type: str
+        required: true
+      full:
+        description:
+          - V(true) for a full copy of the volumes, V(false) for a linked clone (of a template only). PVE's default
+            is a linked clone of a template and a full clone of a container.
+        type: bool
+      snapname:
+        description: Clone the state of this snapshot of the source.
+        type: str
+      storage:
+        description: Storage of a full clone's volumes (default the source's).
+        type: str
   pool:
     description:
       - Put a new container in this resource pool. Used only on creation.
@@ -189,9 +196,9 @@ options:
     type: list
     elements: dict
     suboptions:
-      id:
-        description: N of C(mpN), from 0 to 255.
-        type: int
+      slot:
+        description: C(mp0) ... C(mp255) (or the bare number).
+        type: str
         required: true
       state:
         description: V(absent) removes the mount point (a volume becomes an C(unusedN) volume, as PVE does).
@@ -242,9 +249,9 @@ options:
     type: list
     elements: dict
     suboptions:
-      id:
-        description: N of C(netN), from 0 to 31.
-        type: int
+      slot:
+        description: C(net0) ... C(net31) (or the bare number).
+        type: str
         required: true
       state:
         description: V(absent) removes the device.
@@ -278,6 +285,7 @@ options:
       hwaddr:
         description: MAC address. Left out, a new device gets one from PVE and an existing one keeps its own.
         type: str
+        aliases: [mac]
       mtu:
         description: MTU.
         type: int
@@ -345,9 +353,10 @@ options:
       - Other configuration keys, by their PVE names (V(cmode), V(tty), V(lxc.cgroup2.devices.allow) ...), with the
         values as PVE writes them. A key that has its own option, or that PVE does not know, fails.
     type: dict
-  delete:
+  absent_keys:
     description:
-      - Configuration keys to remove (V(cpulimit), V(mp1), V(net1), V(nameserver) ...).
+      - Configuration keys to remove when present (V(cpulimit), V(mp1), V(net1), V(nameserver) ...). A key given a
+        value too, and keys PVE requires (V(rootfs), V(memory), V(hostname), V(ostype), V(arch)), fail.
     type: list
     elements: str
   force:
@@ -374,9 +383,11 @@ options:
     default: 0
   timeout:
     description:
-      - Seconds for the whole run's tasks, and the most a clean shutdown may take.
+      - Seconds to wait for all the tasks of the run (creation, clone, configuration, resize, power, delete).
+      - Also the time a clean shutdown (V(shutdown), V(restarted), V(template)) gives the container before it fails,
+        or is stopped when O(force_stop).
     type: int
-    default: 300
+    default: 900
 '''
 
 EXAMPLES = r'''
@@ -403,13 +414,13 @@ EXAMPLES = r'''
           storage: local-lvm
           size: 8G
         mounts:
-          - id: 0
+          - slot: mp0
             storage: local-lvm
             size: 16G
             path: /srv/www
             backup: true
         nets:
-          - id: 0
+          - slot: net0
             name: eth0
             bridge: vmbr0
             ip: 192.0.2.21/24
@@ -431,19 +442,20 @@ EXAMPLES = r'''
       proxfleet.proxmox.pve_lxc:
         name: web-01
         nets:
-          - id: 0
+          - slot: net0
             ip: dhcp
             tag: 20
-          - id: 1
+          - slot: net1
             state: absent
-        delete: [cpulimit]
+        absent_keys: [cpulimit]
 
     - name: A linked clone of a template container
       proxfleet.proxmox.pve_lxc:
         name: web-02
         node: pve1
-        clone: debian-12-template
-        full: false
+        clone:
+          source: debian-12-template
+          full: false
         state: started
 
     - name: A clean shutdown within two minutes, stopped hard after that
@@ -575,10 +587,10 @@ def check_options(params):
         raise ProxmoxConfigError('ostemplate and clone are mutually exclusive: a container is made from one of them')
     if params.get('ostemplate'):
         storage_utils.split_volid(params['ostemplate'], 'ostemplate')
-    if (params.get('full') is not None or params.get('storage')) and not params.get('clone'):
-        raise ProxmoxConfigError('full and storage apply to a clone only (give clone)')
-    if params.get('storage') and params.get('full') is False:
-        raise ProxmoxConfigError('storage applies to a full clone only (a linked clone stays on its template\'s storage)')
+    clone = params.get('clone') or {}
+    if clone.get('storage') and clone.get('full') is False:
+        raise ProxmoxConfigError('clone: storage applies to a full clone only (a linked clone stays on its template\'s '
+                                 'storage)')
     if params['state'] != 'absent' and (params.get('force') or params.get('purge')):
         raise ProxmoxConfigError('force and purge apply to state: absent only')
     if params['lock_timeout'] < 0 or params['timeout'] < 1:
@@ -772,7 +784,7 @@ def remove(module, guest):
 # ---------------------------------------------------------------- create
 
 def source_guest(module, guests):
-    ref = str(module.params['clone'])
+    ref = str(module.params['clone']['source'])
     if re.match(r'^\d+$', ref):
         found = gl.locate(module.client, 'lxc', vmid=int(ref), url=module.target_url, guests=guests)
     else:
@@ -844,8 +856,9 @@ def finish_new(module, guest, actions, diff_after):
 def create_clone(module, desired, guests, node):
     params, client, url = module.params, module.client, module.target_url
     source = source_guest(module, guests)
-    if params.get('storage'):
-        check_storages(client, node, {params['storage']: ['clone']}, url)
+    clone = params['clone']
+    if clone.get('storage'):
+        check_storages(client, node, {clone['storage']: ['clone']}, url)
     base, _pending = gl.read_pending(client, source)
     base = dict((k, v) for k, v in base.items() if k not in ('template', 'lock', 'digest', 'parent', 'snaptime')
                 and not k.startswith('unused'))
@@ -883,9 +896,11 @@ def create_clone(module, desired, guests, node):
         request['hostname'] = desired['hostname']
     if node != source.node:
         request['target'] = node
-    for option in ('full', 'storage', 'pool'):
-        if params.get(option) is not None:
-            request[option] = int(params[option]) if option == 'full' else params[option]
+    for option in ('full', 'storage', 'snapname'):
+        if clone.get(option) is not None:
+            request[option] = int(clone[option]) if option == 'full' else clone[option]
+    if params.get('pool') is not None:
+        request['pool'] = params['pool']
     if params.get('description') is not None:
         request['description'] = params['description']
     vmid, answer = gl.create_with_vmid(
@@ -1011,15 +1026,15 @@ def main():
         storage=dict(type='str'), size=dict(type='str'), volume=dict(type='str'), acl=dict(type='bool'),
         quota=dict(type='bool'), ro=dict(type='bool'), replicate=dict(type='bool'),
         mountoptions=dict(type='list', elements='str'))
-    mp_options = dict(mount_options, id=dict(type='int', required=True),
+    mp_options = dict(mount_options, slot=dict(type='str', required=True),
                       state=dict(type='str', choices=['present', 'absent'], default='present'),
                       path=dict(type='str'), backup=dict(type='bool'), shared=dict(type='bool'),
                       keepattrs=dict(type='bool'))
     net_options = dict(
-        id=dict(type='int', required=True), state=dict(type='str', choices=['present', 'absent'], default='present'),
+        slot=dict(type='str', required=True), state=dict(type='str', choices=['present', 'absent'], default='present'),
         name=dict(type='str'), bridge=dict(type='str'), ip=dict(type='str'), gw=dict(type='str'),
         ip6=dict(type='str'), gw6=dict(type='str'), tag=dict(type='int'), firewall=dict(type='bool'),
-        hwaddr=dict(type='str'), mtu=dict(type='int'), rate=dict(type='float'),
+        hwaddr=dict(type='str', aliases=['mac']), mtu=dict(type='int'), rate=dict(type='float'),
         trunks=dict(type='list', elements='int'), link_down=dict(type='bool'))
     module = ProxmoxModule(argument_spec=dict(
         vmid=dict(type='int'),
@@ -1028,9 +1043,9 @@ def main():
         state=dict(type='str', default='present',
                    choices=['present', 'absent', 'started', 'stopped', 'shutdown', 'restarted', 'template']),
         ostemplate=dict(type='str'),
-        clone=dict(type='str'),
-        full=dict(type='bool'),
-        storage=dict(type='str'),
+        clone=dict(type='dict', options=dict(
+            source=dict(type='str', required=True), full=dict(type='bool'), storage=dict(type='str'),
+            snapname=dict(type='str'))),
         pool=dict(type='str'),
         password=dict(type='str', no_log=True),
         ssh_public_keys=dict(type='str', no_log=False),
@@ -1058,12 +1073,12 @@ def main():
         arch=dict(type='str'),
         protection=dict(type='bool'),
         config=dict(type='dict'),
-        delete=dict(type='list', elements='str'),
+        absent_keys=dict(type='list', elements='str', no_log=False),
         force=dict(type='bool', default=False),
         purge=dict(type='bool', default=False),
         force_stop=dict(type='bool', default=False),
         lock_timeout=dict(type='int', default=0),
-        timeout=dict(type='int', default=300),
+        timeout=dict(type='int', default=900),
     ), supports_check_mode=True)
     module.run(run, target=describe_target)
 

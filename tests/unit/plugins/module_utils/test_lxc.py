@@ -27,20 +27,20 @@ def params(**given):
     """Module params as Ansible hands them over: every option present, None when not given."""
     out = dict.fromkeys(('cores', 'cpulimit', 'cpuunits', 'memory', 'swap', 'onboot', 'protection', 'description',
                          'searchdomain', 'nameserver', 'tags', 'timezone', 'ostype', 'arch', 'features', 'startup',
-                         'rootfs', 'mounts', 'nets', 'config', 'delete'))
+                         'rootfs', 'mounts', 'nets', 'config', 'absent_keys'))
     out.update(given)
     return out
 
 
 def mount(**given):
-    spec = dict.fromkeys(('storage', 'size', 'volume', 'path', 'acl', 'quota', 'ro', 'backup', 'replicate', 'shared',
-                          'keepattrs', 'mountoptions', 'state'))
+    spec = dict.fromkeys(('slot', 'storage', 'size', 'volume', 'path', 'acl', 'quota', 'ro', 'backup', 'replicate',
+                          'shared', 'keepattrs', 'mountoptions', 'state'))
     spec.update(given)
     return spec
 
 
 def net(**given):
-    spec = dict.fromkeys(lxc.NET_OPTION_KEYS + ('state',))
+    spec = dict.fromkeys(lxc.NET_OPTION_KEYS + ('slot', 'state'))
     spec.update(given)
     return spec
 
@@ -52,14 +52,14 @@ def test_only_given_options_are_desired():
     assert lxc.desired_config(params()) == {}
 
 
-def test_delete_names_keys_as_absent_and_refuses_conflicts():
-    assert lxc.desired_config(params(delete=['cpulimit', 'mp1'])) == {'cpulimit': ABSENT, 'mp1': ABSENT}
+def test_absent_keys_are_absent_and_refuse_conflicts():
+    assert lxc.desired_config(params(absent_keys=['cpulimit', 'mp1'])) == {'cpulimit': ABSENT, 'mp1': ABSENT}
     with pytest.raises(ProxmoxConfigError, match='also given a value'):
-        lxc.desired_config(params(cores=2, delete=['cores']))
+        lxc.desired_config(params(cores=2, absent_keys=['cores']))
     with pytest.raises(ProxmoxConfigError, match='required'):
-        lxc.desired_config(params(delete=['rootfs']))
+        lxc.desired_config(params(absent_keys=['rootfs']))
     with pytest.raises(ProxmoxConfigError, match="unknown container option 'bogus'"):
-        lxc.desired_config(params(delete=['bogus']))
+        lxc.desired_config(params(absent_keys=['bogus']))
 
 
 @pytest.mark.parametrize('key', ['foo', 'net32', 'mp256', 'scsi0', 'name'])
@@ -112,17 +112,24 @@ def test_invalid_net_strings_fail(text, word):
     dict(hwaddr='BC:24:11:00:00:01'), dict(mtu=9000, rate=12.5, firewall=True, link_down=False),
 ])
 def test_valid_nets_pass(spec):
-    desired = lxc.desired_config(params(nets=[net(id=0, name='eth0', bridge='vmbr0', **spec)]))
+    desired = lxc.desired_config(params(nets=[net(slot='net0', name='eth0', bridge='vmbr0', **spec)]))
     assert desired['net0']['bridge'] == 'vmbr0'
 
 
 def test_nets_and_mounts_given_twice_or_out_of_range_fail():
     with pytest.raises(ProxmoxConfigError, match='given twice'):
-        lxc.desired_config(params(nets=[net(id=0, name='eth0'), net(id=0, name='eth1')]))
-    with pytest.raises(ProxmoxConfigError, match='from 0 to 31'):
-        lxc.desired_config(params(nets=[net(id=32, name='eth0')]))
-    with pytest.raises(ProxmoxConfigError, match='from 0 to 255'):
-        lxc.desired_config(params(mounts=[mount(id=300, storage='x', size='1G', path='/x')]))
+        lxc.desired_config(params(nets=[net(slot='net0', name='eth0'), net(slot='net0', name='eth1')]))
+    with pytest.raises(ProxmoxConfigError, match=r'not one of net0 \.\.\. net31'):
+        lxc.desired_config(params(nets=[net(slot='net32', name='eth0')]))
+    with pytest.raises(ProxmoxConfigError, match=r'not one of mp0 \.\.\. mp255'):
+        lxc.desired_config(params(mounts=[mount(slot='mp300', storage='x', size='1G', path='/x')]))
+    with pytest.raises(ProxmoxConfigError, match='not one of'):
+        lxc.desired_config(params(mounts=[mount(slot='net0', storage='x', size='1G', path='/x')]))
+
+
+@pytest.mark.parametrize('slot, key', [('net0', 'net0'), ('7', 'net7'), (' net31 ', 'net31'), ('net007', 'net7')])
+def test_slots(slot, key):
+    assert lxc.slot_key(slot, 'net', lxc.MAX_NETS, 'nets') == key
 
 
 @pytest.mark.parametrize('spec, word', [
@@ -138,7 +145,7 @@ def test_nets_and_mounts_given_twice_or_out_of_range_fail():
 ])
 def test_invalid_mounts_fail(spec, word):
     with pytest.raises(ProxmoxConfigError, match=word):
-        lxc.desired_config(params(mounts=[mount(id=0, **spec)]))
+        lxc.desired_config(params(mounts=[mount(slot='mp0', **spec)]))
 
 
 def test_rootfs_has_no_path():
@@ -173,8 +180,8 @@ def test_create_params_allocate_new_volumes_in_gib():
     desired = lxc.desired_config(params(
         memory=1024, features={'nesting': True, 'keyctl': None, 'mount': ['nfs', 'cifs']},
         rootfs=mount(storage='local-lvm', size='8G'),
-        mounts=[mount(id=1, storage='local-lvm', size='512M', path='/srv', backup=True)],
-        nets=[net(id=0, name='eth0', bridge='vmbr0', ip='dhcp', firewall=True)],
+        mounts=[mount(slot='mp1', storage='local-lvm', size='512M', path='/srv', backup=True)],
+        nets=[net(slot='net0', name='eth0', bridge='vmbr0', ip='dhcp', firewall=True)],
         tags=['web', 'prod'], nameserver=['192.0.2.53', '192.0.2.54'], onboot=True))
     assert lxc.create_params(desired) == {
         'memory': 1024, 'features': 'mount=nfs;cifs,nesting=1', 'rootfs': 'local-lvm:8',
@@ -184,15 +191,15 @@ def test_create_params_allocate_new_volumes_in_gib():
 
 def test_create_diff_shows_new_volumes():
     desired = lxc.desired_config(params(memory=512, rootfs=mount(storage='local-lvm', size='8192M'),
-                                        mounts=[mount(id=0, volume='/srv/share', path='/share')]))
+                                        mounts=[mount(slot='mp0', volume='/srv/share', path='/share')]))
     assert lxc.shown_new(desired, lxc.create_params(desired)) == {
         'memory': '512', 'rootfs': 'local-lvm:(new),size=8G', 'mp0': '/srv/share,mp=/share'}
 
 
 @pytest.mark.parametrize('given, word', [
     (dict(rootfs=mount(storage='local-lvm')), 'needs a size'),
-    (dict(mounts=[mount(id=0, storage='local-lvm', size='1G')]), 'needs a path'),
-    (dict(nets=[net(id=0, bridge='vmbr0')]), 'needs a name'),
+    (dict(mounts=[mount(slot='mp0', storage='local-lvm', size='1G')]), 'needs a path'),
+    (dict(nets=[net(slot='net0', bridge='vmbr0')]), 'needs a name'),
 ])
 def test_create_params_need_the_essentials(given, word):
     with pytest.raises(ProxmoxConfigError, match=word):
@@ -216,8 +223,8 @@ def test_same_values_in_other_spellings_change_nothing():
     same = plan(memory=512, cores=1, tags=['WEB', 'prod'], nameserver=['192.0.2.53', '192.0.2.54'],
                 features={'nesting': True}, startup={'up': 30, 'order': 2},
                 rootfs=mount(storage='local-lvm', size='8192M'),
-                mounts=[mount(id=0, storage='local-lvm', size='4G', path='/srv', backup=True)],
-                nets=[net(id=0, name='eth0', bridge='vmbr0', ip='dhcp', firewall=True)])
+                mounts=[mount(slot='mp0', storage='local-lvm', size='4G', path='/srv', backup=True)],
+                nets=[net(slot='net0', name='eth0', bridge='vmbr0', ip='dhcp', firewall=True)])
     assert not same.changed
     assert same.params == {} and same.delete == [] and same.resize == []
 
@@ -229,7 +236,7 @@ def test_one_changed_field_sends_only_that_field():
 
 
 def test_net_keeps_sub_keys_not_given_and_its_mac():
-    changed = plan(nets=[net(id=0, ip='192.0.2.10/24', gw='192.0.2.1', tag=20)])
+    changed = plan(nets=[net(slot='net0', ip='192.0.2.10/24', gw='192.0.2.1', tag=20)])
     assert lxc.parse_props('net', changed.params['net0']) == {
         'name': 'eth0', 'bridge': 'vmbr0', 'firewall': '1', 'hwaddr': 'BC:24:11:00:00:01', 'ip': '192.0.2.10/24',
         'type': 'veth', 'gw': '192.0.2.1', 'tag': '20'}
@@ -237,8 +244,8 @@ def test_net_keeps_sub_keys_not_given_and_its_mac():
 
 def test_a_new_net_needs_a_name_and_absent_removes():
     with pytest.raises(ProxmoxConfigError, match='needs a name'):
-        plan(nets=[net(id=1, bridge='vmbr0')])
-    removed = plan(nets=[net(id=0, state='absent'), net(id=5, state='absent')])
+        plan(nets=[net(slot='net1', bridge='vmbr0')])
+    removed = plan(nets=[net(slot='net0', state='absent'), net(slot='net5', state='absent')])
     assert removed.delete == ['net0'] and removed.params == {}
 
 
@@ -255,7 +262,7 @@ def test_tags_add_unless_purged():
 
 
 def test_rootfs_and_mount_points_grow_only():
-    grown = plan(rootfs=mount(size='16G'), mounts=[mount(id=0, size='6G')])
+    grown = plan(rootfs=mount(size='16G'), mounts=[mount(slot='mp0', size='6G')])
     assert grown.resize == [('mp0', 6 * GIB), ('rootfs', 16 * GIB)]
     assert grown.params == {}
     with pytest.raises(ProxmoxConfigError, match='cannot shrink'):
@@ -268,12 +275,12 @@ def test_volumes_are_not_moved_or_replaced():
     with pytest.raises(ProxmoxConfigError, match='moving a volume'):
         plan(rootfs=mount(storage='ceph', size='8G'))
     with pytest.raises(ProxmoxConfigError, match='replacing'):
-        plan(mounts=[mount(id=0, volume='local-lvm:vm-100-disk-9', path='/srv')])
+        plan(mounts=[mount(slot='mp0', volume='local-lvm:vm-100-disk-9', path='/srv')])
 
 
 def test_new_mount_point_and_option_change():
-    added = plan(mounts=[mount(id=1, storage='local-lvm', size='2G', path='/data'),
-                         mount(id=0, ro=True)])
+    added = plan(mounts=[mount(slot='mp1', storage='local-lvm', size='2G', path='/data'),
+                         mount(slot='mp0', ro=True)])
     assert added.params['mp1'] == 'local-lvm:2,mp=/data'
     assert lxc.parse_props('mount', added.params['mp0']) == {
         'volume': 'local-lvm:vm-100-disk-1', 'mp': '/srv', 'backup': '1', 'size': '4G', 'ro': '1'}
@@ -281,7 +288,7 @@ def test_new_mount_point_and_option_change():
 
 
 def test_delete_only_keys_that_exist():
-    removed = plan(delete=['swap', 'cpulimit'])
+    removed = plan(absent_keys=['swap', 'cpulimit'])
     assert removed.delete == ['swap'] and removed.before == {'swap': '512'}
 
 
@@ -290,8 +297,8 @@ def test_delete_only_keys_that_exist():
 def test_binds_storages_and_bridges_named():
     desired = lxc.desired_config(params(
         rootfs=mount(storage='local-lvm', size='8G'),
-        mounts=[mount(id=0, volume='/srv/share', path='/share'), mount(id=1, storage='tank', size='1G', path='/t')],
-        nets=[net(id=0, name='eth0', bridge='vmbr1'), net(id=1, state='absent')],
+        mounts=[mount(slot='mp0', volume='/srv/share', path='/share'), mount(slot='mp1', storage='tank', size='1G', path='/t')],
+        nets=[net(slot='net0', name='eth0', bridge='vmbr1'), net(slot='net1', state='absent')],
         config={'mp2': '/dev/sdb,mp=/dev/sdb', 'net3': 'name=eth3,bridge=vnet7'}))
     assert lxc.bind_mounts(desired) == ['mp0', 'mp2']
     assert lxc.storages_named(desired) == {'local-lvm': ['rootfs'], 'tank': ['mp1']}
