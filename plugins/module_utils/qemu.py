@@ -464,7 +464,7 @@ def config_fields():
         Field('bios'), Field('ostype'), Field('scsihw'),
         Field('boot', normalize=_props_normalizer('legacy', lists=('order',)), serialize=_boot_serialize),
         Field('agent', normalize=_props_normalizer('enabled', bools=('enabled', 'fstrim_cloned_disks', 'freeze-fs-on-backup')),
-              serialize=_props_serializer('enabled')),
+              serialize=_agent_serialize),
         Field('onboot', kind='bool'),
         Field('startup', normalize=_props_normalizer(), serialize=_props_serializer()),
         Field('protection', kind='bool'),
@@ -476,6 +476,14 @@ def config_fields():
         Field('cicustom', normalize=_props_normalizer(), serialize=_props_serializer()),
         Field('citype'), Field('ciupgrade', kind='bool'),
     ]
+
+
+def _agent_serialize(value):
+    """agent: a plain boolean (True, 'yes', 'on' ...) is sent as PVE writes it, 1 or 0."""
+    try:
+        return propstring.pve_bool(value)
+    except ValueError:
+        return _props_serializer('enabled')(value)
 
 
 def _boot_serialize(value):

@@ -621,7 +621,7 @@ def desired_fields(params):
         value = params.get(field.name)
         if value is None:
             continue
-        if field.name in EMPTY_REMOVES and value == '':
+        if field.name in EMPTY_REMOVES and value == '' or field.name == 'sshkeys' and value == []:
             value = ABSENT
         elif field.name == 'boot':
             value = qemu.boot_option(value)

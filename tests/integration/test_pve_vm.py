@@ -49,6 +49,9 @@ def test_life_cycle(lab, cluster_index):
     # The memory change sent the memory and nothing else.
     assert config_writes[0] == {'memory': '4096'}
     assert not [body for body in config_writes if 'cipassword' in body]
+    # The disk to destroy went to unlink with force (PVE then destroys the volume instead of keeping unusedN).
+    unlinks = [form(body) for method, path, body in sent if path.endswith('/qemu/{0}/unlink'.format(vmid))]
+    assert unlinks == [{'idlist': 'virtio1', 'force': '1'}]
     resizes = [form(body) for method, path, body in sent if path.endswith('/qemu/{0}/resize'.format(vmid))]
     assert resizes == [{'disk': 'scsi0', 'size': '10G'}]
     # The volume of the unused disk is destroyed, and so are the others with the VM.

@@ -222,3 +222,10 @@ def test_mask_config():
     shown = qemu.mask_config({'cipassword': '$5$x$y', 'sshkeys': qemu.encode_sshkeys([KEY]), 'digest': 'abc',
                               'cores': 2})
     assert shown == {'cipassword': '********', 'sshkeys': KEY, 'cores': 2}
+
+
+@pytest.mark.parametrize('given,sent', [('True', 1), ('no', 0), ('enabled=1,fstrim_cloned_disks=1', 'enabled=1,fstrim_cloned_disks=1'),
+                                        ({'enabled': True, 'type': 'virtio'}, '1,type=virtio')])
+def test_agent_is_sent_as_pve_writes_it(given, sent):
+    changes = compare(qemu.config_fields(), {'agent': given}, {}, creating=True)
+    assert changes.params == {'agent': sent}
