@@ -143,7 +143,7 @@ options:
   pool:
     description:
       - The resource pool the VM belongs to. A VM in another pool is moved to it. An empty string is not
-        supported (take the VM out of its pool with M(proxfleet.proxmox.pve_pool) or the API).
+        supported (take the VM out of its pool with the API or the GUI).
     type: str
   description:
     description: The VM's notes. An empty string removes them.
