@@ -63,6 +63,7 @@ def standalone_nodes(lab):
 SCENARIOS = [
     Scenario('backup', lab={'clusters': 2, 'nodes': 2, 'guests': 8}),
     Scenario('cluster_join', lab={'clusters': 1, 'nodes': 1, 'guests': 0}, setup=standalone_nodes),
+    Scenario('dr', lab={'clusters': 2, 'nodes': 2, 'guests': 8}),
 ]
 
 

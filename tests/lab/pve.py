@@ -16,12 +16,13 @@ from .areas.lxc_extra import LxcExtraArea
 from .areas.pbs_storage import PbsStorageArea
 from .areas.qemu_extra import QemuExtraArea
 from .areas.remote_migrate import RemoteMigrateArea
+from .areas.restored_agent import RestoredAgentArea
 from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 from .areas.templates import TemplatesArea
 
 
-class LabPve(QemuExtraArea, LxcExtraArea, TemplatesArea,
+class LabPve(RestoredAgentArea, QemuExtraArea, LxcExtraArea, TemplatesArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
