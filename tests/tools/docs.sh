@@ -34,6 +34,14 @@ lint_rc=0
 echo "docs: site in $dest"
 rm -rf "$dest"
 mkdir -p "$dest"
+# antsibull-docs leaves out the roles of a collection it finds through a symbolic link (the link in .cache/collections),
+# so the site is built from a copy: the files git tracks or would track, of the parts the docs come from.
+copy="$dest/collections/ansible_collections/proxfleet/proxmox"
+mkdir -p "$copy"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard -- galaxy.yml README.md meta plugins roles docs/docsite |
+    while IFS= read -r -d '' file; do if [[ -e $file ]]; then printf '%s\0' "$file"; fi; done |
+    tar --null -T - -cf -) | tar -xf - -C "$copy"
+export ANSIBLE_COLLECTIONS_PATH="$dest/collections"
 antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir "$dest" \
     --no-add-antsibull-docs-version \
     --project "$collection" --copyright "proxfleet developers" --title "$collection" \
