@@ -594,9 +594,9 @@ def _mount_options(value, rootfs=False):
     return out, sorted(props)
 
 
-def _ct_net_options(index, value):
+def _ct_net_options(slot, value):
     props = lxc.parse_props('net', value)
-    out = {'id': index}
+    out = {'slot': slot}
     for key in lxc.NET_OPTION_KEYS:
         if key not in props:
             continue
@@ -675,10 +675,10 @@ def ct_options(guest, config, skipped=None):
             continue
         if found and found.group(1) == 'mp':
             mount, extra = _mount_options(value)
-            mounts.append(dict(id=int(found.group(2)), **mount))
+            mounts.append(dict(slot=key, **mount))
             left.extend('{0}.{1}'.format(key, k) for k in extra)
         elif found:
-            net, extra = _ct_net_options(int(found.group(2)), value)
+            net, extra = _ct_net_options(key, value)
             nets.append(net)
             left.extend('{0}.{1}'.format(key, k) for k in extra)
         elif lxc.option_exists(key) and not key.startswith('unused'):
@@ -791,12 +791,20 @@ class Exporter(object):
                     out['pve_sdn_subnet'].append(sdn_subnet_options(vnet, subnet, self.skipped))
         return out
 
+    def running_vnets(self):
+        """The vnets SDN runs (a vnet's firewall exists from Proxmox VE 8.3 on, once the vnet is applied)."""
+        if self.client.major_version() < 8:
+            return []
+        vnets = self.get_optional('/cluster/sdn/vnets', pending=1)
+        return sorted(str(item['vnet']) for item in vnets if item.get('state') not in ('new', sdn.DELETED))
+
     def _level_firewall(self, level, out, with_sets):
         """Options, rules (and aliases, IP sets) of one level into out; True when the level has any."""
         client = self.client
         params = level_params(level)
-        options = options_options(level.kind, self.get(level.path(client, 'options')) or {})
-        rules = [rule_options(rule, level.kind) for rule in self.get(level.rules_path(client)) or []]
+        read = self.get_optional if level.kind == 'vnet' else self.get
+        options = options_options(level.kind, read(level.path(client, 'options')) or {})
+        rules = [rule_options(rule, level.kind) for rule in read(level.rules_path(client)) or []]
         self._check_duplicates(level.label, rules)
         found = bool(options or rules)
         if options:
@@ -845,6 +853,12 @@ class Exporter(object):
             level = firewall.Level('node', ('nodes', node, 'firewall'), 'firewall of node {0!r}'.format(node), node=node)
             _found, params, rules = self._level_firewall(level, out, with_sets=False)
             out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+        for vnet in self.running_vnets():
+            level = firewall.Level('vnet', ('cluster', 'sdn', 'vnets', vnet, 'firewall'),
+                                   'firewall of vnet {0!r}'.format(vnet), vnet=vnet)
+            found, params, rules = self._level_firewall(level, out, with_sets=False)
+            if found:
+                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         for guest in self.guests_list():
             vmid, node = int(guest['vmid']), guest['node']
             kind = 'ct' if guest['type'] == 'lxc' else 'vm'

@@ -88,6 +88,9 @@ def seed(cluster):
     fw.options.put(enable=1, policy_in='DROP')
     api.nodes(n1).firewall.options.put(enable=1, nosmurfs=1, log_level_in='info')
     api.nodes(n1).firewall.rules.post(type='in', action='ACCEPT', proto='icmp', enable=1)
+    vnet = api.cluster.sdn.vnets('vnet10').firewall
+    vnet.options.put(enable=1, policy_forward='DROP')
+    vnet.rules.post(type='forward', action='ACCEPT', proto='tcp', dport='22', enable=1, comment='[id=ssh-fwd]')
     guest = api.nodes(cluster.pve.vm(vms[0]).node).qemu(vms[0]).firewall
     guest.options.put(enable=1, dhcp=1, policy_in='REJECT')
     guest.rules.post(type='group', action='webs', enable=1)
@@ -99,7 +102,8 @@ IDENTITY = {'pve_storage': ('storage',), 'pve_backup_job': ('id',), 'pve_ha_reso
             'pve_ha_group': ('name',), 'pve_sdn_zone': ('zone',), 'pve_sdn_vnet': ('vnet',),
             'pve_sdn_subnet': ('vnet', 'cidr'), 'pve_firewall_alias': ('level', 'vmid', 'name'),
             'pve_firewall_ipset': ('level', 'vmid', 'name'), 'pve_firewall_group': ('name',),
-            'pve_firewall_options': ('level', 'node', 'vmid'), 'pve_firewall_rule': ('level', 'node', 'vmid'),
+            'pve_firewall_options': ('level', 'node', 'vmid', 'vnet'),
+            'pve_firewall_rule': ('level', 'node', 'vmid', 'vnet'),
             'pve_vm': ('vmid',), 'pve_lxc': ('vmid',)}
 
 
@@ -122,6 +126,7 @@ def drift(cluster):
         api.cluster.ha.groups('prefer1').put(comment='moved')
         ha = key('HA groups (Proxmox VE 8) (pve_ha_group)', name='prefer1')
     api.cluster.sdn.vnets('vnet10').put(alias='eleven')
+    api.cluster.sdn.vnets('vnet10').firewall.rules(0).put(dport='2222')
     api.cluster.sdn.put()
     fw = api.cluster.firewall
     fw.options.put(policy_in='ACCEPT')
@@ -144,6 +149,7 @@ def drift(cluster):
         key('Firewall options (pve_firewall_options)', level='cluster'),
         key('Firewall options (pve_firewall_options)', level='vm', vmid=vms[0]),
         key('Firewall rules (pve_firewall_rule)', level='cluster'),
+        key('Firewall rules (pve_firewall_rule)', level='vnet', vnet='vnet10'),
         key('Firewall IP sets (pve_firewall_ipset)', level='cluster', name='mgmt'),
         key('Firewall aliases (pve_firewall_alias)', level='cluster', name='adminnet'),
     }

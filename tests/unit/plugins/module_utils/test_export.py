@@ -369,11 +369,13 @@ def test_any_rule_list_exported_plans_no_operation(rules):
     ('node', {'enable': 1, 'nosmurfs': 1, 'log_level_in': 'info', 'nf_conntrack_max': '262144', 'nftables': 0}),
     ('vm', {'enable': 1, 'dhcp': 1, 'policy_in': 'REJECT', 'macfilter': 0, 'ndp': 1}),
     ('ct', {'ipfilter': 1, 'radv': 0}),
+    ('vnet', {'enable': 1, 'policy_forward': 'DROP', 'log_level_forward': 'info'}),
 ])
 def test_firewall_options_round_trip(kind, current):
     options = export.options_options(kind, current)
     assert 'digest' not in options
-    params = params_of('pve_firewall_options', dict(options, level=kind, **({'node': 'n1'} if kind == 'node' else {})))
+    names = {'node': {'node': 'n1'}, 'vnet': {'vnet': 'vnet10'}}.get(kind, {})
+    params = params_of('pve_firewall_options', dict(options, level=kind, **names))
     fw.check_options_level(params, 'vm' if kind == 'ct' else kind)
     fields = fw.options_fields(kind)
     desired = dict((f.name, params.get(f.name)) for f in fields)
@@ -467,7 +469,7 @@ def test_a_container_exported_is_what_pve_lxc_finds_unchanged():
     plan = lxc.plan_change(desired, CT_CONFIG, tags_purge=params['purge_tags'])
     assert not (plan.params or plan.delete or plan.resize), (plan.params, plan.delete, plan.resize)
     assert options['rootfs'] == {'storage': 'local-lvm', 'size': '8G'}
-    assert options['mounts'][1] == {'id': 1, 'path': '/data', 'volume': '/host/data', 'ro': True}
+    assert options['mounts'][1] == {'slot': 'mp1', 'path': '/data', 'volume': '/host/data', 'ro': True}
     assert options['nets'][0]['trunks'] == [10, 20] and options['features'] == {'nesting': True, 'mount': ['nfs', 'cifs']}
     for drift in ({'memory': 1024}, {'mp0': 'local-lvm:vm-103-disk-1,mp=/srv,size=16G,backup=0,mountoptions=noatime'},
                   {'features': 'nesting=0'}):
@@ -512,3 +514,29 @@ def test_export_yaml_keeps_template_markers_from_being_templated():
     templar = Templar(loader=DataLoader(), variables={'loaded': loaded})
     expression = trust_as_template('{{ loaded.pve_backup_job[0].notes_template }}')
     assert templar.template(expression) == '{{guestname}} {% raw %}'
+
+
+# ------------------------------------------------------------------------------------------------ the apply playbook
+
+# Options the apply playbook leaves to the modules' defaults: what to do, not what the cluster has.
+CONTROL = {'state', 'apply', 'timeout', 'update_password', 'force_stop', 'lock_timeout', 'apply_pending', 'force',
+           'destroy_unreferenced_disks', 'clone', 'absent_keys'}
+
+
+def test_the_apply_playbook_passes_every_option_of_every_module():
+    import os
+
+    import yaml
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'playbooks', 'apply_export.yml')
+    with open(path, encoding='utf-8') as handle:
+        play = yaml.safe_load(handle)[0]
+    tasks = play['tasks'][0]['block']
+    modules = {}
+    for task in tasks:
+        action = next((k for k in task if k.startswith('proxfleet.proxmox.')), None)
+        if action:
+            modules[action.rsplit('.', 1)[-1]] = set(task[action])
+    assert sorted(modules) == sorted(name for area in export.AREAS for name in export.MODULES[area])
+    for name, passed in modules.items():
+        control = CONTROL | ({'purge'} if name in ('pve_vm', 'pve_lxc') else set())
+        assert passed == set(argument_spec(name)) - control, name
