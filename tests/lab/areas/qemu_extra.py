@@ -228,7 +228,7 @@ class QemuExtraArea(StatefulRoutes):
                 later[key] = value
             elif re.fullmatch(r'net\d+', key):
                 value = with_mac(value)
-                if running and self._qx_hot(vm, 'network') and key in vm.config:
+                if running and self._qx_hot(vm, 'network'):
                     self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Network')
                     vm.config[key] = value
                     vm.pending.pop(key, None)
@@ -265,7 +265,7 @@ class QemuExtraArea(StatefulRoutes):
             if not value:
                 raise TaskError("disk '{0}' does not exist".format(disk))
             volume, props = split_drive(value)
-            if not volume or volume == 'none':
+            if not volume:
                 raise TaskError("disk '{0}' has no associated volume".format(disk))
             if is_cdrom(volume, props):
                 raise TaskError("you can't resize a cdrom")

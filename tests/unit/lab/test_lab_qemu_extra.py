@@ -1,0 +1,104 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""tests/lab/areas/qemu_extra.py: VM config updates, resize and unlink as qemu-server makes them, and the knobs.
+
+A fresh estate (lab_fn) of one cluster with 6 guests: VM 100 runs on n1, VM 102 is stopped on n1 (scsi0 48G).
+"""
+
+import pytest
+from proxmoxer.core import ResourceException
+
+from tests.lab.areas._common import set_lock
+
+pytestmark = pytest.mark.lab(clusters=1, nodes=2, guests=6, pbs=False)
+
+
+def vm_api(lab_fn, api, vmid):
+    cluster = lab_fn.clusters[0]
+    vm = cluster.pve.vm(vmid)
+    return vm, api(cluster).nodes(vm.node).qemu(vmid)
+
+
+def task_status(lab_fn, upid):
+    return lab_fn.clusters[0].pve.tasks[upid]
+
+
+def test_new_disk_is_allocated_and_nic_gets_a_mac(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    qm.config.put(scsi1='local-lvm:2', net1='virtio,bridge=vmbr0', tags='B;a,b')
+    assert vm.config['scsi1'] == 'local-lvm:vm-102-disk-1,size=2G'
+    assert vm.config['net1'].startswith('virtio=BC:24:11:') and vm.config['net1'].endswith(',bridge=vmbr0')
+    assert vm.config['tags'] == 'a;b'
+    volumes = lab_fn.clusters[0].pve.storages['local-lvm']['volumes']
+    assert volumes['vm-102-disk-1']['size'] == 2 * 1024 ** 3
+
+
+def test_removed_disk_becomes_unused_then_unlink_destroys_it(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    qm.config.put(scsi1='local-lvm:1', scsi2='local-lvm:1')
+    qm.config.put(delete='scsi1')
+    assert 'scsi1' not in vm.config and vm.config['unused0'] == 'local-lvm:vm-102-disk-1'
+    qm.unlink.put(idlist='scsi2', force=1)
+    assert 'scsi2' not in vm.config and 'unused1' not in vm.config
+    qm.unlink.put(idlist='unused0')
+    assert 'unused0' not in vm.config
+    volumes = lab_fn.clusters[0].pve.storages['local-lvm']['volumes']
+    assert 'vm-102-disk-1' not in volumes and 'vm-102-disk-2' not in volumes
+
+
+def test_protection_refuses_disk_removal(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    vm.config['protection'] = 1
+    with pytest.raises(ResourceException, match="can't remove drive 'scsi0' - protection mode enabled"):
+        qm.config.put(delete='scsi0')
+    assert 'scsi0' in vm.config
+
+
+def test_running_vm_keeps_memory_pending_and_hotplugs_nics(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    qm.config.put(memory='4096', net1='e1000,bridge=vmbr0')
+    assert vm.pending == {'memory': '4096'} and vm.config['net1'].startswith('e1000=')
+    assert [item for item in qm.pending.get() if item['key'] == 'memory'] == [
+        {'key': 'memory', 'value': vm.config['memory'], 'pending': '4096'}]
+
+
+def test_cipassword_is_stored_hashed(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    qm.config.put(cipassword='clear-text')
+    assert vm.config['cipassword'].startswith('$5$') and 'clear-text' not in vm.config['cipassword']
+
+
+@pytest.mark.parametrize('size,exitstatus,after', [
+    ('+2G', 'OK', 'size=50G'), ('64G', 'OK', 'size=64G'), ('48G', 'OK', 'size=48G'),
+    ('10G', 'shrinking disks is not supported', 'size=48G')])
+def test_resize(lab_fn, api, size, exitstatus, after):
+    vm, qm = vm_api(lab_fn, api, 102)
+    upid = qm.resize.put(disk='scsi0', size=size)
+    assert task_status(lab_fn, upid)['exitstatus'] == exitstatus
+    assert vm.config['scsi0'].endswith(after)
+
+
+def test_resize_refuses_a_locked_vm_and_a_cdrom(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    assert task_status(lab_fn, qm.resize.put(disk='ide2', size='+1G'))['exitstatus'] == "you can't resize a cdrom"
+    set_lock(vm, 'backup')
+    assert task_status(lab_fn, qm.resize.put(disk='scsi0', size='+1G'))['exitstatus'] == 'VM is locked (backup)'
+
+
+def test_nextid_race_and_lock_release(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    client = api(cluster)
+    cluster.pve.nextid_races = 1
+    first = int(client.cluster.nextid.get())
+    assert cluster.pve.vm(first).name == 'racer-{0}'.format(first)
+    assert int(client.cluster.nextid.get()) == first + 1
+    set_lock(cluster.pve.vm(102), 'backup')
+    cluster.pve.lock_release_reads = {102: 2}
+    locks = [[g.get('lock') for g in client.cluster.resources.get(type='vm') if g['vmid'] == 102][0] for _ in range(2)]
+    assert locks == ['backup', None]
+
+
+def test_node_bridges(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    cluster.pve.bridges.add('vmbr7')
+    bridges = api(cluster).nodes(cluster.nodes[0]).network.get(type='any_bridge')
+    assert sorted(item['iface'] for item in bridges) == ['vmbr0', 'vmbr7']
