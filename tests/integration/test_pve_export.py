@@ -13,6 +13,7 @@ import proxmoxer
 import pytest
 import yaml
 
+from tests.integration.conftest import pve_vars, target
 from tests.lab.pytest_plugin import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -285,3 +286,10 @@ def test_export_then_check_shows_no_change_then_exactly_the_drift(lab_fn, tmp_pa
     again = run_playbook(APPLY, lab_fn, extra_args=args, env=FAST, check=True, diff=True)
     assert again.ok, again.explain()
     assert changed_items(again)[0] == set()
+
+
+def test_the_module_reads_the_same_in_check_mode_and_by_area(lab_fn):
+    cluster = lab_fn.clusters[1]
+    variables = dict(pve_vars(cluster), guests=len(cluster.pve.vms) + len(cluster.pve.cts))
+    run = run_playbook(target('pve_export'), lab_fn, extra_vars={'pve': variables}, env=FAST)
+    assert run.ok, run.explain()
