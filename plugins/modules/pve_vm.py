@@ -826,6 +826,9 @@ class VmRun(object):
         if not params.get('node'):
             raise ProxmoxConfigError('no such VM in the cluster: give node (or node: auto) to create it',
                                      url=self.url)
+        if params['state'] in ('suspended', 'hibernated'):
+            raise ProxmoxConfigError('a new VM cannot be {0}: create it started first'.format(params['state']),
+                                     url=self.url)
         node = gl.pick_node(self.client, params['node'], self.url)
         plan = make_plan(params, {}, creating=True)
         if plan.destroy or plan.resize:

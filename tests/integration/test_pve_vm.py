@@ -132,9 +132,13 @@ def test_locks_slow_shutdowns_and_nextid_races(lab_fn):
 def test_template_and_clones(lab_fn):
     cluster = lab_fn.clusters[0]
     pve = cluster.pve
+    cluster.pve.pools['itest-pool'] = set()
     run = run_playbook(target('pve_vm', 'clone.yml'), lab_fn, diff=True, extra_vars={
-        'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'prefix': 'itest-vm', 'full_vmid': 950})
+        'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'prefix': 'itest-vm', 'full_vmid': 950,
+        'pool': 'itest-pool'})
     assert run.ok, run.explain()
+    pool_updates = [(path, form(body)) for method, path, body in cluster.pve.requests if method == 'PUT' and '/pools' in path]
+    assert pool_updates == [('/api2/json/pools/itest-pool', {'vms': '950', 'allow-move': '1'})]
     assert [task['type'] for task in pve.tasklog].count('qmclone') == 2
     assert not [vm for vm in pve.vms if vm.name.startswith('itest-vm')]
 
