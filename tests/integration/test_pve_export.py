@@ -74,8 +74,8 @@ def seed(cluster):
     api.cluster.sdn.zones.post(zone='zsimple', type='simple')
     api.cluster.sdn.vnets.post(vnet='vnet10', zone='zvlan', tag=10, alias='ten')
     api.cluster.sdn.vnets.post(vnet='vnets', zone='zsimple')
-    api.cluster.sdn.vnets('vnets').subnets.post(subnet='10.9.0.0/24', type='subnet', gateway='10.9.0.1', snat=1,
-                                              **{'dhcp-range': ['start-address=10.9.0.100,end-address=10.9.0.150']})
+    dhcp = {'dhcp-range': ['start-address=10.9.0.100,end-address=10.9.0.150']}
+    api.cluster.sdn.vnets('vnets').subnets.post(subnet='10.9.0.0/24', type='subnet', gateway='10.9.0.1', snat=1, **dhcp)
     api.cluster.sdn.put()
     fw = api.cluster.firewall
     fw.aliases.post(name='adminnet', cidr='10.0.0.0/24', comment='admins')
