@@ -78,3 +78,7 @@ def test_rpo_reports_the_guest_without_a_backup(lab_fn):
     failed = [t for t in failing.failed if t['task'] == 'proxfleet.proxmox.backup : Fail when a guest misses the RPO']
     assert failed, failing.explain()
     assert 'guest 103' in failed[0]['result']['msg'] and '1 of 2 guests miss the RPO' in failed[0]['result']['msg']
+    # Token secrets (the PBS token is also the storage's password) never show.
+    secrets = [lab_fn.pbs.token_secret] + [c.token_secret for c in lab_fn.clusters]
+    for run in (first, second, failing):
+        assert not [s for s in secrets if s in run.stdout or s in run.stderr]
