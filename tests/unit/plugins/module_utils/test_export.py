@@ -16,7 +16,6 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ansible_collections.proxfleet.proxmox.plugins.filter.export_yaml import export_yaml
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import export, firewall as fw, ha, lxc, sdn, storage as storage_utils
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
@@ -493,27 +492,6 @@ def test_option_value(kind, value, elements, expected):
 def test_prune_options():
     assert export.prune_options('keep-last=3,keep-all=0') == {'keep_last': 3, 'keep_all': False}
     assert export.prune_options({'keep-daily': '7'}) == {'keep_daily': 7}
-
-
-def test_export_yaml_keeps_template_markers_from_being_templated():
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.yaml.loader import AnsibleLoader
-    from ansible.template import Templar
-    data = {'pve_backup_job': [{'id': 'a', 'notes_template': '{{guestname}} {% raw %}', 'vmid': [1, 2],
-                                'enabled': True}], 'empty': []}
-    text = export_yaml(data, header='line one\nline two')
-    assert text.startswith('---\n# line one\n# line two\n')
-    assert 'notes_template: !unsafe "{{guestname}} {% raw %}"' in text
-    loaded = AnsibleLoader(text).get_single_data()
-    assert loaded == data
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:  # ansible-core before 2.19 templates every string
-        def trust_as_template(value):
-            return value
-    templar = Templar(loader=DataLoader(), variables={'loaded': loaded})
-    expression = trust_as_template('{{ loaded.pve_backup_job[0].notes_template }}')
-    assert templar.template(expression) == '{{guestname}} {% raw %}'
 
 
 # ------------------------------------------------------------------------------------------------ the apply playbook
