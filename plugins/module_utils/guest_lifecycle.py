@@ -44,7 +44,7 @@ KINDS = ('qemu', 'lxc')
 KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
 POWER_STATES = ('started', 'stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated')
 # PVE's words when a create request loses the race for a vmid (check_vmid_unused, an existing config file).
-_TAKEN_RE = re.compile(r'already exists|config file already exists', re.IGNORECASE)
+_TAKEN_RE = re.compile(r'(?:VM|CT) \d+ already exists|config file already exists', re.IGNORECASE)
 # PVE's words for a locked guest: 'VM is locked (backup)', 'CT is locked (snapshot)'.
 _LOCKED_RE = re.compile(r'\b(?:VM|CT) is locked \(([^)]+)\)')
 NEXTID_ATTEMPTS = 5
@@ -187,9 +187,17 @@ def raise_if_locked(error, guest, url=None):
     the lock; any other error passes unchanged."""
     lock = lock_name(error)
     if lock:
-        raise GuestLocked('{0} is locked ({1}): wait until the {1} ends, or give lock_timeout to wait for it'.format(
-            guest.describe(), lock), lock=lock, status_code=getattr(error, 'status_code', None), url=url) from None
+        raise GuestLocked(_locked_message(guest, lock), lock=lock, status_code=getattr(error, 'status_code', None),
+                          url=url) from None
     raise error
+
+
+def _locked_message(guest, lock, waited=''):
+    if lock == 'suspended':
+        return '{0} is locked (suspended){1}: it is hibernated, start it first (state: started)'.format(
+            guest.describe(), waited)
+    return '{0} is locked ({1}){2}: wait until the {1} ends, or give lock_timeout to wait for it'.format(
+        guest.describe(), lock, waited)
 
 
 def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, poll=None):
@@ -203,9 +211,7 @@ def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, p
         remaining = float(lock_timeout or 0) - (time.monotonic() - start)
         if remaining <= 0:
             waited = ' after waiting {0:g} s'.format(float(lock_timeout)) if lock_timeout else ''
-            raise GuestLocked('{0} is locked ({1}){2}: wait until the {1} ends, or give lock_timeout to wait for '
-                              'it'.format(guest.describe(), guest.lock, waited), lock=guest.lock,
-                              url=module.target_url)
+            raise GuestLocked(_locked_message(guest, guest.lock, waited), lock=guest.lock, url=module.target_url)
         sleep(min(interval, remaining))
         fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
         if fresh is None:

@@ -132,6 +132,19 @@ def test_create_with_vmid_other_errors_pass_and_given_vmid_is_used_once():
     assert gl.create_with_vmid(client, lambda vmid: vmid * 2, vmid=7) == (7, 14)
 
 
+def test_create_with_vmid_does_not_retry_other_conflicts():
+    client = Reads({'/cluster/nextid': '150'})
+    tried = []
+
+    def create(vmid):
+        tried.append(vmid)
+        raise ProxmoxApiError("volume 'local-lvm:vm-150-disk-0' already exists", status_code=500)
+
+    with pytest.raises(ProxmoxApiError, match='volume'):
+        gl.create_with_vmid(client, create)
+    assert tried == [150]
+
+
 def test_create_with_vmid_gives_up():
     client = Reads({'/cluster/nextid': '140'})
 
@@ -148,6 +161,10 @@ def test_lock_errors_name_the_lock():
     assert gl.lock_name(ProxmoxApiError('something else')) is None
     with pytest.raises(gl.GuestLocked, match=r'VM 100 \(web\) on node pve1 is locked \(backup\)'):
         gl.raise_if_locked(ProxmoxApiError('VM is locked (backup)', status_code=500), guest())
+    with pytest.raises(gl.GuestLocked, match=r'is locked \(suspended\): it is hibernated, start it first'):
+        gl.raise_if_locked(ProxmoxApiError('VM is locked (suspended)', status_code=500), guest())
+    with pytest.raises(ProxmoxApiError, match='other'):
+        gl.raise_if_locked(ProxmoxApiError('other'), guest())
 
 
 def test_ensure_unlocked_fails_at_once_without_lock_timeout_and_waits_with_it():
