@@ -234,6 +234,10 @@ def plan_disk(spec, current, vmid=None):
     current_canon = canonical_drive(current)
     new_canon = canonical_drive(render_drive(volume, merged))
     if new_canon != current_canon:
+        if change.resize:
+            # The value sent with a grow carries the new size: a stale size= must not come back with a pending
+            # change applied later.
+            merged['size'] = propstring.format_size(change.resize)
         change.value = render_drive(volume, merged)
     after = dict(new_canon)
     if change.resize:

@@ -84,6 +84,12 @@ def test_existing_disk_unchanged_grows_and_changes_options():
     assert options.after == {'file': 'local-lvm:vm-100-disk-0', 'cache': 'writeback', 'size': 32 * 1024 ** 3}
 
 
+def test_grow_with_an_option_change_sends_the_new_size():
+    change = qemu.plan_disk(disk(size='40G', cache='writeback'), DISK)
+    assert change.resize == 40 * 1024 ** 3
+    assert change.value == 'local-lvm:vm-100-disk-0,cache=writeback,iothread=1,size=40G'
+
+
 @pytest.mark.parametrize('spec,message', [
     (disk(size='16G'), 'scsi0 is 32G, asked 16G: disks never shrink'),
     (disk(storage='ceph'), "on storage 'local-lvm', not 'ceph'"),
