@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """make demo: the main job end to end on the lab, through this collection, as on a real estate.
 
-    python -m tests.demo [--nodes 3] [--guests 12] [--keep-dir DIR]
+    python -m tests.demo [--clusters 2] [--nodes 3] [--guests 12] [--keep-dir DIR]
 
-1. starts the lab (two clusters, PVE 9 and 8, and a Proxmox Backup Server) in this process;
+1. starts the lab (clusters lab1 (PVE 9), lab2 (PVE 8) and more if asked, and a Proxmox Backup Server) in this
+   process;
 2. writes an inventory source of the proxfleet.proxmox.proxmox plugin for it, with the API token secrets vaulted,
    and a vaulted secrets file (the Backup Server's token for the clusters' pbs storage);
 3. runs playbooks/site.yml with tests/demo/estate.yml: guests on both clusters, firewall, HA, the PBS datastore,
@@ -129,9 +130,9 @@ def step(title, command, env, cwd):
     return rc
 
 
-def run(work, nodes, guests):
+def run(work, clusters, nodes, guests):
     from tests.lab.lab import Lab
-    lab = Lab(os.path.join(work, 'lab'), clusters=2, nodes=nodes, guests=guests)
+    lab = Lab(os.path.join(work, 'lab'), clusters=clusters, nodes=nodes, guests=guests)
     try:
         add_templates(lab)
         password = secrets.token_urlsafe(24)
@@ -170,19 +171,22 @@ def run(work, nodes, guests):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m tests.demo', description=__doc__.splitlines()[0])
+    parser.add_argument('--clusters', type=int, default=2, help='clusters (at least 2: the demo uses lab1 and lab2)')
     parser.add_argument('--nodes', type=int, default=3, help='nodes per cluster (at least 2)')
     parser.add_argument('--guests', type=int, default=12, help='guests the lab starts with, over both clusters')
     parser.add_argument('--keep-dir', help='work in this directory and keep it (inventory, vault password, report)')
     args = parser.parse_args(argv)
+    if args.clusters < 2:
+        parser.error('--clusters: the demo restores the guests of lab1 onto lab2')
     if args.nodes < 2:
         parser.error('--nodes: the demo places guests on two nodes of each cluster')
     if REPO not in sys.path:
         sys.path.insert(0, REPO)
     if args.keep_dir:
         os.makedirs(args.keep_dir, exist_ok=True)
-        return run(os.path.abspath(args.keep_dir), args.nodes, args.guests)
+        return run(os.path.abspath(args.keep_dir), args.clusters, args.nodes, args.guests)
     with tempfile.TemporaryDirectory(prefix='proxfleet-demo-') as work:
-        return run(work, args.nodes, args.guests)
+        return run(work, args.clusters, args.nodes, args.guests)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,168 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""proxfleet.proxmox.dr beyond its molecule scenario (restore mode): bad settings refused before any change, the
+drill with a point in time (the older of two backups) that leaves nothing behind, a drill refused on a taken vmid,
+and a restore that skips a vmid another guest holds."""
+
+import pytest
+
+from tests.lab.pytest_plugin import run_playbook
+
+REPORT_TASK = 'proxfleet.proxmox.dr : Sum up the run'
+
+SETTINGS = '''
+- name: The dr role with the test's settings
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: proxfleet.proxmox.dr
+'''
+
+# The lab's first cluster backs up VM 100 twice (a second apart) on a datastore the second cluster reads through its
+# own pbs storage; the snapshots are listed, oldest first, in dr_test_snapshots.
+PREPARE = '''
+- name: Two backups of VM 100 of the first cluster on PBS, readable from the second
+  hosts: localhost
+  gather_facts: false
+  vars:
+    pbs_conn: &pbs_conn
+      api_host: "{{ lab_pbs.api_host }}"
+      api_port: "{{ lab_pbs.api_port }}"
+      api_token_id: "{{ lab_pbs.token_id }}"
+      api_token_secret: "{{ lab_pbs.token_secret }}"
+      ca_path: "{{ lab_pbs.ca_path }}"
+  tasks:
+    - name: The datastore
+      proxfleet.proxmox.pbs_datastore:
+        <<: *pbs_conn
+        name: drtest
+        path: /datastore/drtest
+
+    - name: A pbs storage on both clusters
+      proxfleet.proxmox.pve_storage:
+        api_host: "{{ item.api_host }}"
+        api_port: "{{ item.api_port }}"
+        api_token_id: "{{ item.token_id }}"
+        api_token_secret: "{{ item.token_secret }}"
+        ca_path: "{{ item.ca_path }}"
+        storage: pbs-drtest
+        type: pbs
+        server: "{{ lab_pbs.api_host }}"
+        port: "{{ lab_pbs.api_port }}"
+        datastore: drtest
+        username: "{{ lab_pbs.token_id }}"
+        password: "{{ lab_pbs.token_secret }}"
+        pbs_fingerprint: "{{ lab_pbs.fingerprint }}"
+        content: [backup]
+      loop: "{{ lab_clusters }}"
+      loop_control:
+        label: "{{ item.name }}"
+
+    - name: Back up VM 100, twice, a second apart
+      proxfleet.proxmox.pve_backup:
+        api_host: "{{ lab_clusters[0].api_host }}"
+        api_port: "{{ lab_clusters[0].api_port }}"
+        api_token_id: "{{ lab_clusters[0].token_id }}"
+        api_token_secret: "{{ lab_clusters[0].token_secret }}"
+        ca_path: "{{ lab_clusters[0].ca_path }}"
+        vmid: [100]
+        storage: pbs-drtest
+        mode: snapshot
+      loop: [1, 2]
+      loop_control:
+        pause: 1.1
+'''
+
+
+def dr_vars(lab, **settings):
+    one, two = lab.clusters
+    pbs = lab.pbs
+    variables = {
+        'dr_cluster': {'name': two.name, 'api_host': two.host, 'api_port': two.port, 'api_token_id': two.token_id,
+                       'api_token_secret': two.token_secret, 'ca_path': two.ca_path},
+        'dr_pbs': {'api_host': pbs.host, 'api_port': pbs.port, 'api_token_id': pbs.token_id,
+                   'api_token_secret': pbs.token_secret, 'ca_path': pbs.ca_path},
+        'dr_datastore': 'drtest',
+        'dr_backup_storage': 'pbs-drtest',
+        'dr_agent_timeout': 30,
+        'dr_agent_delay': 1,
+    }
+    variables.update(settings)
+    return variables
+
+
+def proxmox_tasks(run):
+    return [t for t in run.tasks if str(t['action']).startswith('proxfleet.proxmox.')]
+
+
+# Nothing listens there: a check that let anything through would fail on the connection instead.
+UNREACHABLE = {'dr_cluster': {'name': 'dr', 'api_host': '127.0.0.1', 'api_port': 9, 'api_token_id': 'a@pve!b',
+                              'api_token_secret': 'x'},
+               'dr_pbs': {'api_host': '127.0.0.1', 'api_port': 9, 'api_token_id': 'a@pbs!b', 'api_token_secret': 'x'},
+               'dr_datastore': 'main', 'dr_backup_storage': 'pbs-main'}
+
+
+@pytest.mark.parametrize('settings, words', [
+    ({}, 'no guest selected'),
+    ({'dr_tags': ['prod']}, 'read the guests of dr_source_cluster'),
+    ({'dr_guests': [{'vmid': 100}], 'dr_point_in_time': 'yesterday'}, 'dr_point_in_time yesterday is neither'),
+    ({'dr_guests': [{'vmid': 100}], 'dr_mode': 'drill', 'dr_drill_bridge': 'isolated-net'}, 'cannot be an SDN VNet name'),
+    ({'dr_guests': [{'vmid': 100, 'target_vmid': 900}, {'vmid': 101, 'target_vmid': 900}]}, 'same target_vmid'),
+    ({'dr_guests': [{'name': 'web'}]}, 'needs the vmid of the backed-up guest'),
+    ({'dr_guests': [{'vmid': 100}], 'dr_mode': 'rehearse'}, 'dr_mode'),
+    ({'dr_guests': [{'vmid': 100}], 'dr_backup_storage': ''}, 'dr_backup_storage names no pbs storage'),
+])
+def test_bad_settings_fail_before_any_change(settings, words):
+    variables = dict(UNREACHABLE)
+    variables.update(settings)
+    run = run_playbook(SETTINGS, None, extra_vars=variables)
+    assert not run.ok, run.explain()
+    assert words in run.stdout, run.explain()
+    assert proxmox_tasks(run) == [], run.explain()
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=8)
+def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
+    one, two = lab_fn.clusters
+    prepared = run_playbook(PREPARE, lab_fn)
+    assert prepared.ok, prepared.explain()
+    snapshots = sorted(lab_fn.pbs.pbs.datastores['drtest'].snapshots, key=lambda snap: str(snap))
+    assert len(snapshots) == 2
+    loop = prepared.result('Back up VM 100, twice, a second apart')
+    times = sorted(backup['ctime'] for item in loop.get('results', [loop]) for backup in item['backups'])
+    assert len(times) == 2 and times[0] < times[1]
+    guests_before = sorted(vm.vmid for vm in two.pve.vms)
+
+    # The older backup, chosen by a point in time between the two (epoch seconds); only a list, no source cluster.
+    run = run_playbook(SETTINGS, lab_fn, extra_vars=dr_vars(
+        lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 4100}], dr_point_in_time=str(times[0]),
+        dr_nodes=[two.nodes[1]]))
+    assert run.ok, run.explain()
+    report = run.result(REPORT_TASK)['ansible_facts']['dr_report']
+    guest = report['guests'][0]
+    assert guest['backup_time'] == times[0]
+    assert guest['archive'].startswith('pbs-drtest:backup/vm/100/')
+    assert guest['restored'] and guest['removed'] and guest['status'] == 'running' and guest['agent'] is True
+    assert guest['node'] == two.nodes[1] and guest['bridges'] == ['drillnet']
+    assert guest['rpo_seconds'] >= 0 and guest['rto_seconds'] > 0
+    assert sorted(report['network_created']) == ['vnet', 'zone']
+    # Nothing is left: the guest, the VNet and the zone are gone, the other guests are untouched.
+    assert sorted(vm.vmid for vm in two.pve.vms) == guests_before
+    assert 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
+    assert one.pve.vm(100).status == 'running'
+
+    # A drill onto a vmid another guest holds is refused before anything is created.
+    taken = run_playbook(SETTINGS, lab_fn, extra_vars=dr_vars(
+        lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 101}]))
+    assert not taken.ok
+    assert 'vmid 101 is taken on {0}'.format(two.name) in taken.stdout, taken.explain()
+    assert [t['task'] for t in taken.changed] == []
+    assert 'drill' not in two.pve.sdn['zones']
+
+    # A restore onto that vmid skips it (dr_if_exists: skip), reports it, and leaves the guest alone.
+    config = dict(two.pve.vm(101).config)
+    skipped = run_playbook(SETTINGS, lab_fn, extra_vars=dr_vars(lab_fn, dr_guests=[{'vmid': 100, 'target_vmid': 101}]))
+    assert skipped.ok, skipped.explain()
+    assert [t['task'] for t in skipped.changed] == []
+    entry = skipped.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
+    assert entry['action'] == 'skip' and not entry['restored']
+    assert dict(two.pve.vm(101).config) == config
