@@ -276,10 +276,13 @@ def _new_drive(spec, wanted, slot):
 
 def parse_net(text):
     """'virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1' -> {'model': 'virtio', 'macaddr': 'BC:...', ...}."""
-    props = propstring.parse(text)
+    # A bare first item is the model (PVE's default key): 'virtio,bridge=vmbr0' has no MAC address yet.
+    props = propstring.parse(text, default_key='model')
     out = {}
     for key, value in props.items():
-        if key in NET_MODELS:
+        if key == 'model':
+            out['model'] = value
+        elif key in NET_MODELS:
             out['model'] = key
             if value:
                 out['macaddr'] = value.upper()

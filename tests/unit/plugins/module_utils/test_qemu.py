@@ -235,3 +235,60 @@ def test_mask_config():
 def test_agent_is_sent_as_pve_writes_it(given, sent):
     changes = compare(qemu.config_fields(), {'agent': given}, {}, creating=True)
     assert changes.params == {'agent': sent}
+
+
+# ---------------------------------------------------------------- idempotency, whatever the options
+
+_BOOL = st.none() | st.booleans()
+DISK_SPECS = st.fixed_dictionaries({
+    'size': st.none() | st.sampled_from(['32G', '40G', 48, '64G', '33554432K']),
+    'cache': st.none() | st.sampled_from(['none', 'writeback', 'unsafe']),
+    'discard': st.none() | st.sampled_from(['on', 'ignore']),
+    'ssd': _BOOL, 'iothread': _BOOL, 'backup': _BOOL, 'replicate': _BOOL,
+    'options': st.none() | st.fixed_dictionaries({'aio': st.sampled_from(['native', 'io_uring'])}),
+})
+
+
+def _applied(current, change):
+    """The drive value after PVE took the change: the value sent, then the resize."""
+    value = change.value or current
+    if change.resize:
+        volume, props = qemu.parse_drive(value)
+        props['size'] = qemu.propstring.format_size(change.resize)
+        value = qemu.render_drive(volume, props)
+    return value
+
+
+@given(DISK_SPECS, st.sampled_from([DISK, 'local-lvm:vm-100-disk-0,cache=writeback,discard=on,size=32G,ssd=1']))
+def test_an_existing_disk_converges_in_one_run(options, current):
+    spec = disk(**dict((k, v) for k, v in options.items() if v is not None))
+    change = qemu.plan_disk(spec, current)
+    again = qemu.plan_disk(spec, _applied(current, change))
+    assert not again.changed, (change.value, again.value, again.resize)
+
+
+NET_SPECS = st.fixed_dictionaries({
+    'model': st.none() | st.sampled_from(['virtio', 'e1000']),
+    'bridge': st.none() | st.sampled_from(['vmbr0', 'vmbr1']),
+    'tag': st.none() | st.sampled_from([0, 30, 4094]),
+    'firewall': _BOOL, 'link_down': _BOOL,
+    'mtu': st.none() | st.sampled_from([0, 1, 9000]),
+    'rate': st.none() | st.sampled_from([0, 12.5, 100]),
+    'queues': st.none() | st.sampled_from([0, 4]),
+    'mac': st.none() | st.just('BC:24:11:00:00:01'),
+})
+
+
+@given(NET_SPECS, st.sampled_from([None, NET, 'e1000=BC:24:11:2A:96:6B,bridge=vmbr1,tag=5,link_down=1']))
+def test_a_nic_converges_in_one_run(options, current):
+    spec = net(**dict((k, v) for k, v in options.items() if v is not None))
+    if current is None and not spec.get('bridge'):
+        spec['bridge'] = 'vmbr0'
+    change = qemu.plan_net(spec, current)
+    value = change.value or current
+    if 'macaddr' not in qemu.parse_net(value):  # PVE gives a new NIC its address
+        model = qemu.parse_net(value)['model']
+        value = value.replace(model, model + '=BC:24:11:99:99:99', 1)
+    assert not qemu.plan_net(spec, value).changed
+    if current is not None and not spec.get('mac'):
+        assert qemu.parse_net(value)['macaddr'] == qemu.parse_net(current)['macaddr']
