@@ -292,3 +292,30 @@ def test_a_nic_converges_in_one_run(options, current):
     assert not qemu.plan_net(spec, value).changed
     if current is not None and not spec.get('mac'):
         assert qemu.parse_net(value)['macaddr'] == qemu.parse_net(current)['macaddr']
+
+
+FIELD_VALUES = st.fixed_dictionaries({}, optional={
+    'cores': st.integers(1, 64), 'sockets': st.integers(1, 4), 'memory': st.integers(64, 65536),
+    'balloon': st.integers(0, 4096), 'numa': st.booleans(), 'onboot': st.booleans(), 'protection': st.booleans(),
+    'agent': st.sampled_from(['1', '0', 'True', 'enabled=1,fstrim_cloned_disks=1']),
+    'boot': st.sampled_from([['scsi0'], ['scsi0', 'net0'], 'order=virtio0;ide2']),
+    'cpu': st.sampled_from(['host', 'x86-64-v2-AES', 'cputype=host,flags=+aes']),
+    'startup': st.sampled_from(['order=1', 'order=2,up=30,down=60']),
+    'vga': st.sampled_from(['std', 'type=virtio,memory=64']),
+    'nameserver': st.sampled_from(['192.0.2.53', '192.0.2.53 192.0.2.54']),
+    'sshkeys': st.lists(st.sampled_from([KEY, KEY.replace('admin', 'ops')]), min_size=1, max_size=2, unique=True),
+    'description': st.text(alphabet=st.characters(codec='utf-8', exclude_categories=('Cs', 'Cc')), max_size=30)
+    .map(str.strip).filter(bool),
+})
+
+
+@given(FIELD_VALUES, st.sampled_from([str, lambda value: value]))
+def test_options_converge_in_one_run(desired, stored_as):
+    fields = qemu.config_fields()
+    desired = dict(desired)
+    if 'boot' in desired:
+        desired['boot'] = qemu.boot_option(desired['boot'])
+    changes = compare(fields, desired, {})
+    # PVE keeps what was sent (numbers may come back as numbers or strings).
+    config = dict((key, stored_as(value)) for key, value in changes.params.items())
+    assert not compare(fields, desired, config).changed
