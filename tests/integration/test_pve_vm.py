@@ -149,11 +149,16 @@ def test_delete_honours_protection_and_running_vms(lab_fn):
     pve = cluster.pve
     pve.vm(101).config['protection'] = 1
     pve.vm(105).ha_state = 'started'
+    volumes = pve.storages['local-lvm'].setdefault('volumes', {})
+    for vmid in (101, 105):
+        volumes['vm-{0}-disk-9'.format(vmid)] = {'content': 'images', 'format': 'raw', 'size': 1024 ** 3, 'vmid': vmid}
     since = len(pve.requests)
     run = run_playbook(target('pve_vm', 'delete.yml'), lab_fn, extra_vars={
         'pve': pve_vars(cluster), 'protected': {'vmid': 101}, 'running': {'vmid': 105}})
     assert run.ok, run.explain()
     assert pve.vm(101) is None and pve.vm(105) is None
+    # Only the delete that asked for it destroyed the volume no configuration referred to.
+    assert 'vm-101-disk-9' not in volumes and 'vm-105-disk-9' in volumes
     deletes = [(path, body) for method, path, body in writes(pve, since) if method == 'DELETE']
     assert [path.rsplit('/', 1)[-1] for path, _body in deletes] == ['101', '105']
     # purge (a query parameter of the DELETE) took the HA-managed VM out of HA, as the task log says.
