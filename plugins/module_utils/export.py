@@ -384,25 +384,17 @@ def level_params(level):
 
 
 def options_options(level_kind, current):
-    """GET .../firewall/options of a level -> pve_firewall_options options (the ones the level has and sets)."""
+    """GET .../firewall/options of a level -> pve_firewall_options options (the ones the level has and sets), through
+    the level's own compare Fields: flags as booleans (the cluster's `enable`, which may hold the time it was
+    switched on, is on above 0), numbers as numbers."""
     out = {}
-    for name, (kind, levels) in sorted(firewall.OPTIONS.items()):
-        if level_kind not in levels or current.get(name) in (None, ''):
+    for field in firewall.options_fields(level_kind):
+        value = current.get(field.api_name)
+        if value in (None, ''):
             continue
-        value = current[name]
-        if name == 'enable':
-            # The cluster's `enable` may hold the time it was switched on: any value above 0 is on.
-            out[name] = _on(value)
-        else:
-            out[name] = option_value(kind, value)
+        canonical = field.canonical(value)
+        out[field.name] = bool(canonical) if firewall.OPTIONS[field.name][0] == 'bool' else canonical
     return out
-
-
-def _on(value):
-    for field in firewall.options_fields('cluster'):
-        if field.name == 'enable':
-            return bool(field.canonical(value))
-    return propstring.to_bool(value)  # pragma: no cover
 
 
 def ipset_entry(entry):
