@@ -29,6 +29,10 @@ description:
     bad input fails without changing anything. Every task is waited for within O(timeout).
   - A VM that holds a lock (a backup, a snapshot, a migration) fails with the lock's name, or is waited for up to
     O(lock_timeout) seconds. A VM with nothing to change is never refused for its lock.
+  - Needs C(VM.Audit) on the VM; to create it C(VM.Allocate) on C(/vms/{vmid}) (or on its pool), to configure it the
+    C(VM.Config.*) privileges of the keys it changes, to power it C(VM.PowerMgmt), to clone C(VM.Clone) on the
+    source; C(Datastore.AllocateSpace) on the storages of new disks, C(SDN.Use) on the bridges of its NICs, and
+    C(Sys.Audit) on the node (its bridges) and C(Datastore.Audit) on the storages when new disks or NICs are checked.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
