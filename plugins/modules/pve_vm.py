@@ -375,8 +375,9 @@ options:
     type: str
   config:
     description:
-      - Any other configuration key -> value (a dict value is rendered as a property string). Keys a dedicated
-        option manages, disks and NICs are refused here; unknown keys fail before any write.
+      - Any other configuration key -> value (a dict value is rendered as a property string, a null value removes
+        the key). Keys a dedicated option manages, disks and NICs are refused here; unknown keys fail before any
+        write.
     type: dict
   absent_keys:
     description:
