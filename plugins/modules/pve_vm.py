@@ -758,7 +758,7 @@ def make_plan(params, config, creating=False, pool=None):
 def _raw(plan, key, value, config):
     have = config.get(key)
     if value is ABSENT:
-        if have is not None:
+        if have is not None and key not in plan.delete:
             plan.delete.append(key)
             plan.before[key] = qemu.canonical_raw(key, have)
             plan.after[key] = None
