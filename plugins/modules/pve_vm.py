@@ -752,6 +752,9 @@ def make_plan(params, config, creating=False, pool=None):
         plan.pool = params['pool']
         plan.before['pool'] = pool
         plan.after['pool'] = params['pool']
+    both = sorted(set(plan.params) & set(plan.delete))
+    if both:
+        raise ProxmoxConfigError('{0}: given a value and named absent in the same task'.format(', '.join(both)))
     return plan
 
 

@@ -75,3 +75,8 @@ def test_disks_nets_and_pool():
 def test_check_input_refuses(given, message):
     with pytest.raises(ProxmoxConfigError, match=message):
         check_input(params(**given))
+
+
+def test_a_key_set_and_removed_at_once_is_refused():
+    with pytest.raises(ProxmoxConfigError, match='memory: given a value and named absent'):
+        make_plan(params(memory=4096, absent_keys=['memory']), CONFIG)
