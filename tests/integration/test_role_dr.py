@@ -166,3 +166,25 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     entry = skipped.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
     assert entry['action'] == 'skip' and not entry['restored']
     assert dict(two.pve.vm(101).config) == config
+
+    # A restore of the guests tagged prod on the source cluster (106 has no backup: excluded), the source's local-lvm
+    # mapped to a storage of the DR cluster: first in check mode (nothing is created), then for real.
+    two.pve.storages['dr-dir'] = {'type': 'dir', 'path': '/srv/dr', 'content': 'images,rootdir', 'active': 1,
+                                  'files': set(), 'volumes': {}, 'avail': 2 * 1024 ** 4}
+    source = {'name': one.name, 'api_host': one.host, 'api_port': one.port, 'api_token_id': one.token_id,
+              'api_token_secret': one.token_secret, 'ca_path': one.ca_path}
+    settings = dr_vars(lab_fn, dr_source_cluster=source, dr_tags=['prod'], dr_exclude=[106], dr_vmid_offset=5000,
+                       dr_storage_map={'local-lvm': 'dr-dir'}, dr_storage='local-lvm')
+    checked = run_playbook(SETTINGS, lab_fn, extra_vars=settings, check=True)
+    assert checked.ok, checked.explain()
+    planned = checked.result(REPORT_TASK)['ansible_facts']['dr_report']['guests']
+    assert [(g['source_vmid'], g['target_vmid'], g['storage'], g['restored']) for g in planned] == [
+        (100, 5100, 'dr-dir', False)]
+    assert two.pve.vm(5100) is None
+    restored = run_playbook(SETTINGS, lab_fn, extra_vars=settings)
+    assert restored.ok, restored.explain()
+    guest = restored.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
+    assert guest['restored'] and guest['backup_time'] == times[1] and guest['rto_seconds'] > 0
+    vm = two.pve.vm(5100)
+    assert vm is not None and vm.status == 'running'
+    assert vm.config['scsi0'].startswith('dr-dir:') and 'dr-restored' in vm.config['tags']
