@@ -18,7 +18,8 @@ description:
   - Scrubs are actions - asking for one always reports a change.
   - Privileges. Creating and destroying an OSD are C(root@pam) only in Proxmox VE (the API methods declare no
     permission), so API tokens, even root's, are refused; run those tasks with O(api_user=root@pam) and
-    O(api_password). Taking an OSD in or out, scrubbing it and stopping its service need C(Sys.Modify) on C(/);
+    O(api_password). The module fails before any write, naming the requirement, when a create or destroy is due
+    and it logs in otherwise (in check mode too). Taking an OSD in or out, scrubbing it and stopping its service need C(Sys.Modify) on C(/);
     reading the OSD tree needs C(Sys.Audit) (or C(Datastore.Audit)) on C(/).
 author:
   - proxfleet developers (@proxfleet)
@@ -102,12 +103,12 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Connection options set once (module_defaults) for every task of the block
+- name: Connection options set once (module_defaults); creating and destroying OSDs need root@pam's password
   module_defaults:
     group/proxfleet.proxmox.proxmox:
       api_host: pve1.example.com
-      api_token_id: automation@pve!ansible
-      api_token_secret: "{{ vault_pve_token_secret }}"
+      api_user: root@pam
+      api_password: "{{ vault_pve_root_password }}"
   block:
     - name: An OSD on each of two SSDs, with its DB on NVMe
       proxfleet.proxmox.pve_ceph_osd:
@@ -226,6 +227,7 @@ def run(module):
         if disk.get('used'):
             raise ProxmoxConfigError('device {0} is already in use ({1}) and holds no OSD'.format(
                 params['dev'], disk['used']))
+        ceph.require_root_login(client.settings, 'creating an OSD')
         body = {'dev': params['dev']}
         for option, api_name in CREATE_OPTIONS:
             if params.get(option) not in (None, False):
@@ -258,6 +260,7 @@ def run(module):
             if osd['up'] and not params['stop']:
                 raise ProxmoxConfigError('osd.{0} is still up: set stop: true to stop it before it is destroyed, or '
                                          'stop it yourself'.format(osd['id']))
+        ceph.require_root_login(client.settings, 'destroying an OSD')
         changed = True
         for osd in mine:
             if not check:

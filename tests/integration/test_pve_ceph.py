@@ -4,9 +4,11 @@
 Ceph is cluster-wide and, once initialised, stays: the test gets an estate of its own.
 """
 
+import json
 import uuid
 
 import pytest
+from fakepve.shapes import PRIVILEGES
 
 from tests.integration.conftest import pve_vars, target
 from tests.lab.pytest_plugin import run_playbook
@@ -48,8 +50,19 @@ FORCE_PLAY = '''
 def test_ceph(lab_fn):
     cluster = lab_fn.clusters[0]
     pool = 'it-' + uuid.uuid4().hex[:8]
-    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool}, diff=True)
+    # An Administrator on / who is not root@pam: PVE still refuses them OSD create and destroy.
+    admin = {'user': 'ceph-admin@pve', 'password': uuid.uuid4().hex}
+    cluster.pve.users[admin['user']] = admin['password']
+    cluster.pve.grant(admin['user'], '/', *PRIVILEGES)
+    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool, 'admin': admin},
+                       diff=True)
     assert run.ok, run.explain()
+    # Neither the API token nor the Administrator made an OSD on /dev/sdc (the root@pam login made osd.0 to 2).
+    sdc = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdc'][0]
+    assert 'used' not in sdc
+    # Neither password shows, not even in the tasks' results.
+    for secret in (cluster.password, admin['password']):
+        assert secret not in run.stdout + json.dumps(run.tasks)
     state = cluster.pve.cephx
     assert not [name for name in state['pools'] if name.startswith(pool)]
     assert not [name for name in cluster.pve.storages if name.startswith(pool)]

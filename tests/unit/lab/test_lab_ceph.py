@@ -67,8 +67,10 @@ def _ready(lab_fn, api, osds=True):
     client.nodes(node).ceph.init.post(network='10.10.10.0/24')
     client.nodes(node).ceph.mon(node).post()
     if osds:
+        # OSD create and destroy are the root@pam login's alone (see test_lab_ceph_privileges.py).
+        root = api(cluster, auth='ticket')
         for name in cluster.nodes:
-            client.nodes(name).ceph.osd.post(dev='/dev/sdb')
+            root.nodes(name).ceph.osd.post(dev='/dev/sdb')
     return cluster, client, node
 
 
@@ -110,29 +112,31 @@ def test_pools(lab_fn, api):
 def test_osds(lab_fn, api):
     cluster, client, node = _ready(lab_fn, api, osds=False)
     ceph = client.nodes(node).ceph
+    root = api(cluster, auth='ticket')
+    root_ceph = root.nodes(node).ceph
     disks = dict((d['devpath'], d) for d in client.nodes(node).disks.list.get())
     assert disks['/dev/sda']['used'] == 'LVM' and 'used' not in disks['/dev/sdb']
-    assert "device '/dev/sda' is already in use" in fails(ceph.osd.post, dev='/dev/sda').content
-    assert "unable to get device info for '/dev/sdz'" in fails(ceph.osd.post, dev='/dev/sdz').content
-    ceph.osd.post(dev='/dev/sdb', **{'crush-device-class': 'fast', 'db_dev': '/dev/nvme0n1'})
+    assert "device '/dev/sda' is already in use" in fails(root_ceph.osd.post, dev='/dev/sda').content
+    assert "unable to get device info for '/dev/sdz'" in fails(root_ceph.osd.post, dev='/dev/sdz').content
+    root_ceph.osd.post(dev='/dev/sdb', **{'crush-device-class': 'fast', 'db_dev': '/dev/nvme0n1'})
     disks = dict((d['devpath'], d) for d in client.nodes(node).disks.list.get())
     assert disks['/dev/sdb']['osdid'] == 0 and disks['/dev/sdb']['used'] == 'LVM'
     host = ceph.osd.get()['root']['children'][0]['children'][0]
     osd = host['children'][0]
     assert host['name'] == node and osd['name'] == 'osd.0' and osd['status'] == 'up' and osd['in'] == 1
     assert osd['device_class'] == 'fast' and osd['dbdev'] == '/dev/nvme0n1'
-    assert fails(ceph.osd(0).delete).content.startswith('osd is in use (in == 1)')
+    assert fails(root_ceph.osd(0).delete).content.startswith('osd is in use (in == 1)')
     ceph.osd(0).out.post()
-    assert fails(ceph.osd(0).delete).content.startswith('osd is still running (up == 1)')
+    assert fails(root_ceph.osd(0).delete).content.startswith('osd is still running (up == 1)')
     ceph.stop.post(service='osd.0')
     osd = ceph.osd.get()['root']['children'][0]['children'][0]['children'][0]
     assert osd['status'] == 'down' and osd['in'] == 0
     assert client.cluster.ceph.status.get()['health']['checks']['OSD_DOWN']['summary']['count'] == 1
     other = cluster.nodes[1]
-    assert 'does not belong to node' in fails(client.nodes(other).ceph.osd(0).delete).content
+    assert 'does not belong to node' in fails(root.nodes(other).ceph.osd(0).delete).content
     ceph.osd(0).scrub.post(deep=1)
     assert cluster.pve.cephx['scrubs'] == [(0, True)]
-    ceph.osd(0).delete(cleanup=1)
+    root_ceph.osd(0).delete(cleanup=1)
     disks = dict((d['devpath'], d) for d in client.nodes(node).disks.list.get())
     assert 'used' not in disks['/dev/sdb'] and disks['/dev/sdb']['osdid'] == -1
     assert "no such OSD '0'" in fails(ceph.osd(0).__getattr__('in').post).content
