@@ -1,14 +1,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """VM benchmark: a no-change run of pve_vm over existing VMs, side by side with community.proxmox's proxmox_kvm.
 
-    python -m benchmarks.vm_bench [--vms 50] [--nodes 3] [--runs 3] [--latency 0 0.02] [--peer-venv DIR] [--out FILE]
+    python -m benchmarks.vm_bench [--vms 50] [--nodes 3] [--runs 3] [--latency 0 0.02] [--peer-venv DIR]
+                                 [--pve-version 9.0.10] [--out FILE] [--json FILE]
 
-The lab serves one PVE 9 cluster. The benchmark makes --vms VMs with a full configuration (CPU, memory, balloon,
-NUMA, BIOS, boot order, agent, start at boot and startup order, display, a serial port, notes, tags, two SCSI disks
-with drive options, a cloud-init drive, a NIC with a VLAN tag and the firewall, cloud-init user, password, SSH key,
-static address, DNS server and search domain) with pve_vm and `state: started`, one task looping over the VMs.
-Then, at each --latency (real seconds the lab adds to every answer), it runs the same playbook --runs times: nothing
-is to change, and every API request the lab answers is counted (exact: the lab logs them) by method and path.
+Run it from the repository root (it starts the lab of tests/lab in its own process). The lab serves one PVE cluster
+(9.0.10 unless --pve-version). The benchmark makes --vms VMs with a full configuration (CPU, memory, balloon, NUMA,
+BIOS, boot order, agent, start at boot and startup order, display, a serial port, notes, tags, two SCSI disks with
+drive options, a cloud-init drive, a NIC with a VLAN tag and the firewall, cloud-init user, password, SSH key, static
+address, DNS server and search domain) with pve_vm and `state: started`, one task looping over the VMs. Then, at
+each --latency (real seconds the lab adds to every answer), it runs --runs rounds of no-change runs, each scenario
+once per round in turn, and counts every API request the lab answers (exact: the lab logs them) by method and path.
 
 With --peer-venv, community.proxmox's proxmox_kvm does the same on the same VMs, from its own virtualenv:
 
@@ -20,11 +22,12 @@ which `ansible` does not pull in.) proxmox_kvm converges a configuration only wi
 `update: true`, and with `state: started` acts on the power state alone, so it runs in two ways: its `state: started`
 with the same configuration (one task per VM), and `state: present` + `update: true` followed by `state: started`
 (two tasks per VM, the way to converge the configuration and the power state with it). It converges once before
-its runs are measured; afterwards pve_vm runs once more and reports whether the peer's writes left the VMs as
+its runs are measured, and pve_vm runs once right after it, to show whether the peer's writes left the VMs as
 pve_vm's options describe them.
 
 This is a measurement, not a test: nothing here asserts a time. The wall time of a run is the whole
-ansible-playbook (start-up included) over every VM; the median of --runs runs is reported.
+ansible-playbook (start-up included) over every VM; its CPU time is the user + system time of ansible-playbook and
+every process it waited for (the modules), which a busy machine stretches far less. Medians of --runs runs.
 """
 
 import argparse
@@ -33,7 +36,7 @@ import os
 import sys
 import tempfile
 
-from benchmarks._common import BIN, RequestLog, by_kind, median, table, timed
+from benchmarks._common import BIN, RequestLog, by_kind, median, table, timed_cpu
 from tests.lab.lab import Lab
 from tests.lab.playbook import CALLBACK_DIR, collections_path
 
@@ -182,7 +185,7 @@ class Runner(object):
         args = [os.path.join(bin_dir, 'ansible-playbook'), '-i', paths['inventory'], '-e', '@' + paths['vars'],
                 paths['playbook']]
         self.log.mark()
-        proc, wall = timed(args, self.environment(side, paths['report']), cwd=work)
+        proc, wall, cpu = timed_cpu(args, self.environment(side, paths['report']), cwd=work)
         requests = self.log.since()
         report = {}
         if os.path.exists(paths['report']):
@@ -195,7 +198,7 @@ class Runner(object):
             raise RuntimeError('{0}: ansible-playbook failed (rc {1}, {2} of {3} items failed): {4}'.format(
                 label, proc.returncode, len(failed), len(items), detail))
         writes = [(method, path, body) for _cluster, method, path, body in requests if method != 'GET']
-        return {'label': label, 'wall': wall, 'requests': len(requests), 'writes': writes,
+        return {'label': label, 'wall': wall, 'cpu': cpu, 'requests': len(requests), 'writes': writes,
                 'by_kind': by_kind(requests, self.cluster.nodes), 'items': len(items), 'vms': len(self.specs),
                 'changed': sum(1 for item in items if item.get('changed')), 'tasks_per_vm': per_vm,
                 'results': items}
@@ -211,6 +214,7 @@ def summarize(label, latency, runs):
             kinds[key] = max(kinds.get(key, 0), count)
     return {'label': label, 'latency': latency, 'vms': vms, 'tasks_per_vm': first['tasks_per_vm'],
             'runs': len(runs), 'wall': median([r['wall'] for r in runs]), 'walls': [r['wall'] for r in runs],
+            'cpu': median([r['cpu'] for r in runs]), 'cpus': [r['cpu'] for r in runs],
             'requests': max(r['requests'] for r in runs), 'same_every_run': len(set(r['requests'] for r in runs)) == 1,
             'writes': max(len(r['writes']) for r in runs), 'write_samples': first['writes'][:5],
             'changed': max(r['changed'] for r in runs), 'by_kind': kinds}
@@ -225,26 +229,25 @@ def bench(lab, directory, count=50, runs=3, latencies=(0.0,), peer_venv=None, sa
         pve.real_latency = 0.0
     say('converging {0} VMs with pve_vm (create and start)'.format(count))
     found['converge'][OURS] = runner.run(OURS)
+    labels = [OURS]
+    if peer_venv:
+        say('converging with proxmox_kvm once')
+        found['converge'][PEER_UPDATE] = runner.run(PEER_UPDATE)
+        say('pve_vm once, right after the peer wrote')
+        found['after_peer'] = runner.run(OURS)
+        labels += [PEER_STARTED, PEER_UPDATE]
     for latency in latencies:
         for pve in (c.pve for c in lab.clusters):
             pve.real_latency = latency
-        say('latency {0:g} ms: {1} x {2}'.format(latency * 1000, runs, OURS))
-        found['rows'].append(summarize(OURS, latency, [runner.run(OURS) for _run in range(runs)]))
-    if peer_venv:
-        for pve in (c.pve for c in lab.clusters):
-            pve.real_latency = 0.0
-        say('converging with proxmox_kvm once')
-        found['converge'][PEER_UPDATE] = runner.run(PEER_UPDATE)
-        for latency in latencies:
-            for pve in (c.pve for c in lab.clusters):
-                pve.real_latency = latency
-            for label in (PEER_STARTED, PEER_UPDATE):
-                say('latency {0:g} ms: {1} x {2}'.format(latency * 1000, runs, label))
-                found['rows'].append(summarize(label, latency, [runner.run(label) for _run in range(runs)]))
-        for pve in (c.pve for c in lab.clusters):
-            pve.real_latency = 0.0
-        say('pve_vm once more, after the peer wrote')
-        found['after_peer'] = runner.run(OURS)
+        # Round after round, each scenario in turn: a machine that gets busier or quieter affects them alike.
+        measured = dict((label, []) for label in labels)
+        for round_number in range(runs):
+            for label in labels:
+                say('latency {0:g} ms, round {1} of {2}: {3}'.format(latency * 1000, round_number + 1, runs, label))
+                measured[label].append(runner.run(label))
+        found['rows'].extend(summarize(label, latency, measured[label]) for label in labels)
+    for pve in (c.pve for c in lab.clusters):
+        pve.real_latency = 0.0
     return found
 
 
@@ -262,11 +265,12 @@ def report(found):
         reads = row['requests'] - row['writes']
         rows.append(['{0:g} ms'.format(row['latency'] * 1000), row['label'], vms * row['tasks_per_vm'],
                      row['changed'], _per_vm(reads, vms), _per_vm(row['writes'], vms), row['requests'],
-                     '{0:.1f} s'.format(row['wall']), '{0:.2f} s'.format(row['wall'] / vms)])
+                     '{0:.1f} s'.format(row['wall']), '{0:.2f} s'.format(row['wall'] / vms),
+                     '{0:.1f} s'.format(row['cpu'])])
     text = ['{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs.'.format(
         found['vms'], found['version'], found['nodes'], found['rows'][0]['runs'] if found['rows'] else 0), '',
         table(['latency', 'scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
-               'API requests', 'wall time (run)', 'wall time per VM'], rows), '']
+               'API requests', 'wall time (run)', 'wall time per VM', 'CPU time (run)'], rows), '']
     seen = set()
     for row in found['rows']:
         if row['label'] in seen:
@@ -277,13 +281,14 @@ def report(found):
                  table(['method', 'path', 'per VM'], [[m, '`{0}`'.format(p), _per_vm(n, row['vms'])]
                                                       for (m, p), n in kinds]), '']
     for label, run in sorted(found['converge'].items()):
-        text.append('Converging first, {0}: {1} of {2} VMs reported changed, {3} requests ({4} writes), {5:.1f} s.'.format(
+        text.append('Converging first, {0}: {1} of {2} tasks reported changed, {3} requests ({4} writes), {5:.1f} s.'.format(
             label, run['changed'], run['items'], run['requests'], len(run['writes']), run['wall']))
     after = found.get('after_peer')
     if after is not None:
         pending = sum(1 for item in after['results'] if item.get('pending'))
-        text.append('pve_vm after the peer converged: {0} of {1} VMs reported changed, {2} writes, {3} with pending '
-                    'changes.'.format(after['changed'], after['vms'], len(after['writes']), pending))
+        text.append('pve_vm right after the peer converged: {0} of {1} VMs reported changed, {2} requests ({3} '
+                    'writes), {4} VMs with pending changes.'.format(after['changed'], after['vms'], after['requests'],
+                                                                    len(after['writes']), pending))
         changed = [item for item in after['results'] if item.get('changed')]
         if changed:
             keys = sorted(set(k for item in changed for k, v in (item.get('diff') or {}).get('after', {}).items()
@@ -310,7 +315,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m benchmarks.vm_bench', description=__doc__.splitlines()[0])
     parser.add_argument('--vms', type=int, default=50)
     parser.add_argument('--nodes', type=int, default=3)
-    parser.add_argument('--runs', type=int, default=3, help='measured runs per scenario and latency (median)')
+    parser.add_argument('--pve-version', default='9.0.10', help="the lab cluster's PVE version (9.0.10 or 8.4.14)")
+    parser.add_argument('--runs', type=int, default=3, help='rounds of measured runs per latency (medians)')
     parser.add_argument('--latency', type=float, nargs='*', default=[0.0], help='real seconds added per request')
     parser.add_argument('--peer-venv', help='virtualenv with ansible (community.proxmox) and proxmoxer installed')
     parser.add_argument('--out', help='write the markdown report here too')
@@ -321,7 +327,7 @@ def main(argv=None):
             args.peer_venv))
     peer_venv = os.path.abspath(args.peer_venv) if args.peer_venv else None
     with tempfile.TemporaryDirectory(prefix='vm-bench-') as directory:
-        with Lab(directory, clusters=1, nodes=args.nodes, guests=0, versions=['9.0.10'], pbs=False) as lab:
+        with Lab(directory, clusters=1, nodes=args.nodes, guests=0, versions=[args.pve_version], pbs=False) as lab:
             found = bench(lab, directory, args.vms, args.runs, args.latency, peer_venv,
                           say=lambda text: print(text, file=sys.stderr, flush=True))
     text = report(found)
