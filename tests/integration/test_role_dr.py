@@ -132,9 +132,15 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     guests_before = sorted(vm.vmid for vm in two.pve.vms)
 
     # The older backup, chosen by a point in time between the two (epoch seconds); only a list, no source cluster.
-    run = run_playbook(SETTINGS, lab_fn, extra_vars=dr_vars(
-        lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 4100}], dr_point_in_time=str(times[0]),
-        dr_nodes=[two.nodes[1]]))
+    # Check mode first: the plan, and nothing created.
+    drill = dr_vars(lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 4100}],
+                    dr_point_in_time=str(times[0]), dr_nodes=[two.nodes[1]])
+    checked = run_playbook(SETTINGS, lab_fn, extra_vars=drill, check=True)
+    assert checked.ok, checked.explain()
+    planned = checked.result(REPORT_TASK)['ansible_facts']['dr_report']
+    assert [(g['backup_time'], g['restored']) for g in planned['guests']] == [(times[0], False)]
+    assert sorted(vm.vmid for vm in two.pve.vms) == guests_before and 'drill' not in two.pve.sdn['zones']
+    run = run_playbook(SETTINGS, lab_fn, extra_vars=drill)
     assert run.ok, run.explain()
     report = run.result(REPORT_TASK)['ansible_facts']['dr_report']
     guest = report['guests'][0]
