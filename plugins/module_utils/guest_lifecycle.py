@@ -37,7 +37,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxTaskError,
     ProxmoxTaskTimeout,
 )
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import find_guest, list_guests
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import describe_guest, find_guest, list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
 
 KINDS = ('qemu', 'lxc')
@@ -192,7 +192,12 @@ def raise_if_locked(error, guest, url=None):
     raise error
 
 
-def _locked_message(guest, lock, waited=''):
+def _locked_message(guest, lock, waited='', action=None):
+    if action:
+        # Worded for one operation on the guest: 'cannot take a snapshot of it now'.
+        return '{0} is locked ({1}): another operation holds it, cannot {2} it now{3}'.format(
+            describe_guest(guest.entry), lock, action,
+            ' (still locked{0})'.format(waited) if waited else '')
     if lock == 'suspended':
         return '{0} is locked (suspended){1}: it is hibernated, start it first (state: started)'.format(
             guest.describe(), waited)
@@ -200,18 +205,23 @@ def _locked_message(guest, lock, waited=''):
         guest.describe(), lock, waited)
 
 
-def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, poll=None):
+def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, poll=None, action=None,
+                    clock=time.monotonic):
     """Wait until the guest has no lock (other than those in `allow`), polling /cluster/resources for up to
     `lock_timeout` seconds (0: do not wait). Returns the guest as last read (a Guest); GuestLocked when the lock
-    stays. A guest that vanished while waiting raises ProxmoxError."""
+    stays. A guest that vanished while waiting raises ProxmoxError.
+
+    action: the operation the caller is about to run ('take a snapshot of'), for a message naming it
+    ('... is locked (backup): another operation holds it, cannot take a snapshot of it now')."""
     if not guest.lock or guest.lock in allow:
         return guest
-    start = time.monotonic()
+    start = clock()
     for interval in (poll or AdaptivePoll(first=0.5, cap=5.0)).intervals():
-        remaining = float(lock_timeout or 0) - (time.monotonic() - start)
+        remaining = float(lock_timeout or 0) - (clock() - start)
         if remaining <= 0:
             waited = ' after waiting {0:g} s'.format(float(lock_timeout)) if lock_timeout else ''
-            raise GuestLocked(_locked_message(guest, guest.lock, waited), lock=guest.lock, url=module.target_url)
+            raise GuestLocked(_locked_message(guest, guest.lock, waited, action), lock=guest.lock,
+                              url=module.target_url)
         sleep(min(interval, remaining))
         fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
         if fresh is None:

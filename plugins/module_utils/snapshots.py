@@ -4,17 +4,14 @@
 
 # Private to this collection: may change without notice between releases.
 
-"""Snapshots of guests (VMs and containers): list them, name them, plan a retention, and wait for a guest's
-config lock (backup, snapshot, migrate, ...) to go away."""
+"""Snapshots of guests (VMs and containers): list them, name them and plan a retention. Waiting for a guest's
+config lock (backup, snapshot, migrate, ...) to go away is guest_lifecycle.ensure_unlocked()."""
 
 from __future__ import annotations
 
 import re
-import time
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import guests as g
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
 # PVE's pve-snapshot-name: a pve-configid (CONFIGID_RE) of at most 40 characters.
 _SNAPNAME_RE = re.compile(r'^[a-z][a-z0-9_-]+$', re.I)
@@ -23,10 +20,6 @@ SNAPNAME_MAX = 40
 # temporary snapshot) and VMs 'pending' in any case.
 RESERVED = {'qemu': ('current',), 'lxc': ('current', 'vzdump')}
 RESERVED_ANY_CASE = {'qemu': ('pending',), 'lxc': ()}
-
-
-class GuestLocked(ProxmoxError):
-    """The guest's config holds a lock of another operation (backup, snapshot, migrate, ...)."""
 
 
 def check_snapname(name, kind=None):
@@ -99,36 +92,3 @@ def retention_plan(items, prefix, keep, planned=None):
         names.append(planned)
     drop = names[:max(0, len(names) - keep)]
     return [name for name in drop if name != planned]
-
-
-def guest_lock(guest):
-    """The lock of a /cluster/resources entry, or None."""
-    lock = guest.get('lock')
-    return str(lock) if lock else None
-
-
-def describe_lock(guest, url=None, action='take a snapshot of'):
-    return GuestLocked('{0} is locked ({1}): another operation holds it, cannot {2} it now'.format(
-        g.describe_guest(guest), guest_lock(guest), action), url=url)
-
-
-def wait_unlocked(client, guest, seconds, url=None, action='take a snapshot of', poll=None, sleep=time.sleep,
-                  clock=time.monotonic):
-    """The guest's fresh /cluster/resources entry once it holds no lock.
-
-    `seconds` is how long to wait for another operation's lock (a backup, say) to go away: 0 fails at once with
-    GuestLocked naming the lock.
-    """
-    end = clock() + max(0.0, float(seconds or 0))
-    for interval in (poll or AdaptivePoll(first=0.5, cap=5.0)).intervals():
-        if not guest_lock(guest):
-            return guest
-        remaining = end - clock()
-        if remaining <= 0:
-            error = describe_lock(guest, url=url, action=action)
-            if seconds:
-                error.message += ' (still locked after waiting {0:g} s)'.format(float(seconds))
-            raise error
-        sleep(min(interval, remaining))
-        guest = g.find_guest(g.list_guests(client), vmid=guest['vmid'], url=url)
-    raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends

@@ -215,7 +215,7 @@ tasks:
   elements: dict
 '''
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import guests as g, snapshots as s
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl, guests as g, snapshots as s
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
@@ -329,7 +329,7 @@ def run(module):
     changed = bool(writes)
     diff = {'before': {'snapshots': before}, 'after': {'snapshots': after}}
     if changed and not module.check_mode:
-        guest = s.wait_unlocked(client, guest, params['lock_timeout'], url=url, action=ACTIONS[state])
+        guest = gl.ensure_unlocked(module, gl.Guest(guest), params['lock_timeout'], action=ACTIONS[state]).entry
         for method, parts, data in writes:
             answer = getattr(client, method)(s.snapshot_path(client, guest, *parts), **data)
             if answer:
@@ -343,8 +343,8 @@ def run(module):
             final = None
     elif changed:
         # Check mode: the lock is reported as a real run would meet it (without waiting for it to go).
-        if s.guest_lock(guest) and not params['lock_timeout']:
-            raise s.describe_lock(guest, url=url, action=ACTIONS[state])
+        if not params['lock_timeout']:
+            gl.ensure_unlocked(module, gl.Guest(guest), 0, action=ACTIONS[state])
     if state == 'absent':
         final = None
     if changed and not module.check_mode:

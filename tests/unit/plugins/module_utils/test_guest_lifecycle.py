@@ -181,6 +181,74 @@ def test_ensure_unlocked_fails_at_once_without_lock_timeout_and_waits_with_it():
     assert gl.ensure_unlocked(module, guest()) is not None
 
 
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class Resources(object):
+    """A stand-in for the client: /cluster/resources answers from a list of lock values, one per read."""
+
+    def __init__(self, locks):
+        self.locks = list(locks)
+        self.reads = 0
+
+    def get(self, path, **params):
+        assert path == '/cluster/resources'
+        self.reads += 1
+        lock = self.locks.pop(0) if self.locks else None
+        return [{'vmid': 100, 'type': 'qemu', 'node': 'n1', 'name': 'web', 'lock': lock}]
+
+
+SNAPSHOT = 'take a snapshot of'
+
+
+def test_unlocked_guest_needs_no_read():
+    client = Resources([])
+    unlocked = gl.Guest({'vmid': 100, 'type': 'qemu', 'node': 'n1'})
+    assert gl.ensure_unlocked(Module(client), unlocked, 0, action=SNAPSHOT) is unlocked
+    assert client.reads == 0
+
+
+def test_locked_guest_fails_at_once_naming_the_lock_and_the_action():
+    clock = Clock()
+    with pytest.raises(gl.GuestLocked, match=r'VM 100 \(web\) is locked \(backup\)'):
+        gl.ensure_unlocked(Module(Resources([])), gl.Guest({'vmid': 100, 'type': 'qemu', 'name': 'web',
+                                                            'lock': 'backup'}), 0,
+                           sleep=clock.sleep, clock=clock, action=SNAPSHOT)
+    with pytest.raises(gl.GuestLocked) as info:
+        gl.ensure_unlocked(Module(Resources([])), gl.Guest({'vmid': 100, 'type': 'qemu', 'name': 'web',
+                                                            'lock': 'backup'}), 0,
+                           sleep=clock.sleep, clock=clock, action=SNAPSHOT)
+    assert info.value.message == ('VM 100 (web) is locked (backup): another operation holds it, cannot take a '
+                                  'snapshot of it now')
+    assert info.value.lock == 'backup'
+
+
+def test_lock_that_goes_away_is_waited_for():
+    clock = Clock()
+    client = Resources(['backup', 'backup', None])
+    fresh = gl.ensure_unlocked(Module(client), gl.Guest({'vmid': 100, 'type': 'qemu', 'lock': 'backup'}), 60,
+                               sleep=clock.sleep, clock=clock, action=SNAPSHOT)
+    assert fresh.entry['lock'] is None and client.reads == 3
+    assert clock.now < 60
+
+
+def test_lock_that_stays_fails_after_the_wait():
+    clock = Clock()
+    client = Resources(['snapshot'] * 1000)
+    with pytest.raises(gl.GuestLocked, match=r'locked \(snapshot\).*after waiting 30 s'):
+        gl.ensure_unlocked(Module(client), gl.Guest({'vmid': 100, 'type': 'qemu', 'lock': 'snapshot'}), 30,
+                           sleep=clock.sleep, clock=clock, action=SNAPSHOT)
+    assert clock.now == pytest.approx(30)
+
+
 def test_read_pending_and_effective():
     client = Reads({'/nodes/pve1/qemu/100/pending': [
         {'key': 'cores', 'value': 2, 'pending': 4}, {'key': 'memory', 'value': '2048'},

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""plugins/module_utils/snapshots.py: snapshot names, their order, retention plans and waiting for a lock
-(parametrize + hypothesis). The API calls run against the lab in tests/integration/test_pve_snapshot.py."""
+"""plugins/module_utils/snapshots.py: snapshot names, their order and retention plans (parametrize + hypothesis);
+waiting for a lock (guest_lifecycle.ensure_unlocked) is in test_guest_lifecycle.py. The API calls run against the
+lab in tests/integration/test_pve_snapshot.py."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ from hypothesis import given, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.snapshots import (
-    GuestLocked,
     check_snapname,
     oldest_first,
     retention_plan,
     snapshot_view,
-    wait_unlocked,
 )
 
 
@@ -111,59 +110,3 @@ def test_retention_keeps_the_newest_of_the_prefix_and_nothing_else(names, keep):
 def test_snapshot_view():
     view = snapshot_view({'name': 'a1', 'snaptime': '12', 'vmstate': 1, 'description': 'text\n', 'parent': 'p'})
     assert view == {'name': 'a1', 'snaptime': 12, 'vmstate': True, 'description': 'text', 'parent': 'p'}
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-class Resources(object):
-    """A stand-in for the client: /cluster/resources answers from a list of lock values, one per read."""
-
-    def __init__(self, locks):
-        self.locks = list(locks)
-        self.reads = 0
-
-    def get(self, path, **params):
-        assert path == '/cluster/resources'
-        self.reads += 1
-        lock = self.locks.pop(0) if self.locks else None
-        return [{'vmid': 100, 'type': 'qemu', 'node': 'n1', 'name': 'web', 'lock': lock}]
-
-
-def test_unlocked_guest_needs_no_read():
-    client = Resources([])
-    guest = {'vmid': 100, 'type': 'qemu', 'node': 'n1'}
-    assert wait_unlocked(client, guest, 0) is guest
-    assert client.reads == 0
-
-
-def test_locked_guest_fails_at_once_naming_the_lock():
-    clock = Clock()
-    with pytest.raises(GuestLocked, match=r'VM 100 \(web\) is locked \(backup\)'):
-        wait_unlocked(Resources([]), {'vmid': 100, 'type': 'qemu', 'name': 'web', 'lock': 'backup'}, 0,
-                      sleep=clock.sleep, clock=clock)
-
-
-def test_lock_that_goes_away_is_waited_for():
-    clock = Clock()
-    client = Resources(['backup', 'backup', None])
-    guest = wait_unlocked(client, {'vmid': 100, 'type': 'qemu', 'lock': 'backup'}, 60, sleep=clock.sleep,
-                          clock=clock)
-    assert guest['lock'] is None and client.reads == 3
-    assert clock.now < 60
-
-
-def test_lock_that_stays_fails_after_the_wait():
-    clock = Clock()
-    client = Resources(['snapshot'] * 1000)
-    with pytest.raises(GuestLocked, match=r'locked \(snapshot\).*after waiting 30 s'):
-        wait_unlocked(client, {'vmid': 100, 'type': 'qemu', 'lock': 'snapshot'}, 30, sleep=clock.sleep, clock=clock)
-    assert clock.now == pytest.approx(30)
