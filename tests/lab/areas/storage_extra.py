@@ -2,8 +2,12 @@
 """Storage: where fakepve's storage.cfg differs from PVE's.
 
 - pve-storage's PVE::Storage::Plugin::parse_config marks every storage of a shared type (@SHARED_STORAGE: iscsi,
-  nfs, cifs, rbd, cephfs, iscsidirect, zfs, drbd, pbs) `shared: 1` when it reads storage.cfg, so the API shows
-  `shared` for them although the type has no such option. fakepve leaves it out.
+  nfs, cifs, rbd, cephfs, iscsidirect, zfs, drbd, pbs; glusterfs too up to PVE 8, whose pve-storage still had it)
+  `shared: 1` when it reads storage.cfg, although those types have no such option. Everything PVE reports comes
+  from that parsed config: GET /storage, /nodes/{node}/storage, /cluster/resources and pool members show
+  `shared: 1`, and migration, clone and restore treat the storage as shared. fakepve leaves the flag out; the lab
+  keeps `pve.storages` as a `StorageCfg`, which sets it on every storage of a shared type put into it, however it
+  gets there (the API, an area such as Ceph's `add_storages`, or a test writing `pve.storages[...]`).
 - A PBS storage's on_add_hook (PVE/Storage/PBSPlugin.pm) takes `encryption-key` as `autogen` (a new key is made)
   or a JSON key with `data`, keeps the key outside storage.cfg and writes its fingerprint as `encryption-key`
   there; `master-pubkey` needs an encryption key and shows as `master-pubkey: 1`. The create call returns the key
@@ -16,6 +20,30 @@ import secrets
 from fakepve.routing import die
 
 SHARED_STORAGE = ('iscsi', 'nfs', 'cifs', 'rbd', 'cephfs', 'iscsidirect', 'zfs', 'drbd', 'pbs')
+# PVE 9's pve-storage dropped GlusterFS; PVE 8's counted it shared. A PVE 9 lab never holds one.
+SHARED_TYPES = frozenset(SHARED_STORAGE + ('glusterfs',))
+
+
+class StorageCfg(dict):
+    """storage id -> storage, as PVE holds storage.cfg once parsed: a storage of a shared type has `shared: 1`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, sid, store):
+        if isinstance(store, dict) and store.get('type') in SHARED_TYPES:
+            store['shared'] = 1
+        super().__setitem__(sid, store)
+
+    def update(self, *args, **kwargs):
+        for sid, store in dict(*args, **kwargs).items():
+            self[sid] = store
+
+    def setdefault(self, sid, store=None):
+        if sid not in self:
+            self[sid] = store
+        return self[sid]
 
 
 def _fingerprint():
@@ -25,11 +53,13 @@ def _fingerprint():
 class StorageExtraArea(object):
     """Mixin of LabPve (before FakePve): storage.cfg read and written as PVE does."""
 
-    def storage_config(self, name):
-        cfg = super().storage_config(name)
-        if cfg.get('type') in SHARED_STORAGE:
-            cfg['shared'] = 1
-        return cfg
+    @property
+    def storages(self):
+        return self.__dict__['_lab_storage_cfg']
+
+    @storages.setter
+    def storages(self, value):
+        self.__dict__['_lab_storage_cfg'] = value if isinstance(value, StorageCfg) else StorageCfg(value)
 
     async def _sc_create(self, v, user):
         if v.get('type') != 'pbs' or ('encryption-key' not in v and 'master-pubkey' not in v):
