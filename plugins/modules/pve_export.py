@@ -43,8 +43,8 @@ extends_documentation_fragment:
 options:
   areas:
     description:
-      - What to export. V(storage), V(backup) (backup jobs), V(ha), V(sdn), V(firewall) (cluster, nodes, guests and
-        security groups), V(guests) (VMs and containers).
+      - What to export. V(storage), V(backup) (backup jobs), V(ha), V(sdn), V(firewall) (cluster, nodes, guests,
+        applied SDN vnets and security groups), V(guests) (VMs and containers).
     type: list
     elements: str
     choices: [storage, backup, ha, sdn, firewall, guests]
