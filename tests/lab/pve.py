@@ -6,13 +6,15 @@ import asyncio
 from aiohttp import web
 from fakepve import FakePve
 
-from .areas import BackupJobsArea, CertificatesArea, MigrateArea, TokensArea, VersionArea, VzdumpArea
+from .areas.backup_jobs import BackupJobsArea
 from .areas.ceph import CephArea
+from .areas.certificates import CertificatesArea
 from .areas.cluster_join import ClusterJoinArea
 from .areas.firewall_extra import FirewallExtraArea
 from .areas.ha import HaArea
 from .areas.logs import LogsArea
 from .areas.lxc_extra import LxcExtraArea
+from .areas.migrate import MigrateArea
 from .areas.pbs_storage import PbsStorageArea
 from .areas.qemu_extra import QemuExtraArea
 from .areas.remote_migrate import RemoteMigrateArea
@@ -20,6 +22,9 @@ from .areas.restored_agent import RestoredAgentArea
 from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 from .areas.templates import TemplatesArea
+from .areas.tokens import TokensArea
+from .areas.version import VersionArea
+from .areas.vzdump import VzdumpArea
 
 
 class LabPve(RestoredAgentArea, QemuExtraArea, LxcExtraArea, TemplatesArea,

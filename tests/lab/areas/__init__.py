@@ -3,16 +3,8 @@
 
 An area is a mixin with methods named `_routes_<area>` returning (method, schema path, handler);
 handlers are `async def (self, values, user)` and run after fakepve's schema and permission checks.
+
+This package exports nothing: tests.lab.pve imports each mixin from its own module
+(`from .areas.<area> import <Area>`) and lists it in LabPve's bases, the one place that says which areas the lab
+has and in which order; docs/lab.md has a row for each.
 """
-
-from .backup_jobs import BackupJobsArea
-from .certificates import CertificatesArea
-from .migrate import MigrateArea
-from .tokens import TokensArea
-from .version import VersionArea
-from .vzdump import VzdumpArea
-
-# In method resolution order: the lab's PVE class lists them before FakePve.
-AREAS = (BackupJobsArea, VzdumpArea, MigrateArea, TokensArea, VersionArea, CertificatesArea)
-
-__all__ = ['AREAS', 'BackupJobsArea', 'CertificatesArea', 'MigrateArea', 'TokensArea', 'VersionArea', 'VzdumpArea']
