@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""playbooks/site.yml with the demo's estate (tests/demo/estate.yml), the clusters and the Backup Server given as
-site_clusters and site_pbs_servers: check mode, real, check again and real again (no change the second time)."""
+"""playbooks/site.yml with the demo's estate (tests/demo/estate.yml), the clusters from the lab's variables
+(lab_clusters) and the Backup Server given as site_pbs_servers: check mode, real, check again and real again (no
+change the second time)."""
 
 import json
 import os
@@ -15,11 +16,10 @@ SITE = os.path.join(REPO_ROOT, 'playbooks', 'site.yml')
 
 
 def site_vars(lab):
-    clusters = [{'name': c.name, 'api_host': c.host, 'api_port': c.port, 'api_token_id': c.token_id,
-                 'api_token_secret': c.token_secret, 'ca_path': c.ca_path} for c in lab.clusters]
+    """The Backup Server as site_pbs_servers (named as estate.yml names it); the clusters come from the lab's own
+    variables (lab_clusters, which run_playbook passes), as with `-e @.lab/lab_vars.yml`."""
     pbs = lab.pbs
-    return {'site_clusters': clusters,
-            'site_pbs_servers': [{'name': 'backup', 'api_host': pbs.host, 'api_port': pbs.port,
+    return {'site_pbs_servers': [{'name': 'backup', 'api_host': pbs.host, 'api_port': pbs.port,
                                   'api_token_id': pbs.token_id, 'api_token_secret': pbs.token_secret,
                                   'ca_path': pbs.ca_path, 'fingerprint': pbs.fingerprint}],
             'demo_pbs_token_id': pbs.token_id, 'demo_pbs_token_secret': pbs.token_secret}
