@@ -38,6 +38,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxTaskTimeout,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import describe_guest, find_guest, list_guests
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import format_size
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
 
 KINDS = ('qemu', 'lxc')
@@ -48,6 +49,9 @@ _TAKEN_RE = re.compile(r'(?:VM|CT) \d+ already exists|config file already exists
 # PVE's words for a locked guest: 'VM is locked (backup)', 'CT is locked (snapshot)'.
 _LOCKED_RE = re.compile(r'\b(?:VM|CT) is locked \(([^)]+)\)')
 NEXTID_ATTEMPTS = 5
+# PVE's words when a shutdown or reboot does not end in time: a VM's '... got timeout', a container's
+# 'container did not stop'.
+_LATE_WORDS = ('timeout', 'did not stop')
 
 
 class GuestLocked(ProxmoxError):
@@ -126,6 +130,22 @@ def locate(client, kind, vmid=None, name=None, url=None, guests=None):
             Guest(entry).describe()), url=url)
     # With both, the vmid wins: the name is configuration the caller converges.
     return Guest(entry)
+
+
+CLONE_SOURCE_NOUN = {'qemu': 'VM or template', 'lxc': 'container'}
+
+
+def clone_source(client, kind, ref, url=None, guests=None):
+    """The guest of this kind a clone is made from: `ref` is its vmid (digits) or its unique name. Fails
+    (ProxmoxConfigError, before any write) when there is none."""
+    ref = str(ref)
+    if re.match(r'^\d+$', ref):
+        found = locate(client, kind, vmid=int(ref), url=url, guests=guests)
+    else:
+        found = locate(client, kind, name=ref, url=url, guests=guests)
+    if found is None:
+        raise ProxmoxConfigError('clone: no {0} {1!r} in the cluster'.format(CLONE_SOURCE_NOUN[kind], ref), url=url)
+    return found
 
 
 def pick_node(client, node, url=None):
@@ -281,17 +301,28 @@ def mask_pending(pending, secrets=()):
 
 # ---------------------------------------------------------------- power
 
-def _post_task(module, guest, path, params=None):
-    """POST a request that answers with a task and wait for it; lock errors name the lock."""
+def guarded(module, guest, call):
+    """call() -> its answer; PVE's 'VM is locked (backup)' (an API error or a failed task) becomes GuestLocked
+    naming the guest and the lock. Other errors, and a task that ran out of time, pass unchanged."""
     try:
-        answer = module.client.post(guest.path(*path), **(params or {}))
-        if is_upid(answer):
-            return module.wait_task(answer)
+        return call()
     except (ProxmoxApiError, ProxmoxTaskError) as error:
         if isinstance(error, ProxmoxTaskTimeout):
             raise
         raise_if_locked(error, guest, module.target_url)
     return None
+
+
+def wait_answer(module, answer):
+    """Wait for the task of a request's answer (when it is a UPID); returns the task's status, or None."""
+    if is_upid(answer):
+        return module.wait_task(answer)
+    return None
+
+
+def _post_task(module, guest, path, params=None):
+    """POST a request that answers with a task and wait for it; lock errors name the lock."""
+    return guarded(module, guest, lambda: wait_answer(module, module.client.post(guest.path(*path), **(params or {}))))
 
 
 def qmp_status(client, guest):
@@ -341,11 +372,11 @@ def power_action(module, guest, action, timeout=None, force_stop=False, extra=No
     try:
         _post_task(module, guest, ('status', verb), params)
     except ProxmoxTaskError as error:
-        if action in ('shutdown', 'reboot') and 'timeout' in str(error.exitstatus or error.message).lower() \
-                and not isinstance(error, ProxmoxTaskTimeout):
+        if action in ('shutdown', 'reboot') and not isinstance(error, ProxmoxTaskTimeout) and any(
+                words in str(error.exitstatus or error.message).lower() for words in _LATE_WORDS):
             error.message = ('{0} did not {1} within {2} s ({3}); set force_stop to stop it after the timeout, or '
-                             'give it more time'.format(guest.describe(), 'shut down' if action == 'shutdown'
-                                                        else 'reboot', params['timeout'], error.exitstatus))
+                             'give it a longer timeout'.format(guest.describe(), 'shut down' if action == 'shutdown'
+                                                               else 'reboot', params['timeout'], error.exitstatus))
         raise
     if guest.hastate and action in ('start', 'stop', 'shutdown'):
         _wait_status(module, guest, 'running' if action == 'start' else 'stopped')
@@ -454,10 +485,7 @@ def destroy(module, guest, config=None, force=False, purge=False, destroy_unrefe
     if module.check_mode:
         return actions
     if 'unprotect' in actions:
-        try:
-            module.client.put(guest.path('config'), delete='protection')
-        except ProxmoxApiError as error:
-            raise_if_locked(error, guest, module.target_url)
+        guarded(module, guest, lambda: module.client.put(guest.path('config'), delete='protection'))
     if 'stop' in actions:
         power_action(module, guest, 'stop')
     params = {}
@@ -465,14 +493,7 @@ def destroy(module, guest, config=None, force=False, purge=False, destroy_unrefe
         params['purge'] = 1
     if destroy_unreferenced_disks:
         params['destroy-unreferenced-disks'] = 1
-    try:
-        answer = module.client.delete(guest.path(), **params)
-        if is_upid(answer):
-            module.wait_task(answer)
-    except (ProxmoxApiError, ProxmoxTaskError) as error:
-        if isinstance(error, ProxmoxTaskTimeout):
-            raise
-        raise_if_locked(error, guest, module.target_url)
+    guarded(module, guest, lambda: wait_answer(module, module.client.delete(guest.path(), **params)))
     return actions
 
 
@@ -484,15 +505,22 @@ def run_config_update(module, guest, params, asynchronous=True):
     """
     if module.check_mode or not params:
         return None
-    try:
-        if guest.kind == 'qemu' and asynchronous:
-            answer = module.client.post(guest.path('config'), **params)
-        else:
-            answer = module.client.put(guest.path('config'), **params)
-        if is_upid(answer):
-            return module.wait_task(answer)
-    except (ProxmoxApiError, ProxmoxTaskError) as error:
-        if isinstance(error, ProxmoxTaskTimeout):
-            raise
-        raise_if_locked(error, guest, module.target_url)
-    return None
+    method = module.client.post if guest.kind == 'qemu' and asynchronous else module.client.put
+    return guarded(module, guest, lambda: wait_answer(module, method(guest.path('config'), **params)))
+
+
+def resize_disk(module, guest, disk, size):
+    """Grow one disk (a VM's scsi0, a container's rootfs or mp0) to `size` bytes and wait for the task. Lock
+    errors name the lock. Nothing is sent in check mode."""
+    if module.check_mode:
+        return None
+    return guarded(module, guest, lambda: wait_answer(module, module.client.put(
+        guest.path('resize'), disk=disk, size=format_size(size))))
+
+
+def make_template(module, guest):
+    """Convert a (stopped) guest to a template and wait for the task. Lock errors name the lock. Nothing is sent
+    in check mode."""
+    if module.check_mode:
+        return None
+    return guarded(module, guest, lambda: wait_answer(module, module.client.post(guest.path('template'))))

@@ -559,20 +559,15 @@ tasks:
   elements: dict
 '''
 
-import re
-
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import backup as storage_utils, guest_lifecycle as gl, lxc
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxConfigError,
-    ProxmoxTaskError,
-    ProxmoxTaskTimeout,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import format_size
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import is_upid
 
 POWER = {'started': 'started', 'stopped': 'stopped', 'shutdown': 'shutdown', 'restarted': 'restarted'}
 
@@ -690,46 +685,9 @@ def changed_binds(desired, params):
     return [k for k in lxc.bind_mounts(desired) if k in params]
 
 
-def wait_answer(module, guest, answer):
-    if is_upid(answer):
-        module.wait_task(answer)
-
-
-def guarded(module, guest, call):
-    """Run a write; PVE's 'CT is locked (backup)' becomes an error naming the container and the lock."""
-    try:
-        return call()
-    except (ProxmoxApiError, ProxmoxTaskError) as error:
-        if isinstance(error, ProxmoxTaskTimeout):
-            raise
-        gl.raise_if_locked(error, guest, module.target_url)
-    return None
-
-
-def resize(module, guest, key, size):
-    if module.check_mode:
-        return
-    guarded(module, guest, lambda: wait_answer(module, guest, module.client.put(
-        guest.path('resize'), disk=key, size=format_size(size))))
-
-
-def make_template(module, guest):
-    if module.check_mode:
-        return
-    guarded(module, guest, lambda: wait_answer(module, guest, module.client.post(guest.path('template'))))
-
-
 def power(module, guest, state):
     """Set the power state; a shutdown that does not end in time names the container and the timeout."""
-    try:
-        return gl.set_power(module, guest, state, timeout=module.params['timeout'], force_stop=module.params['force_stop'])
-    except ProxmoxTaskError as error:
-        if isinstance(error, ProxmoxTaskTimeout) or 'did not stop' not in str(error.exitstatus or ''):
-            raise
-        message = ('{0} did not shut down within {1} s ({2}); set force_stop to stop it after the timeout, '
-                   'or give it a longer timeout')
-        error.message = message.format(guest.describe(), module.params['timeout'], error.exitstatus)
-        raise
+    return gl.set_power(module, guest, state, timeout=module.params['timeout'], force_stop=module.params['force_stop'])
 
 
 # ---------------------------------------------------------------- result
@@ -784,14 +742,8 @@ def remove(module, guest):
 # ---------------------------------------------------------------- create
 
 def source_guest(module, guests):
-    ref = str(module.params['clone']['source'])
-    if re.match(r'^\d+$', ref):
-        found = gl.locate(module.client, 'lxc', vmid=int(ref), url=module.target_url, guests=guests)
-    else:
-        found = gl.locate(module.client, 'lxc', name=ref, url=module.target_url, guests=guests)
-    if found is None:
-        raise ProxmoxConfigError('clone: no container {0!r} in the cluster'.format(ref), url=module.target_url)
-    return found
+    return gl.clone_source(module.client, 'lxc', module.params['clone']['source'], url=module.target_url,
+                           guests=guests)
 
 
 def create(module, desired, guests):
@@ -836,7 +788,7 @@ def create(module, desired, guests):
     vmid, answer = gl.create_with_vmid(client, lambda new: client.post(path, vmid=new, **request),
                                        vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    wait_answer(module, guest, answer)
+    gl.wait_answer(module, answer)
     return finish_new(module, guest, actions, diff_after)
 
 
@@ -846,7 +798,7 @@ def finish_new(module, guest, actions, diff_after):
         gl.power_action(module, guest, 'start')
         guest = refreshed(module, guest)
     if 'template' in actions:
-        make_template(module, guest)
+        gl.make_template(module, guest)
         guest = refreshed(module, guest)
     ct, pending = view(module, guest)
     return {'changed': True, 'ct': ct, 'pending': pending, 'actions': actions,
@@ -904,10 +856,10 @@ def create_clone(module, desired, guests, node):
     if params.get('description') is not None:
         request['description'] = params['description']
     vmid, answer = gl.create_with_vmid(
-        client, lambda new: guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
+        client, lambda new: gl.guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
         vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    wait_answer(module, guest, answer)
+    gl.wait_answer(module, answer)
     guest = refreshed(module, guest)
     if plan.params or plan.delete:
         # Planned again against the clone itself, so that its own MAC addresses are kept.
@@ -918,7 +870,7 @@ def create_clone(module, desired, guests, node):
             update['delete'] = ','.join(plan.delete)
         gl.run_config_update(module, guest, update)
     for key, size in plan.resize:
-        resize(module, guest, key, size)
+        gl.resize_disk(module, guest, key, size)
     return finish_new(module, guest, actions, diff_after)
 
 
@@ -969,13 +921,13 @@ def update(module, guest, desired):
             request['delete'] = ','.join(plan.delete)
         gl.run_config_update(module, guest, request)
     for key, size in plan.resize:
-        resize(module, guest, key, size)
+        gl.resize_disk(module, guest, key, size)
     if state in POWER:
         power(module, guest, POWER[state])
     elif 'template' in steps:
         if guest.running:
             power(module, guest, 'shutdown')
-        make_template(module, guest)
+        gl.make_template(module, guest)
     guest = refreshed(module, guest)
     ct, shown_pending = view(module, guest)
     return {'changed': True, 'ct': ct, 'pending': shown_pending, 'actions': actions,

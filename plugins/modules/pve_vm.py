@@ -560,7 +560,6 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import A
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import is_upid
 
 FIELDS = qemu.config_fields()
 FIELD_NAMES = set(f.name for f in FIELDS)
@@ -785,10 +784,6 @@ class VmRun(object):
         self.before = {}
         self.after = {}
 
-    def wait(self, answer):
-        if is_upid(answer):
-            self.module.wait_task(answer)
-
     # ------------------------------------------------------------ reads
 
     def read(self, guest):
@@ -857,7 +852,7 @@ class VmRun(object):
             return self.client.post(self.client.path('nodes', node, 'qemu'), vmid=candidate, **send)
 
         vmid, answer = gl.create_with_vmid(self.client, create, vmid=vmid)
-        self.wait(answer)
+        gl.wait_answer(self.module, answer)
         guest = self.relocate(vmid)
         return self.finish(guest, created=True)
 
@@ -866,13 +861,7 @@ class VmRun(object):
     def clone(self, guests):
         params = self.params
         spec = params['clone']
-        source_ref = str(spec['source'])
-        if source_ref.isdigit():
-            source = gl.locate(self.client, 'qemu', vmid=int(source_ref), url=self.url, guests=guests)
-        else:
-            source = gl.locate(self.client, 'qemu', name=source_ref, url=self.url, guests=guests)
-        if source is None:
-            raise ProxmoxConfigError('clone: no VM or template {0!r} in the cluster'.format(source_ref), url=self.url)
+        source = gl.clone_source(self.client, 'qemu', spec['source'], url=self.url, guests=guests)
         node = source.node
         if params.get('node'):
             node = gl.pick_node(self.client, params['node'], self.url)
@@ -902,7 +891,7 @@ class VmRun(object):
             vmid, answer = gl.create_with_vmid(self.client, clone, vmid=params.get('vmid'))
         except ProxmoxApiError as error:
             gl.raise_if_locked(error, source, self.url)
-        self.wait(answer)
+        gl.wait_answer(self.module, answer)
         return self.relocate(vmid)
 
     def relocate(self, vmid):
@@ -976,17 +965,11 @@ class VmRun(object):
         if plan.destroy:
             self.actions.append('destroy ' + ','.join(plan.destroy))
             if not self.module.check_mode:
-                try:
-                    self.client.put(guest.path('unlink'), idlist=','.join(plan.destroy), force=1)
-                except ProxmoxApiError as error:
-                    gl.raise_if_locked(error, guest, self.url)
+                idlist = ','.join(plan.destroy)
+                gl.guarded(self.module, guest, lambda: self.client.put(guest.path('unlink'), idlist=idlist, force=1))
         for slot, size in plan.resize:
             self.actions.append('resize ' + slot)
-            if not self.module.check_mode:
-                try:
-                    self.wait(self.client.put(guest.path('resize'), disk=slot, size=qemu.propstring.format_size(size)))
-                except ProxmoxApiError as error:
-                    gl.raise_if_locked(error, guest, self.url)
+            gl.resize_disk(self.module, guest, slot, size)
         if plan.pool:
             self.actions.append('pool')
             if not self.module.check_mode:
@@ -1000,11 +983,7 @@ class VmRun(object):
             gl.power_action(self.module, guest, 'stop')
             self.actions.append('stop')
         self.actions.append('template')
-        if not self.module.check_mode:
-            try:
-                self.wait(self.client.post(guest.path('template')))
-            except ProxmoxApiError as error:
-                gl.raise_if_locked(error, guest, self.url)
+        gl.make_template(self.module, guest)
 
     # ------------------------------------------------------------ delete
 

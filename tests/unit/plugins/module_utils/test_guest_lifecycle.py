@@ -12,7 +12,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
+    ProxmoxApiError,
+    ProxmoxConfigError,
+    ProxmoxTaskError,
+    ProxmoxTaskTimeout,
+)
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline
 
 
@@ -314,6 +319,94 @@ def test_power_action_params():
     assert module.client.requests == [
         ('POST', '/nodes/pve1/qemu/100/status/shutdown', {'timeout': 30, 'forceStop': 1}),
         ('POST', '/nodes/pve1/qemu/100/status/suspend', {'todisk': 1})]
+
+
+class Failing(Reads):
+    """POSTs and PUTs answer with a task that fails with `error`."""
+
+    def __init__(self, error):
+        super().__init__({})
+        self.error = error
+
+    def post(self, path, **params):
+        super().post(path, **params)
+        raise self.error
+
+    put = post
+
+
+@pytest.mark.parametrize('kind, exitstatus', [
+    ('qemu', 'VM quit/powerdown failed - got timeout'),
+    ('lxc', 'container did not stop'),
+])
+def test_power_action_names_a_late_shutdown_of_either_kind(kind, exitstatus):
+    module = Module(Failing(ProxmoxTaskError('task failed', exitstatus=exitstatus)))
+    with pytest.raises(ProxmoxTaskError) as info:
+        gl.power_action(module, guest(type=kind), 'shutdown', timeout=5)
+    assert info.value.message == (
+        '{0} 100 (web) on node pve1 did not shut down within 5 s ({1}); set force_stop to stop it after the '
+        'timeout, or give it a longer timeout'.format('VM' if kind == 'qemu' else 'CT', exitstatus))
+
+
+def test_power_action_leaves_other_failures_alone():
+    module = Module(Failing(ProxmoxTaskError('task failed', exitstatus='unexpected status')))
+    with pytest.raises(ProxmoxTaskError, match='task failed') as info:
+        gl.power_action(module, guest(), 'shutdown', timeout=5)
+    assert info.value.message == 'task failed'
+    module = Module(Failing(ProxmoxTaskError('task failed', exitstatus='container did not stop')))
+    with pytest.raises(ProxmoxTaskError) as info:
+        gl.power_action(module, guest(), 'stop')
+    assert info.value.message == 'task failed'
+
+
+def test_guarded_names_the_lock_of_a_request_or_a_task():
+    module = Module(Reads({}))
+    with pytest.raises(gl.GuestLocked, match=r'CT 100 \(web\) on node pve1 is locked \(backup\)'):
+        gl.guarded(module, guest(type='lxc'), lambda: (_ for _ in ()).throw(
+            ProxmoxTaskError('task failed: CT is locked (backup)', exitstatus='CT is locked (backup)')))
+    with pytest.raises(ProxmoxApiError, match='other'):
+        gl.guarded(module, guest(), lambda: (_ for _ in ()).throw(ProxmoxApiError('other')))
+    late = ProxmoxTaskTimeout('VM is locked (backup)')
+    with pytest.raises(ProxmoxTaskTimeout):
+        gl.guarded(module, guest(), lambda: (_ for _ in ()).throw(late))
+    assert gl.guarded(module, guest(), lambda: 'answer') == 'answer'
+
+
+@pytest.mark.parametrize('kind', ['qemu', 'lxc'])
+def test_resize_disk_and_make_template(kind):
+    module = Module(Reads({}))
+    gl.resize_disk(module, guest(type=kind), 'rootfs', 32 * 1024 ** 3)
+    gl.make_template(module, guest(type=kind))
+    assert module.client.requests == [
+        ('PUT', '/nodes/pve1/{0}/100/resize'.format(kind), {'disk': 'rootfs', 'size': '32G'}),
+        ('POST', '/nodes/pve1/{0}/100/template'.format(kind), {})]
+    quiet = Module(Reads({}), check_mode=True)
+    gl.resize_disk(quiet, guest(type=kind), 'rootfs', 1024)
+    gl.make_template(quiet, guest(type=kind))
+    assert quiet.client.requests == []
+
+
+def test_resize_disk_names_the_lock():
+    module = Module(Failing(ProxmoxApiError('VM is locked (snapshot)', status_code=500)))
+    with pytest.raises(gl.GuestLocked, match=r'is locked \(snapshot\)'):
+        gl.resize_disk(module, guest(), 'scsi0', 1024)
+
+
+@pytest.mark.parametrize('kind, ref, vmid', [('qemu', '101', 101), ('qemu', 'db', 101), ('lxc', 102, 102),
+                                             ('lxc', 'web', 102)])
+def test_clone_source(kind, ref, vmid):
+    assert gl.clone_source(None, kind, ref, guests=GUESTS).vmid == vmid
+
+
+@pytest.mark.parametrize('kind, ref, message', [
+    ('qemu', 'nope', "clone: no VM or template 'nope' in the cluster"),
+    ('qemu', '999', "clone: no VM or template '999' in the cluster"),
+    ('lxc', 'db', "clone: no container 'db' in the cluster"),
+])
+def test_clone_source_missing(kind, ref, message):
+    with pytest.raises(ProxmoxConfigError) as info:
+        gl.clone_source(None, kind, ref, guests=GUESTS)
+    assert info.value.message == message
 
 
 def test_destroy_honours_protection_and_running():
