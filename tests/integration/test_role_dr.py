@@ -3,9 +3,14 @@
 drill with a point in time (the older of two backups) that leaves nothing behind, a drill refused on a taken vmid,
 and a restore that skips a vmid another guest holds."""
 
+import os
+
 import pytest
 
+from tests.lab.estate import REPO_ROOT
 from tests.lab.pytest_plugin import run_playbook
+
+DR_PLAYBOOK = os.path.join(REPO_ROOT, 'playbooks', 'dr.yml')
 
 REPORT_TASK = 'proxfleet.proxmox.dr : Sum up the run'
 
@@ -163,9 +168,13 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     assert [t['task'] for t in taken.changed] == []
     assert 'drill' not in two.pve.sdn['zones']
 
-    # A restore onto that vmid skips it (dr_if_exists: skip), reports it, and leaves the guest alone.
+    # A restore onto that vmid skips it (dr_if_exists: skip), reports it, and leaves the guest alone; through
+    # playbooks/dr.yml, the clusters and the Backup Server named, found in the lab's variables (lab_clusters, lab_pbs).
     config = dict(two.pve.vm(101).config)
-    skipped = run_playbook(SETTINGS, lab_fn, extra_vars=dr_vars(lab_fn, dr_guests=[{'vmid': 100, 'target_vmid': 101}]))
+    by_name = dict((key, value) for key, value in dr_vars(lab_fn).items() if key not in ('dr_cluster', 'dr_pbs'))
+    by_name.update(dr_target=two.name, dr_backup_server=lab_fn.pbs.vars['name'],
+                   dr_guests=[{'vmid': 100, 'target_vmid': 101}])
+    skipped = run_playbook(DR_PLAYBOOK, lab_fn, extra_vars=by_name)
     assert skipped.ok, skipped.explain()
     assert [t['task'] for t in skipped.changed] == []
     entry = skipped.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
