@@ -10,6 +10,9 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := $(CURDIR)/.venv
 TOOLS := $(CURDIR)/tests/tools
 PYTEST_ARGS ?=
+# The integration suite runs in two pytest-xdist workers, one test file each at a time (every worker starts its own
+# session lab): most of its time is ansible-playbook waiting on the lab, so two workers about halve it on 2 cores.
+INTEGRATION_WORKERS ?= 2
 DEMO_ARGS ?=
 
 # The venv's tools first; Ansible finds this checkout as proxfleet.proxmox through the link in .cache.
@@ -44,7 +47,7 @@ unit: venv link ## unit tests: pytest tests/unit
 	$(TOOLS)/pytest_gate.sh unit tests/unit $(PYTEST_ARGS)
 
 integration: venv link ## integration tests: pytest tests/integration (ansible-playbook against the local lab)
-	$(TOOLS)/pytest_gate.sh integration tests/integration $(PYTEST_ARGS)
+	$(TOOLS)/pytest_gate.sh integration tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 sanity: venv ## ansible-test sanity --python 3.11 --requirements, no ignore file
 	$(TOOLS)/sanity.sh
@@ -61,7 +64,7 @@ changelog: venv ## antsibull-changelog lint of changelogs/fragments
 galaxy: venv ## build the collection and check it with galaxy-importer
 	$(TOOLS)/galaxy.sh
 
-demo: venv link ## start the lab, run the demo playbook through the collection, stop the lab (DEMO_ARGS="--clusters 3")
+demo: venv link ## on the lab: site.yml (guests, firewall, HA, backups) on two clusters, the DR drill, the inventory graph (DEMO_ARGS="--clusters 3")
 	python -m tests.demo $(DEMO_ARGS)
 
 fix: venv ## let ruff fix what it can (import order and the like)

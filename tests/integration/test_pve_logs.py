@@ -134,7 +134,9 @@ def test_collect_logs_playbook(lab, tmp_path):
     guest_host = _guest_host(two, guest, names)
     out = tmp_path / 'logs'
     run = run_playbook(PLAYBOOK, lab, verbosity=3, env=env, extra_args=args + ['-l', '{0},{1}'.format(node, guest_host)],
-                       extra_vars={'logs_dir': str(out), 'logs_since': '-2d', 'logs_max_lines': 5000})
+                       # The session lab's nodes collect tasks from every suite run before this one: room for all.
+                       extra_vars={'logs_dir': str(out), 'logs_since': '-2d', 'logs_max_lines': 5000,
+                                   'logs_max_tasks': 5000})
     assert run.ok, run.explain()
     node_dir, guest_dir = out / one.name / node, out / two.name / guest_host
     assert sorted(os.listdir(node_dir)) == ['summary.json', 'syslog.log', 'tasks.log']
