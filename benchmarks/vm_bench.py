@@ -217,7 +217,7 @@ def summarize(label, latency, runs):
             'cpu': median([r['cpu'] for r in runs]), 'cpus': [r['cpu'] for r in runs],
             'requests': max(r['requests'] for r in runs), 'same_every_run': len(set(r['requests'] for r in runs)) == 1,
             'writes': max(len(r['writes']) for r in runs), 'write_samples': first['writes'][:5],
-            'changed': max(r['changed'] for r in runs), 'by_kind': kinds}
+            'changed': max(r['changed'] for r in runs), 'changed_runs': [r['changed'] for r in runs], 'by_kind': kinds}
 
 
 def bench(lab, directory, count=50, runs=3, latencies=(0.0,), peer_venv=None, say=print):
@@ -267,7 +267,8 @@ def report(found):
                      row['changed'], _per_vm(reads, vms), _per_vm(row['writes'], vms), row['requests'],
                      '{0:.1f} s'.format(row['wall']), '{0:.2f} s'.format(row['wall'] / vms),
                      '{0:.1f} s'.format(row['cpu'])])
-    text = ['{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs.'.format(
+    text = ['{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs ("reported changed": the most of any '
+            'run).'.format(
         found['vms'], found['version'], found['nodes'], found['rows'][0]['runs'] if found['rows'] else 0), '',
         table(['latency', 'scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
                'API requests', 'wall time (run)', 'wall time per VM', 'CPU time (run)'], rows), '']
