@@ -267,11 +267,10 @@ def report(found):
                      row['changed'], _per_vm(reads, vms), _per_vm(row['writes'], vms), row['requests'],
                      '{0:.1f} s'.format(row['wall']), '{0:.2f} s'.format(row['wall'] / vms),
                      '{0:.1f} s'.format(row['cpu'])])
-    text = ['{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs ("reported changed": the most of any '
-            'run).'.format(
-        found['vms'], found['version'], found['nodes'], found['rows'][0]['runs'] if found['rows'] else 0), '',
-        table(['latency', 'scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
-               'API requests', 'wall time (run)', 'wall time per VM', 'CPU time (run)'], rows), '']
+    heading = '{0} VMs on one PVE {1} cluster of {2} nodes; medians of {3} runs ("reported changed": the most of any run).'
+    text = [heading.format(found['vms'], found['version'], found['nodes'], found['rows'][0]['runs'] if found['rows'] else 0), '',
+            table(['latency', 'scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
+                   'API requests', 'wall time (run)', 'wall time per VM', 'CPU time (run)'], rows), '']
     seen = set()
     for row in found['rows']:
         if row['label'] in seen:
