@@ -245,6 +245,15 @@ class QemuExtraArea(StatefulRoutes):
             if rest_deletes:
                 later['delete'] = ','.join(rest_deletes)
             await super()._apply_config(vm, user, later)
+        self._qx_cleanup_pending(vm)
+
+    @staticmethod
+    def _qx_cleanup_pending(vm):
+        """What PVE::AbstractConfig::cleanup_pending does at the end of every config update: a pending value equal to
+        the current one, and a pending delete of a key the config does not have, are dropped from the pending section."""
+        for key, value in list(vm.pending.items()):
+            if (key not in vm.config) if value is None else (str(value) == str(vm.config.get(key))):
+                del vm.pending[key]
 
     # ------------------------------------------------------------- resize, unlink
 

@@ -61,6 +61,19 @@ def test_running_vm_keeps_memory_pending_and_hotplugs_nics(lab_fn, api):
         {'key': 'memory', 'value': vm.config['memory'], 'pending': '4096'}]
 
 
+def test_pending_equal_to_current_is_cleaned_up(lab_fn, api):
+    # PVE's cleanup_pending after an update: writing back the current value, or deleting a key the config does not
+    # have, leaves nothing pending on a running VM.
+    vm, qm = vm_api(lab_fn, api, 100)
+    current = vm.config['memory']
+    qm.config.put(memory='4096')
+    assert vm.pending == {'memory': '4096'}
+    qm.config.put(memory=current)
+    assert vm.pending == {} and vm.config['memory'] == current
+    qm.config.put(delete='balloon')
+    assert 'balloon' not in vm.config and not [item for item in qm.pending.get() if 'pending' in item or 'delete' in item]
+
+
 def test_cipassword_is_stored_hashed(lab_fn, api):
     vm, qm = vm_api(lab_fn, api, 102)
     qm.config.put(cipassword='clear-text')
