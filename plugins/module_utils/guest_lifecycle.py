@@ -167,6 +167,20 @@ def pick_node(client, node, url=None):
     return node
 
 
+def missing_bridges(client, wanted, bridges):
+    """The names in `wanted` that are neither in `bridges` (the node's bridges, as the caller read them) nor an SDN
+    VNet of the cluster, sorted. /cluster/sdn/vnets is read only when a name is not a bridge; a cluster without
+    SDN, or a user who may not read it, has no VNets."""
+    missing = sorted(b for b in wanted if b not in bridges)
+    if missing:
+        try:
+            vnets = set(item.get('vnet') for item in client.get('/cluster/sdn/vnets') or [] if isinstance(item, dict))
+        except ProxmoxApiError:
+            vnets = set()
+        missing = [b for b in missing if b not in vnets]
+    return missing
+
+
 def next_vmid(client):
     """A free vmid from /cluster/nextid."""
     return int(client.get('/cluster/nextid'))

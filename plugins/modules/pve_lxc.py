@@ -641,13 +641,7 @@ def check_bridges(client, node, keys_by_bridge, url):
         return
     bridges = set(item.get('iface') for item in client.get(client.path('nodes', node, 'network')) or []
                   if isinstance(item, dict) and item.get('type') in ('bridge', 'OVSBridge'))
-    missing = sorted(b for b in keys_by_bridge if b not in bridges)
-    if missing:
-        try:
-            vnets = set(item.get('vnet') for item in client.get('/cluster/sdn/vnets') or [] if isinstance(item, dict))
-        except ProxmoxApiError:
-            vnets = set()
-        missing = [b for b in missing if b not in vnets]
+    missing = gl.missing_bridges(client, keys_by_bridge, bridges)
     if missing:
         raise ProxmoxConfigError('{0}: bridge {1} does not exist on node {2!r} (its bridges: {3})'.format(
             ', '.join(sorted(k for b in missing for k in keys_by_bridge[b])), ', '.join(repr(b) for b in missing), node,

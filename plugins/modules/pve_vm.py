@@ -668,13 +668,7 @@ def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
     if bridges:
         known = set(item.get('iface') for item in client.get(client.path('nodes', node, 'network'), type='any_bridge')
                     or [] if isinstance(item, dict))
-        missing = sorted(bridges - known)
-        if missing:
-            try:
-                vnets = set(item.get('vnet') for item in client.get('/cluster/sdn/vnets') or [] if isinstance(item, dict))
-            except ProxmoxApiError:
-                vnets = set()
-            missing = [b for b in missing if b not in vnets]
+        missing = gl.missing_bridges(client, bridges, known)
         if missing:
             raise ProxmoxConfigError('bridge {0!r} does not exist on node {1} (its bridges: {2})'.format(
                 missing[0], node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)

@@ -110,6 +110,22 @@ def test_pick_node():
         gl.pick_node(client, 'z')
 
 
+def test_missing_bridges_reads_vnets_only_when_needed():
+    client = Reads({'/cluster/sdn/vnets': [{'vnet': 'vnet1'}, 'junk']})
+    assert gl.missing_bridges(client, ['vmbr0'], {'vmbr0', 'vmbr1'}) == []
+    assert client.requests == []
+    assert gl.missing_bridges(client, {'vmbr9': ['net1'], 'vnet1': ['net0'], 'vmbr2': ['net2'], 'vmbr0': []},
+                              {'vmbr0'}) == ['vmbr2', 'vmbr9']
+    assert client.requests == [('GET', '/cluster/sdn/vnets', {})]
+
+
+def test_missing_bridges_without_sdn_rights():
+    def refused(**params):
+        raise ProxmoxApiError('Permission check failed (/sdn/zones, SDN.Audit)', status_code=403)
+    client = Reads({'/cluster/sdn/vnets': refused})
+    assert gl.missing_bridges(client, ['vnet1', 'vmbr0'], ['vmbr0']) == ['vnet1']
+
+
 def test_create_with_vmid_retries_a_taken_id():
     ids = iter(['120', '121', '122'])
     client = Reads({'/cluster/nextid': lambda: next(ids)})
