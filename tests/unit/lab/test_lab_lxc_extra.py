@@ -29,7 +29,12 @@ def destroy(lab_fn, api, until, vmid, **params):
     client = api(cluster)
     upid = client.nodes(ct.node).lxc(vmid).delete(**params)
     task = client.nodes(ct.node).tasks(upid).status
-    status = until(lambda: (lambda s: s if s['status'] == 'stopped' else None)(task.get()), 'the destroy task')
+
+    def stopped():
+        answer = task.get()
+        return answer if answer['status'] == 'stopped' else None
+
+    status = until(stopped, 'the destroy task')
     assert status['exitstatus'] == 'OK', status
     assert cluster.pve.ct(vmid) is None
 

@@ -106,7 +106,7 @@ def test_nextid_race_and_lock_release(lab_fn, api):
     assert int(client.cluster.nextid.get()) == first + 1
     set_lock(cluster.pve.vm(102), 'backup')
     cluster.pve.lock_release_reads = {102: 2}
-    locks = [[g.get('lock') for g in client.cluster.resources.get(type='vm') if g['vmid'] == 102][0] for _ in range(2)]
+    locks = [[g.get('lock') for g in client.cluster.resources.get(type='vm') if g['vmid'] == 102][0] for _read in range(2)]
     assert locks == ['backup', None]
 
 

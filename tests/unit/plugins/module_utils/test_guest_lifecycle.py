@@ -375,16 +375,20 @@ def test_power_action_leaves_other_failures_alone():
     assert info.value.message == 'task failed'
 
 
+def raise_(error):
+    raise error
+
+
 def test_guarded_names_the_lock_of_a_request_or_a_task():
     module = Module(Reads({}))
     with pytest.raises(gl.GuestLocked, match=r'CT 100 \(web\) on node pve1 is locked \(backup\)'):
-        gl.guarded(module, guest(type='lxc'), lambda: (_ for _ in ()).throw(
+        gl.guarded(module, guest(type='lxc'), lambda: raise_(
             ProxmoxTaskError('task failed: CT is locked (backup)', exitstatus='CT is locked (backup)')))
     with pytest.raises(ProxmoxApiError, match='other'):
-        gl.guarded(module, guest(), lambda: (_ for _ in ()).throw(ProxmoxApiError('other')))
+        gl.guarded(module, guest(), lambda: raise_(ProxmoxApiError('other')))
     late = ProxmoxTaskTimeout('VM is locked (backup)')
     with pytest.raises(ProxmoxTaskTimeout):
-        gl.guarded(module, guest(), lambda: (_ for _ in ()).throw(late))
+        gl.guarded(module, guest(), lambda: raise_(late))
     assert gl.guarded(module, guest(), lambda: 'answer') == 'answer'
 
 
