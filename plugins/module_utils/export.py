@@ -492,13 +492,19 @@ def _vm_net_options(slot, value):
     return out
 
 
+def _guest_identity(guest):
+    """The options that name a guest and place it, from its /cluster/resources entry (pve_vm and pve_lxc alike)."""
+    out = {'vmid': int(guest['vmid']), 'node': guest['node']}
+    if guest.get('pool'):
+        out['pool'] = guest['pool']
+    return out
+
+
 def vm_options(guest, config, skipped=None):
     """A VM (its /cluster/resources entry and effective configuration) -> pve_vm options."""
     skipped = skipped if skipped is not None else Skipped()
-    vmid = int(guest['vmid'])
-    out = {'vmid': vmid, 'node': guest['node']}
-    if guest.get('pool'):
-        out['pool'] = guest['pool']
+    out = _guest_identity(guest)
+    vmid = out['vmid']
     config = dict(config)
     for name, kind in VM_OPTION_KINDS.items():
         value = config.pop(name, None)
@@ -618,10 +624,8 @@ CT_BOOKKEEPING = ('digest', 'lock', 'template', 'parent', 'snaptime')
 def ct_options(guest, config, skipped=None):
     """A container (its /cluster/resources entry and effective configuration) -> pve_lxc options."""
     skipped = skipped if skipped is not None else Skipped()
-    vmid = int(guest['vmid'])
-    out = {'vmid': vmid, 'node': guest['node']}
-    if guest.get('pool'):
-        out['pool'] = guest['pool']
+    out = _guest_identity(guest)
+    vmid = out['vmid']
     config = dict(config)
     left = []
     if config.get('hostname'):

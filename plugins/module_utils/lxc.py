@@ -456,22 +456,12 @@ def desired_config(params):
         desired['startup'] = Props('startup', startup)
     if params.get('rootfs') is not None:
         desired['rootfs'] = _mount_props(params['rootfs'], 'rootfs', rootfs=True)
-    for spec in params.get('mounts') or []:
-        key = slot_key(spec['slot'], 'mp', MAX_MOUNTS, 'mounts')
-        if key in desired:
-            _fail('mounts: {0} is given twice'.format(key))
-        if spec.get('state') == 'absent':
-            desired[key] = ABSENT
-            continue
-        desired[key] = _mount_props(spec, key)
-    for spec in params.get('nets') or []:
-        key = slot_key(spec['slot'], 'net', MAX_NETS, 'nets')
-        if key in desired:
-            _fail('nets: {0} is given twice'.format(key))
-        if spec.get('state') == 'absent':
-            desired[key] = ABSENT
-            continue
-        desired[key] = _net_props(spec, key)
+    for option, prefix, most, props in (('mounts', 'mp', MAX_MOUNTS, _mount_props), ('nets', 'net', MAX_NETS, _net_props)):
+        for spec in params.get(option) or []:
+            key = slot_key(spec['slot'], prefix, most, option)
+            if key in desired:
+                _fail('{0}: {1} is given twice'.format(option, key))
+            desired[key] = ABSENT if spec.get('state') == 'absent' else props(spec, key)
     for key, value in sorted((params.get('config') or {}).items()):
         key = str(key)
         if key in READ_ONLY_KEYS:
