@@ -96,7 +96,8 @@ def test_config_masks_secrets_and_keeps_the_guests_of_an_offline_node(lab_fn):
     up, down = cluster.nodes[0], cluster.nodes[1]
     vms_up = [vm for vm in pve.vms if vm.node == up]
     assert vms_up and [g for g in guests_of(pve) if g.node == down]
-    # Whatever the API returns: this one answers cipassword in clear (PVE itself answers asterisks).
+    # Whatever the API returns: this one answers cipassword as stored (PVE itself answers asterisks).
+    pve.secrets_in_clear = True
     for vm in vms_up:
         vm.config['cipassword'] = 'clear-text-from-the-api'
     pve.set_node_offline(down)
