@@ -27,7 +27,6 @@ import re
 import secrets
 
 from aiohttp import web
-
 from fakepve.lxc import SIZE_UNITS, format_size
 from fakepve.model import PveError, TaskError
 from fakepve.qemu import DRIVE_KEY, NEW_DISK, is_cdrom, join_drive, split_drive, volume_ref, with_mac
