@@ -13,7 +13,8 @@ description:
     C(/cluster/resources) read per cluster, never one read per guest; per-guest reads are made only for the addresses
     running guests report, and for configurations when O(address_order) includes V(config) or O(config_keys) is set,
     at most O(max_workers) at a time.
-  - Hosts are named after the guests; host variables describe where and what each guest is (C(proxmox_cluster),
+  - Hosts are named after the guests (a name another cluster already gave a host gets C(.<cluster>) appended; its
+    C(ansible_host) still comes from the guest, never from that suffixed name); host variables describe where and what each guest is (C(proxmox_cluster),
     C(proxmox_node), C(proxmox_vmid), C(proxmox_type), C(proxmox_status), C(proxmox_tags), C(proxmox_pool),
     C(proxmox_name), C(proxmox_template), C(proxmox_config)).
   - Groups by cluster, node, type, status, tag and pool (C(proxmox_cluster_lab1), C(proxmox_node_pve1),
@@ -25,7 +26,10 @@ description:
   - Every credential may be a vault-encrypted value (C(!vault)) or a template (C({{ lookup('env', 'PVE_TOKEN') }})).
   - Data read from the API is marked unsafe, so it is never templated.
   - A cluster that cannot be read is reported as a warning and skipped, so the others still make an inventory;
-    with O(strict=true) it fails the inventory instead (as O(strict) also makes O(compose) errors fatal).
+    with O(strict=true) it fails the inventory instead (as O(strict) also makes O(compose) errors fatal), and the
+    plugin prints its own error line first, before the warnings Ansible adds for the other plugins it tries.
+  - A guest whose configuration cannot be read (its node is offline) stays a host, without C(proxmox_config) and
+    without a configured address; one warning per node names the cluster, the node and the guests.
   - The file name must end with C(proxmox.yml) or C(proxmox.yaml).
 author:
   - proxfleet developers (@proxfleet)
@@ -116,7 +120,8 @@ options:
     default: [agent, name]
   config_keys:
     description:
-      - Configuration keys to copy into C(proxmox_config) (the whole configuration is never copied).
+      - Configuration keys to copy into C(proxmox_config) (the whole configuration is never copied). Secret values
+        (C(cipassword)) are masked as C(********), whatever the API returns.
       - Setting any reads every guest's configuration, one request per guest.
     type: list
     elements: str
@@ -182,6 +187,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConnectionError, ProxmoxError, ProxmoxTLSError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import settings_from_options
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import mask_guest_config
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.guests import (
     agent_addresses,
     choose_address,
@@ -260,9 +266,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         details = {'config': {}, 'interfaces': None}
         if self._need_config:
             try:
-                details['config'] = client.get(base + '/config') or {}
+                details['config'] = mask_guest_config(client.get(base + '/config') or {})
             except ProxmoxError as error:
-                display.warning(error.describe('guest {0}'.format(vmid)))
+                # An offline node (595): the guest stays a host, without the variables its configuration gives.
+                details['config_error'] = error.describe('guest {0} on node {1}'.format(vmid, node))
         if guest.get('status') != 'running' or 'agent' not in self._address_order:
             return details
         try:
@@ -291,6 +298,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         details = {}
         for future in concurrent.futures.as_completed(futures):
             details[str(futures[future])] = future.result()
+        unread = sorted(set((str(guest['node']), str(guest['vmid'])) for guest in wanted
+                            if details[str(guest['vmid'])].get('config_error')))
+        for node in sorted(set(n for n, _v in unread)):
+            first = next(details[v]['config_error'] for n, v in unread if n == node)
+            display.warning('cluster {0}: the configuration of guests {1} on node {2} could not be read ({3}); they are '
+                            'hosts without proxmox_config and without a configured address'.format(
+                                options['name'], ', '.join(v for n, v in unread if n == node), node, first))
         return {'guests': guests, 'nodes': nodes, 'details': details, 'url': client.settings.url}
 
     def _fetch(self, clusters):
@@ -354,7 +368,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue
             name = self._host_name(guest, cluster_name, taken)
             self.inventory.add_host(name, group=cluster_group)
-            address = choose_address(self._address_order, name, config_addresses(guest['type'], config),
+            # The address comes from the guest (its name, not the host name a clash with another cluster suffixed).
+            address = choose_address(self._address_order, guest.get('name'), config_addresses(guest['type'], config),
                                      agent_addresses(details.get('interfaces')))
             if address:
                 hostvars['ansible_host'] = address
@@ -412,9 +427,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 results, failures = self._fetch(clusters)
             except ProxmoxError as error:
                 raise AnsibleError(error.describe()) from None
+            if failures and strict:
+                self._fail_strict(path, failures, len(clusters))
             for _name, text in sorted(failures.items()):
-                if strict:
-                    raise AnsibleError(text)
                 display.warning('{0} (skipped; set strict: true to fail instead)'.format(text))
             if self.get_option('cache') and not failures:
                 self._cache[cache_key] = results
@@ -426,6 +441,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_pbs(name, results[name])
             else:
                 self._add_cluster(name, results[name], taken, strict)
+
+    @staticmethod
+    def _fail_strict(path, failures, total):
+        """With strict, a cluster that could not be read fails the source: our own line first, before the warnings
+        Ansible prints for every plugin it then tries on the same file (yaml, ini), then the error it reports."""
+        message = 'proxfleet.proxmox.proxmox inventory {0} failed (strict: true): {1} of {2} clusters could not be read: {3}'.format(
+            path, len(failures), total, '; '.join(text for _name, text in sorted(failures.items())))
+        display.error(message)
+        raise AnsibleParserError(message)
 
     def _add_pbs(self, name, data):
         group = self.inventory.add_group(self._sanitize_group_name(self.get_option('group_prefix') + 'pbs'))

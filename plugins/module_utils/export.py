@@ -31,7 +31,11 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import (
     storage,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, is_not_found
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import GUEST_SECRET_KEYS
 
+# What PVE's API proxy answers when the node a request is for does not answer (595 No route to host, Connection
+# refused; 596 Connection timed out).
+UNREACHABLE_STATUS = (595, 596)
 AREAS = ('storage', 'backup', 'ha', 'sdn', 'firewall', 'guests')
 
 # Result keys: the module each list of option dicts is for, in the order they are applied.
@@ -524,7 +528,7 @@ def vm_options(guest, config, skipped=None):
     slots = dict((option, {}) for option, _pattern in VM_SLOT_OPTIONS)
     for key in sorted(config, key=_slot_order):
         value = config[key]
-        if key in VM_BOOKKEEPING or key == 'cipassword' or key == 'smbios1' and _only_uuid(value):
+        if key in VM_BOOKKEEPING or key in GUEST_SECRET_KEYS or key == 'smbios1' and _only_uuid(value):
             continue
         if qemu.DISK_SLOT_RE.match(key):
             disks.append(_drive_options(key, value))
@@ -667,7 +671,7 @@ def ct_options(guest, config, skipped=None):
     for key in sorted(config, key=_slot_order):
         value = config[key]
         found = re.match(r'^(mp|net)(\d+)$', key)
-        if key in CT_BOOKKEEPING:
+        if key in CT_BOOKKEEPING or key in GUEST_SECRET_KEYS:
             continue
         if found and found.group(1) == 'mp':
             mount, extra = _mount_options(value)
@@ -704,6 +708,9 @@ class Exporter(object):
         self.reads = 0
         self.warn = warn or (lambda message: None)
         self._guests = None
+        # {node: [what could not be read there]}: the reads an unreachable node (PVE's proxy answers 595/596)
+        # refused. The export fails at the end naming them all, rather than leave them out silently.
+        self.unreachable = {}
 
     def get(self, path, **params):
         self.reads += 1
@@ -717,6 +724,28 @@ class Exporter(object):
             if is_not_found(error) or error.status_code in (501,):
                 return []
             raise
+
+    def on_node(self, node, what, call):
+        """call() -> its answer; None when the node does not answer (recorded in `unreachable` with `what`)."""
+        try:
+            return call()
+        except ProxmoxError as error:
+            if error.status_code not in UNREACHABLE_STATUS:
+                raise
+            self.unreachable.setdefault(str(node), []).append((what, error))
+            return None
+
+    def check_complete(self):
+        """ProxmoxError naming every node that did not answer and what it held, when any did not."""
+        if not self.unreachable:
+            return
+        parts = []
+        for node, missed in sorted(self.unreachable.items()):
+            parts.append('node {0} ({1}): {2}'.format(node, missed[0][1].describe(), ', '.join(what for what, _e in missed)))
+        raise ProxmoxError(
+            'the export would be incomplete, some nodes did not answer: {0}. An export without them would leave '
+            'them out of the files, unmanaged by apply_export: export again when the nodes are back, or leave out '
+            'the areas that read them (areas)'.format('; '.join(parts)), url=self.client.settings.url)
 
     # ------------------------------------------------------------ metadata
 
@@ -847,8 +876,10 @@ class Exporter(object):
         out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         for node in sorted(str(item['node']) for item in self.get('/nodes') or [] if item.get('node')):
             level = firewall.Level('node', ('nodes', node, 'firewall'), 'firewall of node {0!r}'.format(node), node=node)
-            _found, params, rules = self._level_firewall(level, out, with_sets=False)
-            out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+            read = self.on_node(node, level.label, lambda level=level: self._level_firewall(level, out, with_sets=False))
+            if read is not None:
+                _found, params, rules = read
+                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         for vnet in self.running_vnets():
             level = firewall.Level('vnet', ('cluster', 'sdn', 'vnets', vnet, 'firewall'),
                                    'firewall of vnet {0!r}'.format(vnet), vnet=vnet)
@@ -861,9 +892,9 @@ class Exporter(object):
             level = firewall.Level(kind, ('nodes', node, guest['type'], vmid, 'firewall'),
                                    'firewall of {0} {1}'.format('container' if kind == 'ct' else 'VM', vmid),
                                    node=node, vmid=vmid)
-            found, params, rules = self._level_firewall(level, out, with_sets=True)
-            if found:
-                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+            read = self.on_node(node, level.label, lambda level=level: self._level_firewall(level, out, with_sets=True))
+            if read is not None and read[0]:
+                out['pve_firewall_rule'].append(dict(read[1], rules=read[2], purge=True))
         return out
 
     def guests(self):
@@ -872,12 +903,16 @@ class Exporter(object):
         for entry in self.guests_list():
             guest = guest_lifecycle.Guest(entry)
             self.reads += 1
-            config, pending = guest_lifecycle.read_pending(self.client, guest)
-            config = guest_lifecycle.effective(config, pending)
+            read = self.on_node(entry['node'], '{0} {1}'.format('VM' if guest.kind == 'qemu' else 'container', guest.vmid),
+                                lambda guest=guest: guest_lifecycle.read_pending(self.client, guest))
+            if read is None:
+                continue
+            config = guest_lifecycle.effective(*read)
             if guest.kind == 'qemu':
                 out['pve_vm'].append(vm_options(entry, config, self.skipped))
-                if config.get('cipassword'):
-                    self.secrets.append({'module': 'pve_vm', 'item': str(guest.vmid), 'options': ['cipassword']})
+                secret = [key for key in GUEST_SECRET_KEYS if config.get(key) not in (None, '')]
+                if secret:
+                    self.secrets.append({'module': 'pve_vm', 'item': str(guest.vmid), 'options': secret})
             else:
                 out['pve_lxc'].append(ct_options(entry, config, self.skipped))
         return out
@@ -890,4 +925,5 @@ class Exporter(object):
             if area not in areas:
                 continue
             result.update(getattr(self, area)())
+        self.check_complete()
         return result

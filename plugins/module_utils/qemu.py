@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import GUEST_SECRET_KEYS
 
 DISK_SLOT_RE = re.compile(r'^(ide[0-3]|sata[0-5]|scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|efidisk0|tpmstate0)$')
 NET_SLOT_RE = re.compile(r'^net([0-9]|[1-2][0-9]|3[01])$')
@@ -46,7 +47,8 @@ DRIVE_DEFAULTS = {'ssd': '0', 'iothread': '0', 'discard': 'ignore', 'backup': '1
 NET_DEFAULTS = {'firewall': '0', 'link_down': '0'}
 NET_BOOL_OPTIONS = ('firewall', 'link_down')
 NET_NUMBER_OPTIONS = ('tag', 'mtu', 'rate', 'queues')
-SECRET_KEYS = ('cipassword',)
+# The secret keys of a configuration: one list for every reader (redact.GUEST_SECRET_KEYS).
+SECRET_KEYS = GUEST_SECRET_KEYS
 # The options of a network device other than its model and MAC (qemu-server's net format).
 NET_OPTION_KEYS = ('bridge', 'firewall', 'link_down', 'mtu', 'queues', 'rate', 'tag', 'trunks')
 

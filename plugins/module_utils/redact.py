@@ -11,6 +11,10 @@ same value gets the same placeholder for the whole run (one Redactor), so a log 
 in ... <ipv4-1> logged out". Values are compared in canonical form (IPv6 compressed, MAC and e-mail lower case), so
 `2001:DB8::1` and `2001:db8:0::1` are one address.
 
+Guest configurations: `GUEST_SECRET_KEYS` are the keys whose values are secrets, and `mask_guest_config` masks them
+in a configuration (a dict) whatever the API returned, for every reader of configurations (pve_guest_info, pve_export,
+the inventory's config_keys, pve_vm's results). In log text they are the `secret` category.
+
 Kept as they are, because they identify nothing: loopback and unspecified addresses (127.0.0.0/8, ::1, 0.0.0.0,
 ::) and the all-zero MAC address. Proxmox user ids such as `root@pam` are not e-mail addresses (their realm has no
 dot) and stay; a user id that is an e-mail address (`jane@example.com@pve`) loses the address part.
@@ -60,9 +64,43 @@ _NOT_TLDS = frozenset((
     'vma', 'vmdk', 'xml', 'xz', 'yaml', 'yml', 'zip', 'zst',
 ))
 
+# The keys of a guest configuration whose values are secrets. qemu-server's GET config, GET pending and GET cloudinit
+# replace `cipassword` (kept hashed in the file) by asterisks (PVE/API2/Qemu.pm: vm_config, vm_pending,
+# cloudinit_pending); a fake, a proxy or an older version may not. pve-container keeps no secret in a configuration
+# (the root `password` is a creation parameter only, never written). Nothing else in either is a secret: `sshkeys`
+# holds public keys, `cicustom` names snippet files, `args` and `hookscript` are commands and paths.
+GUEST_SECRET_KEYS = ('cipassword',)
+# What a masked value reads: the same mask pve_vm shows in its results.
+GUEST_SECRET_MASK = '********'
+# A guest secret key in log text: `cipassword=..`, `cipassword: ..`, or the option form `-cipassword ..` of PVE's own
+# task log ("update VM 100: -cipassword <hidden>"); what PVE already hid (<hidden>, asterisks) stays.
+_GUEST_SECRET_RE = re.compile(
+    r'(?i)(?<![\w])(-{{0,2}}(?:{0})(?:["\']?\s*[=:]\s*["\']?|\s+["\']?))([^\s"\',;]+)'.format('|'.join(GUEST_SECRET_KEYS)))
+_ALREADY_HIDDEN_RE = re.compile(r'^(?:<hidden>|\*+)$')
+
 PLACEHOLDER = {'ticket': 'ticket', 'token': 'token', 'secret': 'secret', 'email': 'email', 'mac': 'mac',
                'ipv6': 'ipv6', 'ipv4': 'ipv4', 'hostname': 'host'}
 _PLACEHOLDER_RE = re.compile(r'<(?:{0})-\d+>'.format('|'.join(sorted(set(PLACEHOLDER.values())))))
+
+
+def mask_guest_config(config, keys=GUEST_SECRET_KEYS):
+    """A copy of a guest configuration (dict) with the value of every secret key masked; anything else as it is.
+
+    A key holding no value (None or '') stays as it is: it hides nothing and says the secret is not set.
+    """
+    if not isinstance(config, dict):
+        return config
+    return dict((key, GUEST_SECRET_MASK if key in keys and value not in (None, '') else value)
+                for key, value in config.items())
+
+
+def mask_guest_secrets(text):
+    """Log text with the values of guest configuration secret keys masked, and nothing else touched (for logs read
+    without redaction: a secret stays out of them all the same)."""
+    if text is None:
+        return None
+    return _GUEST_SECRET_RE.sub(
+        lambda m: m.group(0) if _guest_secret(m) is None else m.group(1) + GUEST_SECRET_MASK, str(text))
 
 
 def _canonical_ip(text):
@@ -148,6 +186,7 @@ class Redactor(object):
                 'token', m.group(2)), text)
         text = self._sub(_SECRET_RE, 'secret', text,
                          canon=lambda m: None if _PLACEHOLDER_RE.fullmatch(m.group(2)) else m.group(2), keep=1)
+        text = self._sub(_GUEST_SECRET_RE, 'secret', text, canon=_guest_secret, keep=1)
         text = self._sub(_EMAIL_RE, 'email', text, canon=lambda m: m.group(0).lower())
         text = self._sub(_MAC_RE, 'mac', text, canon=_canonical_mac)
         text = _IPV6_RE.sub(self._ipv6, text)
@@ -158,6 +197,13 @@ class Redactor(object):
 
     def redact_lines(self, lines):
         return [self.redact(line) for line in lines]
+
+
+def _guest_secret(match):
+    value = match.group(2)
+    if _PLACEHOLDER_RE.fullmatch(value) or _ALREADY_HIDDEN_RE.match(value):
+        return None
+    return value
 
 
 def _canonical_mac(match):

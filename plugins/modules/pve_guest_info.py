@@ -63,6 +63,10 @@ options:
   config:
     description:
       - Read each listed guest's configuration (its current values, without pending changes) into RV(guests[].config).
+      - Secret values (C(cipassword)) are masked, whatever the API returns.
+      - A guest whose configuration cannot be read (its node is offline, C(595 No route to host)) is listed all
+        the same, with RV(guests[].config) V(null) and the reason in RV(guests[].config_error); the run warns naming
+        the node, and does not fail.
     type: bool
     default: false
   interfaces:
@@ -154,9 +158,16 @@ guests:
       description: Seconds since it started (0 when it is not running).
       type: int
     config:
-      description: Its configuration, as Proxmox VE returns it (property strings as they are).
+      description:
+        - Its configuration, as Proxmox VE returns it (property strings as they are), secret values (C(cipassword))
+          masked as C(********).
+        - V(null) when it could not be read (see RV(guests[].config_error)).
       returned: with O(config=true)
       type: dict
+    config_error:
+      description: Why its configuration could not be read (the node, the request and the API's words), if it could not.
+      returned: with O(config=true), when the read failed
+      type: str
     interfaces:
       description:
         - Its network interfaces; V(null) when it is not running or its agent does not answer.
@@ -213,8 +224,9 @@ import ipaddress
 import re
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guests as g
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import mask_guest_config
 
 KEYS = ('name', 'node', 'status', 'pool', 'lock', 'hastate')
 NUMBERS = ('maxcpu', 'maxmem', 'maxdisk', 'uptime')
@@ -313,7 +325,20 @@ def read_interfaces(client, guest):
             # No agent configured, not running, or not answering: facts about the guest, not a failure of the run.
             return None, error.message
         return normalize_interfaces(answer.get('result') if isinstance(answer, dict) else answer), None
-    return normalize_interfaces(client.get(base + '/interfaces')), None
+    try:
+        return normalize_interfaces(client.get(base + '/interfaces')), None
+    except ProxmoxApiError as error:
+        return None, error.message
+
+
+def read_config(client, guest):
+    """(config, error) of a guest: its configuration with secrets masked, or why it could not be read (an offline
+    node answers 595): a fact about that guest, not a failure of the listing."""
+    try:
+        config = client.get(client.path('nodes', guest['node'], guest['type'], guest['vmid'], 'config')) or {}
+    except ProxmoxError as error:
+        return None, error.describe('{0} on node {1}'.format(g.describe_guest(guest), guest['node']))
+    return mask_guest_config(config), None
 
 
 def run(module):
@@ -321,9 +346,13 @@ def run(module):
     client = module.client
     listed = sorted((guest_view(item) for item in g.list_guests(client)), key=lambda guest: guest['vmid'])
     found = [guest for guest in listed if matches(guest, params)]
+    unread = {}
     for guest in found:
         if params['config']:
-            guest['config'] = client.get(client.path('nodes', guest['node'], guest['type'], guest['vmid'], 'config')) or {}
+            guest['config'], error = read_config(client, guest)
+            if error:
+                guest['config_error'] = error
+                unread.setdefault(guest['node'], []).append(str(guest['vmid']))
         if params['interfaces']:
             interfaces, error = None, None
             if guest.get('status') == 'running':
@@ -333,6 +362,9 @@ def run(module):
                 guest['interfaces_error'] = error
             guest['ipv4'] = addresses(interfaces, 'ipv4')
             guest['ipv6'] = addresses(interfaces, 'ipv6')
+    for node, vmids in sorted(unread.items()):
+        module.warn('the configuration of guests {0} on node {1} could not be read (see config_error); they are '
+                    'listed with config null'.format(', '.join(vmids), node))
     return {'changed': False, 'guests': found}
 
 

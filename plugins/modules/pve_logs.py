@@ -18,11 +18,11 @@ description:
     the playbook C(proxfleet.proxmox.collect_logs) does that, one file per log. Each log comes with a suggested
     relative file name, C(file).
   - B(Redaction is on by default.) E-mail addresses, IPv4 and IPv6 addresses, MAC addresses, login tickets, CSRF
-    tokens, API tokens and C(password=) style secrets are replaced, in every line and every field returned, by
-    placeholders numbered per value (C(<ipv4-1>), C(<email-2>)) - the same value gets the same placeholder
-    throughout one run (one task on one host), so a log stays readable. Host names are replaced too with O(redact_hostnames=true) - node
-    and guest names of the cluster and fully qualified names - including the node names in task ids and file
-    names. The result counts what was replaced, per category.
+    tokens, API tokens, C(password=) style secrets and the values of guest configuration secrets (C(cipassword))
+    are replaced, in every line and every field returned, by placeholders numbered per value (C(<ipv4-1>),
+    C(<email-2>)) - the same value gets the same placeholder throughout one run (one task on one host), so a log
+    stays readable. Host names are replaced too with O(redact_hostnames=true) - node and guest names of the cluster
+    and fully qualified names - including the node names in task ids and file names. The result counts what was replaced, per category.
   - Loopback and unspecified addresses (C(127.0.0.1), C(::1), C(0.0.0.0)) and the all-zero MAC address are kept.
     Proxmox user ids such as C(root@pam) are kept; one that is an e-mail address loses the address part.
   - The option values themselves (O(node), O(since), ...) appear in C(invocation) as given.
@@ -106,6 +106,8 @@ options:
     description:
       - Replace personal data and credentials in everything returned (see the description). Turn it off only for
         logs that never leave a trusted place.
+      - The values of guest configuration secrets (C(cipassword=...), C(-cipassword ...)) are masked even with
+        O(redact=false).
     type: bool
     default: true
   redact_hostnames:
@@ -314,23 +316,23 @@ import time
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import logs as pvelogs
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import CATEGORIES, Redactor
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import CATEGORIES, Redactor, mask_guest_secrets
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, Deadline
 
 _FILE_UNSAFE_RE = re.compile(r'[^A-Za-z0-9._-]+')
 
 
 class _Plain(object):
-    """Stands in for a Redactor when redaction is off."""
+    """Stands in for a Redactor when redaction is off: only the secrets of guest configurations are masked."""
 
     hostnames = False
 
     @staticmethod
     def redact(text):
-        return text
+        return mask_guest_secrets(text)
 
     def redact_lines(self, lines):
-        return list(lines)
+        return [mask_guest_secrets(line) for line in lines]
 
 
 def _file_part(text):

@@ -218,3 +218,74 @@ def test_pbs_servers_are_hosts(lab, tmp_path):
     assert host['proxmox_version'] == pbs.pbs.version
     assert set(host['proxmox_datastores']) == set(pbs.pbs.datastores)
     assert pbs.token_secret not in proc.stdout
+
+
+def _plain_config(lab, extra=''):
+    """Both clusters of a lab_fn estate, token and CA, no vault: the readers' tests below."""
+    lines = ['plugin: proxfleet.proxmox.proxmox', 'clusters:']
+    for cluster in lab.clusters:
+        lines.append('  - {{name: {0}, api_host: {1}, api_token_id: "{2}", api_token_secret: "{3}", ca_path: {4}}}'.format(
+            cluster.name, cluster.host, cluster.token_id, cluster.token_secret, cluster.ca_path))
+    return '\n'.join(lines + [extra, ''])
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=4, pbs=False)
+def test_a_name_in_two_clusters_keeps_the_guests_address(lab_fn, tmp_path):
+    one, two = lab_fn.clusters
+    first = one.pve.vms[0]
+    other = two.pve.vms[0]
+    other.name = other.config['name'] = first.name
+    path = tmp_path / 'twice.proxmox.yml'
+    path.write_text(_plain_config(lab_fn, 'address_order: [config, name]'))
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    hostvars = _plain(json.loads(proc.stdout))['_meta']['hostvars']
+    suffixed = '{0}.{1}'.format(first.name, two.name)
+    assert hostvars[first.name]['proxmox_vmid'] == first.vmid and hostvars[suffixed]['proxmox_vmid'] == other.vmid
+    # The address is the guest's (its name here, as neither has a static address), never the suffixed host name.
+    assert 'ipconfig0' not in other.config
+    assert hostvars[suffixed]['ansible_host'] == first.name
+    assert hostvars[suffixed]['proxmox_name'] == first.name
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=4, pbs=False)
+def test_config_keys_mask_secrets_and_keep_the_guests_of_an_offline_node(lab_fn, tmp_path):
+    one = lab_fn.clusters[0]
+    up, down = one.nodes[0], one.nodes[1]
+    on_up = [vm for vm in one.pve.vms if vm.node == up]
+    on_down = [g for g in list(one.pve.vms) + list(one.pve.cts) if g.node == down]
+    assert on_up and on_down
+    # Whatever the API returns: this one answers cipassword as stored (PVE itself answers asterisks).
+    one.pve.secrets_in_clear = True
+    for vm in on_up:
+        vm.config['cipassword'] = 'clear-text-from-the-api'
+    one.pve.set_node_offline(down)
+    path = tmp_path / 'degraded.proxmox.yml'
+    path.write_text(_plain_config(lab_fn, 'config_keys: [cipassword, memory]'))
+    listing = tmp_path / 'listing.json'
+    proc = _run('ansible-inventory', ['-i', str(path), '--list', '-vvv', '--output', str(listing)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert 'clear-text-from-the-api' not in proc.stdout + proc.stderr + listing.read_text()
+    hostvars = _plain(json.loads(listing.read_text()))['_meta']['hostvars']
+    for vm in on_up:
+        assert hostvars[vm.name]['proxmox_config'] == {'cipassword': '********', 'memory': vm.config['memory']}
+    # The guests of the offline node stay hosts, without configuration variables, and one warning names the node.
+    for guest in on_down:
+        assert hostvars[guest.name]['proxmox_config'] == {} and hostvars[guest.name]['proxmox_status'] == 'unknown'
+    stderr = ' '.join(proc.stderr.split())
+    assert 'cluster {0}: the configuration of guests {1} on node {2} could not be read'.format(
+        one.name, ', '.join(str(g.vmid) for g in sorted(on_down, key=lambda g: g.vmid)), down) in stderr, proc.stderr
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=4, pbs=False)
+def test_strict_puts_its_own_error_first(lab_fn, tmp_path):
+    one, two = lab_fn.clusters
+    text = _plain_config(lab_fn, 'strict: true\nconfig_keys: [memory]').replace(
+        'api_host: {0},'.format(two.host), 'api_host: 127.0.0.1, api_timeout: 2,')
+    path = tmp_path / 'strict.proxmox.yml'
+    path.write_text(text)
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path)
+    first = next(line for line in proc.stderr.splitlines() if line.strip())
+    assert first.startswith('[ERROR]: proxfleet.proxmox.proxmox inventory {0} failed (strict: true)'.format(path)), proc.stderr
+    assert '1 of 2 clusters could not be read: cluster {0}: no node answered'.format(two.name) in first, first
+    assert 'proxmox_cluster_' + one.name not in json.loads(proc.stdout)

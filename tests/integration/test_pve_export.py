@@ -310,3 +310,59 @@ def test_the_module_reads_the_same_in_check_mode_and_by_area(lab_fn):
     variables = dict(pve_vars(cluster), guests=len(cluster.pve.vms) + len(cluster.pve.cts))
     run = run_playbook(target('pve_export'), lab_fn, extra_vars={'pve': variables}, env=FAST)
     assert run.ok, run.explain()
+
+
+EXPORT_PLAY = '''
+- name: Pve_export on a degraded cluster
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  tasks:
+    - name: Export everything
+      proxfleet.proxmox.pve_export:
+      register: full
+      ignore_errors: true
+
+    - name: Export what no node holds
+      proxfleet.proxmox.pve_export:
+        areas: [storage, backup, ha]
+      register: cluster_wide
+'''
+
+
+def test_an_offline_node_fails_the_export_naming_it_and_secrets_never_leave(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    # Whatever the API returns: this one answers cipassword as stored (PVE itself answers asterisks).
+    pve.secrets_in_clear = True
+    for vm in pve.vms:
+        vm.config['cipassword'] = 'clear-text-from-the-api'
+    run = run_playbook(EXPORT_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster)}, env=FAST, verbosity=3)
+    assert run.ok and not run.failed, run.explain()
+    assert 'clear-text-from-the-api' not in run.stdout + run.stderr
+    full = run.result('Export everything')
+    assert sorted(vm['vmid'] for vm in full['export']['pve_vm']) == sorted(vm.vmid for vm in pve.vms)
+    assert all('cipassword' not in vm and 'cipassword' not in vm.get('config', {}) for vm in full['export']['pve_vm'])
+    assert sorted(s['item'] for s in full['secrets'] if s['module'] == 'pve_vm') == sorted(str(vm.vmid) for vm in pve.vms)
+
+    down = next(node for node in reversed(cluster.nodes) if [g for g in pve.vms if g.node == node])
+    held = sorted(g.vmid for g in list(pve.vms) + list(pve.cts) if g.node == down)
+    pve.set_node_offline(down)
+    run = run_playbook(EXPORT_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster)}, env=FAST)
+    assert run.ok, run.explain()
+    assert [t['task'] for t in run.failed] == ['Export everything'], run.explain()
+    failed = run.result('Export everything')
+    assert 'export' not in failed, failed
+    message = failed['msg']
+    assert 'the export would be incomplete' in message and 'node {0} ('.format(down) in message, message
+    assert '595' in message and "firewall of node '{0}'".format(down) in message, message
+    for vmid in held:
+        assert ' {0}'.format(vmid) in message, (vmid, message)
+    # The areas no node holds are still read.
+    assert run.result('Export what no node holds')['export']['pve_storage']

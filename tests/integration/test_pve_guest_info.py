@@ -67,3 +67,55 @@ def test_filters_config_and_interfaces(lab_fn):
     assert len([p for p in gets if p.endswith('/config')]) == len(tagged)
     assert len([p for p in gets if p.endswith('/agent/network-get-interfaces')]) == 2
     assert len([p for p in gets if p.endswith('/interfaces') and '/lxc/' in p]) == 1
+
+
+CONFIG_PLAY = '''
+- name: Pve_guest_info with configurations on a degraded cluster
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  tasks:
+    - name: Every guest with its configuration
+      proxfleet.proxmox.pve_guest_info:
+        config: true
+        interfaces: true
+      register: listed
+'''
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=6)
+def test_config_masks_secrets_and_keeps_the_guests_of_an_offline_node(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    up, down = cluster.nodes[0], cluster.nodes[1]
+    vms_up = [vm for vm in pve.vms if vm.node == up]
+    assert vms_up and [g for g in guests_of(pve) if g.node == down]
+    # Whatever the API returns: this one answers cipassword as stored (PVE itself answers asterisks).
+    pve.secrets_in_clear = True
+    for vm in vms_up:
+        vm.config['cipassword'] = 'clear-text-from-the-api'
+    pve.set_node_offline(down)
+    run = run_playbook(CONFIG_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster)}, verbosity=3)
+    assert run.ok, run.explain()
+    assert 'clear-text-from-the-api' not in run.stdout + run.stderr
+    result = run.result('Every guest with its configuration')
+    listed = dict((g['vmid'], g) for g in result['guests'])
+    assert sorted(listed) == [g.vmid for g in guests_of(pve)]
+    for guest in guests_of(pve):
+        seen = listed[guest.vmid]
+        if guest.node == down:
+            assert seen['config'] is None and seen['status'] == 'unknown'
+            assert '595' in seen['config_error'] and down in seen['config_error'], seen['config_error']
+        else:
+            assert 'config_error' not in seen
+            assert str(seen['config']['memory']) == str(guest.config['memory'])
+    for vm in vms_up:
+        assert listed[vm.vmid]['config']['cipassword'] == '********'
+    warnings = result.get('warnings') or []
+    assert [w for w in warnings if 'node {0}'.format(down) in w and 'could not be read' in w], warnings

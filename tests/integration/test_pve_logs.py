@@ -200,3 +200,52 @@ def test_collect_logs_needs_named_hosts(lab, tmp_path):
     assert not run.ok
     assert 'with -l (--limit) or -e logs_hosts=PATTERN' in run.stdout
     assert not out.exists()
+
+
+SECRET_LOG_PLAY = '''
+- name: Pve_logs never returns a guest configuration secret
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  tasks:
+    - name: Redacted
+      proxfleet.proxmox.pve_logs:
+        node: "{{ node }}"
+        sources: [syslog]
+        since: -1h
+        service: pvedaemon
+      register: redacted
+
+    - name: Not redacted
+      proxfleet.proxmox.pve_logs:
+        node: "{{ node }}"
+        sources: [syslog]
+        since: -1h
+        service: pvedaemon
+        redact: false
+      register: plain
+'''
+
+
+@pytest.mark.lab(clusters=1, nodes=1, guests=2)
+def test_guest_config_secrets_never_leave_even_unredacted(lab_fn):
+    cluster = lab_fn.clusters[0]
+    node = cluster.nodes[0]
+    # PVE logs '-cipassword <hidden>'; a fake, or another tool through the same log, may write the value.
+    cluster.pve.add_journal_entry(node, 'update VM 100: -cipassword clear-text-in-the-log -ciuser ops')
+    cluster.pve.add_journal_entry(node, 'update VM 101: -cipassword <hidden> -ciuser ops')
+    run = run_playbook(SECRET_LOG_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'node': node}, verbosity=3)
+    assert run.ok, run.explain()
+    assert 'clear-text-in-the-log' not in run.stdout + run.stderr
+    redacted = [line for line in run.result('Redacted')['logs']['syslog'][0]['lines'] if 'update VM' in line]
+    plain = [line for line in run.result('Not redacted')['logs']['syslog'][0]['lines'] if 'update VM' in line]
+    assert [line.split(': ', 1)[1] for line in redacted] == [
+        'update VM 100: -cipassword <secret-1> -ciuser ops', 'update VM 101: -cipassword <hidden> -ciuser ops']
+    assert [line.split(': ', 1)[1] for line in plain] == [
+        'update VM 100: -cipassword ******** -ciuser ops', 'update VM 101: -cipassword <hidden> -ciuser ops']

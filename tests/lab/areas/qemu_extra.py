@@ -10,18 +10,23 @@ handling:
   VM with PVE's words; a removed drive leaves the boot order;
 - on a running VM, new disks and NICs are hot-plugged (PVE's default hotplug `network,disk,usb`); a changed
   option of an existing disk and the other keys wait in the pending section until the next start or reboot;
-- `cipassword` is written at once, hashed as PVE stores it;
+- `cipassword` is written at once, hashed as PVE stores it, and read back as asterisks: GET config answers
+  `**********` and GET pending `**********` as the value and `********** ` (a trailing space) as a pending one
+  (vm_config, vm_pending);
 - PUT .../resize is a `resize` task that grows a disk to an absolute or `+`relative size, and fails with PVE's
   `shrinking disks is not supported`; PUT .../unlink detaches (or with `force` destroys) disks.
-Scenario knobs: `nextid_races` (a concurrent creation takes the id /cluster/nextid just handed out, that many
+Scenario knobs: `secrets_in_clear` (GET config and pending answer cipassword as stored, as a fake, a proxy or an
+older version may: readers must mask it themselves), `nextid_races` (a concurrent creation takes the id /cluster/nextid just handed out, that many
 times), `lock_release_reads` ({vmid: n}: the VM's lock goes away after n reads of /cluster/resources);
 GET /nodes/{node}/network lists the bridges in `pve.bridges` on every node.
 """
 
 import hashlib
+import json
 import re
 import secrets
 
+from aiohttp import web
 from fakepve.lxc import SIZE_UNITS, format_size
 from fakepve.model import PveError, TaskError
 from fakepve.qemu import DRIVE_KEY, NEW_DISK, is_cdrom, join_drive, split_drive, volume_ref, with_mac
@@ -31,6 +36,8 @@ from ._common import set_lock
 
 _UNUSED = re.compile(r'^unused(\d+)$')
 _SIZE = re.compile(r'^(\+)?(\d+(?:\.\d+)?)([KMGT])?$')
+# What qemu-server answers for a cipassword it holds.
+_HIDDEN = '**********'
 # Keys fakepve's update writes at once on a running VM (the rest waits in pending).
 _HOT_DEFAULT = 'network,disk,usb'
 
@@ -57,6 +64,7 @@ class QemuExtraArea(StatefulRoutes):
         super().__init__(*args, **kwargs)
         self.nextid_races = 0
         self.lock_release_reads = {}
+        self.secrets_in_clear = False
         if not hasattr(self, 'bridges'):
             self.bridges = {'vmbr0'}
 
@@ -84,6 +92,39 @@ class QemuExtraArea(StatefulRoutes):
                 if vm is not None:
                     set_lock(vm, None)
         return await super()._resources(request)
+
+    # ------------------------------------------------------------- reading a config
+
+    async def _config_get(self, request):
+        """qemu-server's vm_config: cipassword (kept hashed) is answered as asterisks."""
+        return self._qx_hide_secrets(await super()._config_get(request), self._qx_hide_config)
+
+    async def _pending(self, request):
+        """qemu-server's vm_pending: the current cipassword as asterisks, a pending one as asterisks and a space."""
+        return self._qx_hide_secrets(await super()._pending(request), self._qx_hide_pending)
+
+    def _qx_hide_secrets(self, response, hide):
+        if self.secrets_in_clear or response.status != 200:
+            return response
+        body = json.loads(response.body)
+        body['data'] = hide(body.get('data'))
+        return web.json_response(body)
+
+    @staticmethod
+    def _qx_hide_config(config):
+        if isinstance(config, dict) and config.get('cipassword'):
+            config['cipassword'] = _HIDDEN
+        return config
+
+    @staticmethod
+    def _qx_hide_pending(items):
+        for item in items or []:
+            if isinstance(item, dict) and item.get('key') == 'cipassword':
+                if item.get('value') is not None:
+                    item['value'] = _HIDDEN
+                if item.get('pending') is not None:
+                    item['pending'] = _HIDDEN + ' '
+        return items
 
     async def _qx_network(self, v, user):
         kind = v.get('type')

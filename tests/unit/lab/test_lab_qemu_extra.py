@@ -80,6 +80,18 @@ def test_cipassword_is_stored_hashed(lab_fn, api):
     assert vm.config['cipassword'].startswith('$5$') and 'clear-text' not in vm.config['cipassword']
 
 
+def test_cipassword_is_read_back_as_asterisks_unless_the_knob_says_clear(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    qm.config.put(cipassword='clear-text')
+    vm.pending['cipassword'] = '$5$next$hash'
+    assert qm.config.get()['cipassword'] == '**********'
+    pending = next(item for item in qm.pending.get() if item['key'] == 'cipassword')
+    assert pending == {'key': 'cipassword', 'value': '**********', 'pending': '********** '}
+    lab_fn.clusters[0].pve.secrets_in_clear = True
+    assert qm.config.get()['cipassword'] == vm.config['cipassword']
+    assert next(item for item in qm.pending.get() if item['key'] == 'cipassword')['pending'] == '$5$next$hash'
+
+
 @pytest.mark.parametrize('size,exitstatus,after', [
     ('+2G', 'OK', 'size=50G'), ('64G', 'OK', 'size=64G'), ('48G', 'OK', 'size=48G'),
     ('10G', 'shrinking disks is not supported', 'size=48G')])

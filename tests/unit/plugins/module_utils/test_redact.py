@@ -11,7 +11,15 @@ import re
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import CATEGORIES, Redactor, redact
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import (
+    CATEGORIES,
+    GUEST_SECRET_KEYS,
+    GUEST_SECRET_MASK,
+    Redactor,
+    mask_guest_config,
+    mask_guest_secrets,
+    redact,
+)
 
 TICKET = 'PVE:root@pam:6740A1B2::c2lnbmF0dXJlLW9mLXRoZS1sYWItdGlja2V0LTAxMjM0NTY3ODk='
 UUID = '5f1d1b7e-3c2a-4e59-9d7a-2b8e4c6f0a11'
@@ -183,3 +191,56 @@ def test_pure_and_stable(text):
     again = redact(first[0], hostnames=True, known_hosts=['pve1'])
     assert again[0] == first[0]
     assert sum(again[1].values()) == 0
+
+
+# ============================================================================================ guest configurations
+# Secret keys of guest configurations are masked whatever the API returns: PVE answers `**********` for cipassword,
+# a fake or a proxy may answer the clear value or the hash.
+
+
+@pytest.mark.parametrize('value', ['hunter2', '$5$abcd$0123456789abcdef', '**********'])
+def test_mask_guest_config_masks_every_secret_value(value):
+    config = {'cipassword': value, 'ciuser': 'ops', 'memory': 2048, 'sshkeys': 'ssh-ed25519%20AAAA'}
+    masked = mask_guest_config(config)
+    assert masked == {'cipassword': GUEST_SECRET_MASK, 'ciuser': 'ops', 'memory': 2048, 'sshkeys': 'ssh-ed25519%20AAAA'}
+    assert config['cipassword'] == value, 'the input is not changed'
+
+
+def test_mask_guest_config_keeps_an_unset_secret_and_what_is_not_a_dict():
+    assert mask_guest_config({'cipassword': '', 'name': 'x'}) == {'cipassword': '', 'name': 'x'}
+    assert mask_guest_config({}) == {} and mask_guest_config(None) is None
+    assert 'cipassword' in GUEST_SECRET_KEYS
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('update VM 100: -cipassword hunter2 -ciuser ops', 'update VM 100: -cipassword <secret-1> -ciuser ops'),
+    ('cipassword: $5$salt$hash', 'cipassword: <secret-1>'),
+    ('cipassword=hunter2,ciuser=ops', 'cipassword=<secret-1>,ciuser=ops'),
+    ('{"cipassword": "hunter2"}', '{"cipassword": "<secret-1>"}'),
+    ("qm set 100 --cipassword 'hunter2'", "qm set 100 --cipassword '<secret-1>'"),
+    # What PVE already hid stays as it is.
+    ('update VM 100: -cipassword <hidden> -ciuser ops', 'update VM 100: -cipassword <hidden> -ciuser ops'),
+    ('cipassword: **********', 'cipassword: **********'),
+])
+def test_guest_secrets_in_log_text(text, expected):
+    out, counts, _distinct = one(text)
+    assert out == expected
+    assert counts['secret'] == expected.count('<secret-')
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('update VM 100: -cipassword hunter2 -ciuser ops from 192.0.2.1',
+     'update VM 100: -cipassword ******** -ciuser ops from 192.0.2.1'),
+    ('cipassword: <hidden>', 'cipassword: <hidden>'),
+    (None, None),
+])
+def test_guest_secrets_masked_without_redaction(text, expected):
+    assert mask_guest_secrets(text) == expected
+
+
+@hsettings(deadline=None, max_examples=200)
+@given(st.from_regex(r'\A[A-Za-z0-9$./+_!?-]{4,24}\Z'), st.sampled_from(['-cipassword ', 'cipassword: ', 'cipassword=']))
+def test_no_guest_secret_survives(secret, form):
+    text = 'update VM 100: {0}{1} -ciuser ops'.format(form, secret)
+    assert one(text)[0] == 'update VM 100: {0}<secret-1> -ciuser ops'.format(form)
+    assert mask_guest_secrets(text) == 'update VM 100: {0}{1} -ciuser ops'.format(form, GUEST_SECRET_MASK)
