@@ -660,18 +660,12 @@ def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
             if content and 'images' not in content.replace(';', ',').split(','):
                 raise ProxmoxConfigError('storage {0!r} on node {1} does not hold VM disks (content {2})'.format(
                     store, node, content), url=url)
-    bridges = set()
+    keys_by_bridge = {}
     for net in params.get('nets') or []:
         change = net_changes.get(net['slot'])
         if change is not None and change.value and net.get('bridge'):
-            bridges.add(net['bridge'])
-    if bridges:
-        known = set(item.get('iface') for item in client.get(client.path('nodes', node, 'network'), type='any_bridge')
-                    or [] if isinstance(item, dict))
-        missing = gl.missing_bridges(client, bridges, known)
-        if missing:
-            raise ProxmoxConfigError('bridge {0!r} does not exist on node {1} (its bridges: {2})'.format(
-                missing[0], node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)
+            keys_by_bridge.setdefault(net['bridge'], []).append(net['slot'])
+    gl.check_bridges(client, node, keys_by_bridge, url)
 
 
 # ---------------------------------------------------------------- the plan
