@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.modules.pve_vm import check_input, check_storages_and_bridges, make_plan
 
 DEFAULTS = {'state': 'present', 'update_password': 'on_create', 'purge_tags': False}
