@@ -84,10 +84,11 @@ class Guest(object):
         """/nodes/{node}/{kind}/{vmid}[/more...]"""
         return '/' + '/'.join(str(p).strip('/') for p in ('nodes', self.node, self.kind, self.vmid) + more)
 
-    def describe(self):
-        """'VM 100 (web-01) on node pve1'"""
+    def describe(self, node=True):
+        """'VM 100 (web-01) on node pve1'; without the node ('VM 100 (web-01)') for a sentence that names it."""
         named = ' ({0})'.format(self.name) if self.name else ''
-        return '{0} {1}{2} on node {3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid, named, self.node)
+        where = ' on node {0}'.format(self.node) if node else ''
+        return '{0} {1}{2}{3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid, named, where)
 
     @property
     def running(self):
@@ -160,7 +161,7 @@ def pick_node(client, node, url=None):
                                                       n['node']))[0]['node']
     known = set(n.get('node') for n in nodes)
     if node not in known:
-        raise ProxmoxConfigError('node {0!r} is not a node of the cluster (its nodes: {1})'.format(
+        raise ProxmoxConfigError('the cluster has no node {0!r} (its nodes: {1})'.format(
             node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)
     if node not in online:
         raise ProxmoxConfigError('node {0!r} is offline'.format(node), url=url)

@@ -807,7 +807,7 @@ class VmRun(object):
                 return self.create()
         elif self.params.get('node') not in (None, 'auto', guest.node):
             raise ProxmoxConfigError('{0} is on node {1}, not {2}: move it with proxfleet.proxmox.pve_migrate'.format(
-                guest.describe(), guest.node, self.params['node']), url=self.url)
+                guest.describe(node=False), guest.node, self.params['node']), url=self.url)
         return self.converge(guest)
 
     # ------------------------------------------------------------ create

@@ -106,7 +106,7 @@ def test_pick_node():
     assert gl.pick_node(client, 'a') == 'a'
     with pytest.raises(ProxmoxConfigError, match='offline'):
         gl.pick_node(client, 'c')
-    with pytest.raises(ProxmoxConfigError, match="'z' is not a node.*a, b, c"):
+    with pytest.raises(ProxmoxConfigError, match="the cluster has no node 'z' .its nodes: a, b, c"):
         gl.pick_node(client, 'z')
 
 
