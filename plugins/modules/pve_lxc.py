@@ -262,7 +262,9 @@ options:
         description: Name inside the container (V(eth0)); needed for a new device.
         type: str
       bridge:
-        description: Bridge (or SDN VNet) to attach to; it must exist on the node.
+        description:
+          - Bridge to attach to; a Linux bridge, an OVS bridge or an SDN VNet of the node, checked before any write.
+          - A physical NIC, a bond or a VLAN interface is refused.
         type: str
       ip:
         description: IPv4 address with prefix (V(192.0.2.10/24)), V(dhcp) or V(manual).

@@ -314,7 +314,9 @@ options:
         description: Device model (default V(virtio) for a new device).
         type: str
       bridge:
-        description: The bridge (or SDN VNet). It must exist on the VM's node.
+        description:
+          - The bridge, a Linux bridge, an OVS bridge or an SDN VNet of the VM's node, checked before any write.
+          - A physical NIC, a bond or a VLAN interface is refused.
         type: str
       tag:
         description: VLAN tag; V(0) removes it.
