@@ -762,8 +762,8 @@ def test_write_refused_without_acting_is_sent_again(server, clock, method, statu
 def test_retry_after_beyond_the_deadline_fails_at_once(server, clock):
     deadline = Deadline(20, clock=clock)
     client = token_client(server, clock=clock, deadline=deadline)
-    server.on('POST', '/nodes/pve1/qemu', reply(429, body={'data': None, 'message': 'rate limit exceeded'},
-                                                 headers={'Retry-After': '3600'}))
+    refusal = reply(429, body={'data': None, 'message': 'rate limit exceeded'}, headers={'Retry-After': '3600'})
+    server.on('POST', '/nodes/pve1/qemu', refusal)
     with pytest.raises(ProxmoxApiError) as info:
         client.post('/nodes/pve1/qemu', vmid=100)
     assert info.value.status_code == 429
