@@ -942,6 +942,9 @@ def run(module):
     guest = gl.locate(module.client, 'lxc', vmid=params.get('vmid'),
                       name=params.get('name') if params.get('vmid') is None else None,
                       url=module.target_url, guests=guests)
+    if guest is not None:
+        # Failures from here on name the container as the cluster knows it: 'CT 100 (web)'.
+        module.guest_label = guest.describe(node=False)
     if params['state'] == 'absent':
         return remove(module, guest)
     if guest is None:
@@ -951,6 +954,8 @@ def run(module):
 
 def describe_target(module):
     params = module.params
+    if getattr(module, 'guest_label', None):
+        return module.guest_label
     if params.get('vmid') is not None:
         return 'CT {0}'.format(params['vmid'])
     return 'CT {0!r}'.format(params.get('name'))

@@ -797,6 +797,9 @@ class VmRun(object):
         guests = list_guests(self.client)
         guest = gl.locate(self.client, 'qemu', vmid=self.params.get('vmid'), name=self.params.get('name'),
                           url=self.url, guests=guests)
+        if guest is not None:
+            # Failures from here on name the VM as the cluster knows it: 'VM 100 (web)'.
+            self.module.guest_label = guest.describe(node=False)
         state = self.params['state']
         if state == 'absent':
             return self.absent(guest)
@@ -1125,7 +1128,7 @@ def main():
         required_one_of=[('vmid', 'name')],
         supports_check_mode=True,
     )
-    module.run(run, target=lambda m: _label(m.params))
+    module.run(run, target=lambda m: getattr(m, 'guest_label', None) or _label(m.params))
 
 
 if __name__ == '__main__':
