@@ -14,7 +14,10 @@ expired ticket, and errors that carry the target, the HTTP status and the API's 
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import ipaddress
+import math
 import random
 import re
 import time
@@ -199,16 +202,43 @@ class ConnectionSettings(object):
         return self.ca_path or True
 
 
+def parse_retry_after(value, now=None):
+    """Seconds a Retry-After header asks to wait: delta-seconds ('120') or an HTTP-date ('Wed, 21 Oct 2015 07:28:00
+    GMT', counted from `now`, epoch seconds); never negative. None when absent or unreadable (the caller's own
+    backoff applies)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if re.match(r'^\d+$', text):
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 class RetryPolicy(object):
     """When and how long to wait before trying a request again.
 
-    Reads (GET) are retried on connection errors and on 502/503/504 with exponential backoff and full jitter,
+    Reads (GET) are retried on connection errors and on 429/502/503/504 with exponential backoff and full jitter,
     bounded by an attempt count and a total time. A write (POST/PUT/DELETE) is retried only when it certainly
-    never reached the server (the TCP connection could not be made); a 5xx or a read timeout on a write may
-    mean the write happened, so it is reported, never repeated.
+    never reached the server (the TCP connection could not be made) or the server refused it without acting on it
+    (429 Too Many Requests, or 503 with a Retry-After); any other 5xx or a read timeout on a write may mean the
+    write happened, so it is reported, never repeated.
+
+    A 429 or 503 with Retry-After is tried again after the time the server asks (seconds or an HTTP-date), not
+    sooner; that wait is bounded by what is left of the run's deadline (`remaining`, the module's timeout budget)
+    or, without one, of `max_total`. When the server asks for more time than is left, the error is reported at once.
     """
 
-    RETRYABLE_STATUS = (502, 503, 504)
+    RETRYABLE_STATUS = (429, 502, 503, 504)
+    # Answers that say the server (or a proxy in front of it) refused the request without processing it.
+    THROTTLE_STATUS = (429, 503)
     SAFE_METHODS = ('GET', 'HEAD')
 
     def __init__(self, max_attempts=4, base_delay=0.5, max_delay=4.0, max_total=30.0, rng=None):
@@ -223,15 +253,31 @@ class RetryPolicy(object):
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return self.rng.uniform(cap / 2, cap)
 
-    def wait(self, attempt, elapsed):
-        """The backoff after attempt `attempt`, cut to what is left of the total budget."""
-        return max(0.0, min(self.delay(attempt), self.max_total - elapsed))
+    def budget(self, elapsed, remaining=None):
+        """Seconds left to retry in: what is left of max_total, or of the run's deadline when there is one."""
+        left = self.max_total - elapsed
+        return left if remaining is None else min(left, remaining)
 
-    def may_retry(self, method, attempt, elapsed, status=None, connect_failed=False, read_failed=False):
+    def wait(self, attempt, elapsed, retry_after=None, remaining=None):
+        """The time to wait after attempt `attempt`: the server's Retry-After when it gave one, else the backoff,
+        cut to what is left of the budget."""
+        if retry_after is not None:
+            limit = self.max_total - elapsed if remaining is None else remaining
+            return max(0.0, min(retry_after, limit))
+        return max(0.0, min(self.delay(attempt), self.budget(elapsed, remaining)))
+
+    def may_retry(self, method, attempt, elapsed, status=None, connect_failed=False, read_failed=False,
+                  retry_after=None, remaining=None):
         """True when attempt number `attempt` may be followed by another."""
-        if attempt >= self.max_attempts or elapsed >= self.max_total:
+        if attempt >= self.max_attempts:
             return False
-        if connect_failed:
+        if retry_after is not None and status in self.THROTTLE_STATUS:
+            # The server said when: wait that long if the run's deadline (else max_total) allows it.
+            limit = self.max_total - elapsed if remaining is None else remaining
+            return 0 < limit and retry_after <= limit
+        if self.budget(elapsed, remaining) <= 0:
+            return False
+        if connect_failed or status == 429:
             return True
         if method not in self.SAFE_METHODS:
             return False
@@ -320,6 +366,19 @@ def _decode_error(resp):
     return str(message).strip(), errors
 
 
+def _throttle_note(status, retry_after, attempt, policy, elapsed, remaining):
+    """Why a 429 or 503 was not tried again, in words to append to the API's own."""
+    if status not in policy.THROTTLE_STATUS:
+        return ''
+    attempts = '{0} attempt{1}'.format(attempt, '' if attempt == 1 else 's')
+    if retry_after is not None and attempt < policy.max_attempts:
+        limit = policy.max_total - elapsed if remaining is None else remaining
+        return ' (after {0}; the server asked to retry in {1:g} s, more than the {2:g} s left of the {3})'.format(
+            attempts, math.ceil(retry_after), max(0, math.floor(limit)),
+            'time budget' if remaining is None else 'timeout')
+    return ' (after {0})'.format(attempts) if attempt > 1 else ''
+
+
 def _never_connected(exc):
     """True when the request certainly never reached a server: no TCP connection (refused, unresolvable name,
     connect timeout). Only then may a write be tried again."""
@@ -370,11 +429,14 @@ class ProxmoxClient(object):
     parameters are sent as PVE expects them. Every failure raises a ProxmoxError subclass naming the server.
     """
 
-    def __init__(self, settings, retry=None, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, settings, retry=None, sleep=time.sleep, clock=time.monotonic, deadline=None):
         if PROXMOXER_IMPORT_ERROR:
             raise ProxmoxConfigError('the proxmoxer and requests Python packages are required on the host that runs this')
         self.settings = settings
         self.retry = retry or RetryPolicy()
+        # The run's one timeout budget (a tasks.Deadline, or anything with remaining()): retries, and waits a
+        # server asks for with Retry-After, stay within it.
+        self.deadline = deadline
         self._sleep = sleep
         self._clock = clock
         self._version = None
@@ -488,19 +550,26 @@ class ProxmoxClient(object):
                 raise self._tls_error(exc, method, path) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 connect_failed = _never_connected(exc)
-                if self.retry.may_retry(method, attempt, self._clock() - started,
-                                        connect_failed=connect_failed, read_failed=not connect_failed):
-                    self._sleep(self.retry.wait(attempt, self._clock() - started))
+                elapsed, remaining = self._clock() - started, self._remaining()
+                if self.retry.may_retry(method, attempt, elapsed, connect_failed=connect_failed,
+                                        read_failed=not connect_failed, remaining=remaining):
+                    self._sleep(self.retry.wait(attempt, elapsed, remaining=remaining))
                     continue
                 what = 'cannot connect' if connect_failed else 'no answer'
                 raise ProxmoxConnectionError('{0} ({1}) after {2} attempt{3}'.format(
                     what, _short_reason(exc), attempt, '' if attempt == 1 else 's'),
                     url=self.settings.url, method=method, path=path) from None
             if resp.status_code >= 400:
-                if self.retry.may_retry(method, attempt, self._clock() - started, status=resp.status_code):
-                    self._sleep(self.retry.wait(attempt, self._clock() - started))
+                retry_after = None
+                if resp.status_code in self.retry.THROTTLE_STATUS:
+                    retry_after = parse_retry_after(resp.headers.get('Retry-After'))
+                elapsed, remaining = self._clock() - started, self._remaining()
+                if self.retry.may_retry(method, attempt, elapsed, status=resp.status_code, retry_after=retry_after,
+                                        remaining=remaining):
+                    self._sleep(self.retry.wait(attempt, elapsed, retry_after=retry_after, remaining=remaining))
                     continue
                 message, errors = _decode_error(resp)
+                message += _throttle_note(resp.status_code, retry_after, attempt, self.retry, elapsed, remaining)
                 raise ProxmoxApiError(message, status_code=resp.status_code, errors=errors,
                                       url=self.settings.url, method=method, path=path)
             if 300 <= resp.status_code < 400:
@@ -508,6 +577,9 @@ class ProxmoxClient(object):
                     resp.headers.get('Location', '(no location)')), status_code=resp.status_code,
                     url=self.settings.url, method=method, path=path)
             return _envelope_data(resp, self.settings.url, method, path)
+
+    def _remaining(self):
+        return None if self.deadline is None else self.deadline.remaining()
 
     def _tls_error(self, exc, method, path):
         reason = _short_reason(exc)

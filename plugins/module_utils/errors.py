@@ -12,6 +12,8 @@ message and its per-field errors. Modules turn it into fail_json; plugins into A
 
 from __future__ import annotations
 
+import re
+
 
 class ProxmoxError(Exception):
     """Base of every expected failure: API answers, TLS, connection, authentication, tasks."""
@@ -26,26 +28,45 @@ class ProxmoxError(Exception):
         self.path = path
 
     def describe(self, target=None):
-        """One line naming the target, the request and the API's words."""
-        parts = []
-        where = self.url or ''
-        if target:
-            where = '{0} on {1}'.format(target, where) if where else target
-        if where:
-            parts.append(where)
-        if self.method and self.path:
-            parts.append('{0} {1}'.format(self.method, self.path))
-        head = ': '.join(parts)
+        """One line naming the target, the request and the API's words, each once.
+
+        The context (the target, the server's URL, the request) is put in front of the message only where the
+        message does not already say it: a message that names its guest ('VM 100 (web) on node pve1 is a
+        template'), or that holds another error's whole description, is not prefixed with the same words again.
+        """
         # PVE wraps errors raised under a cluster lock in a second message line: keep the report on one line.
         text = '; '.join(line.strip() for line in str(self.message).splitlines() if line.strip())
         if self.status_code:
             text = '{0} {1}'.format(self.status_code, text)
         if self.errors:
             text += ' (' + '; '.join('{0}: {1}'.format(k, str(v).strip()) for k, v in sorted(self.errors.items())) + ')'
+        target = str(target).strip() if target else ''
+        if target and mentions(text, target):
+            target = ''
+        url = self.url or ''
+        if url and (mentions(text, url) or mentions(target, url)):
+            url = ''
+        request = '{0} {1}'.format(self.method, self.path) if self.method and self.path else ''
+        if request and mentions(text, request):
+            request = ''
+        parts = []
+        where = ' on '.join(part for part in (target, url) if part)
+        if where:
+            parts.append(where)
+        if request:
+            parts.append(request)
+        head = ': '.join(parts)
         return '{0}: {1}'.format(head, text) if head else text
 
     def __str__(self):
         return self.describe()
+
+
+def mentions(text, words):
+    """True when `text` holds `words` as a whole: 'VM 100' is in 'VM 100 (web) is a template', not in 'VM 1000'."""
+    if not words:
+        return False
+    return re.search(r'(?<![\w.-])' + re.escape(words) + r'(?![\w-])', text) is not None
 
 
 class ProxmoxApiError(ProxmoxError):

@@ -84,10 +84,11 @@ class Guest(object):
         """/nodes/{node}/{kind}/{vmid}[/more...]"""
         return '/' + '/'.join(str(p).strip('/') for p in ('nodes', self.node, self.kind, self.vmid) + more)
 
-    def describe(self):
-        """'VM 100 (web-01) on node pve1'"""
+    def describe(self, node=True):
+        """'VM 100 (web-01) on node pve1'; without the node ('VM 100 (web-01)') for a sentence that names it."""
         named = ' ({0})'.format(self.name) if self.name else ''
-        return '{0} {1}{2} on node {3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid, named, self.node)
+        where = ' on node {0}'.format(self.node) if node else ''
+        return '{0} {1}{2}{3}'.format(KIND_LABEL.get(self.kind, self.kind), self.vmid, named, where)
 
     @property
     def running(self):
@@ -160,16 +161,37 @@ def pick_node(client, node, url=None):
                                                       n['node']))[0]['node']
     known = set(n.get('node') for n in nodes)
     if node not in known:
-        raise ProxmoxConfigError('node {0!r} is not a node of the cluster (its nodes: {1})'.format(
+        raise ProxmoxConfigError('the cluster has no node {0!r} (its nodes: {1})'.format(
             node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)
     if node not in online:
         raise ProxmoxConfigError('node {0!r} is offline'.format(node), url=url)
     return node
 
 
+# What a guest's NIC may be plugged into: PVE's `type=any_bridge` (pve-manager PVE/API2/Network.pm, index) keeps
+# Linux bridges and OVS bridges and adds the node's SDN VNets (type 'vnet'); never a NIC, bond, VLAN or alias.
+BRIDGE_TYPES = ('bridge', 'OVSBridge', 'vnet')
+
+
+def node_bridges(client, node):
+    """(bridges, others) of `node`: the names a guest NIC may use (bridges, OVS bridges, SDN VNets the node lists),
+    and {name: type} of the other interfaces the answer held. One read of /nodes/{node}/network?type=any_bridge;
+    each interface's own type is checked as well, so an API that ignores the filter still never offers a
+    physical NIC, a bond or a VLAN as a bridge."""
+    bridges, others = set(), {}
+    for item in client.get('/nodes/{0}/network'.format(node), type='any_bridge') or []:
+        if not isinstance(item, dict) or not item.get('iface'):
+            continue
+        if item.get('type') in BRIDGE_TYPES:
+            bridges.add(str(item['iface']))
+        else:
+            others[str(item['iface'])] = str(item.get('type') or 'unknown')
+    return bridges, others
+
+
 def missing_bridges(client, wanted, bridges):
-    """The names in `wanted` that are neither in `bridges` (the node's bridges, as the caller read them) nor an SDN
-    VNet of the cluster, sorted. /cluster/sdn/vnets is read only when a name is not a bridge; a cluster without
+    """The names in `wanted` that are neither in `bridges` (the node's bridges, as node_bridges() read them) nor an
+    SDN VNet of the cluster, sorted. /cluster/sdn/vnets is read only when a name is not a bridge; a cluster without
     SDN, or a user who may not read it, has no VNets."""
     missing = sorted(b for b in wanted if b not in bridges)
     if missing:
@@ -179,6 +201,26 @@ def missing_bridges(client, wanted, bridges):
             vnets = set()
         missing = [b for b in missing if b not in vnets]
     return missing
+
+
+def check_bridges(client, node, keys_by_bridge, url=None):
+    """Each bridge in `keys_by_bridge` ({bridge: [the NIC keys that use it]}, or a plain list of bridges) is a
+    bridge, an OVS bridge or an SDN VNet on `node`; ProxmoxConfigError naming the NICs, the bridges and the node
+    otherwise, before any write. The one check of pve_vm and pve_lxc."""
+    if not keys_by_bridge:
+        return
+    if not isinstance(keys_by_bridge, dict):
+        keys_by_bridge = dict((b, []) for b in keys_by_bridge)
+    bridges, others = node_bridges(client, node)
+    missing = missing_bridges(client, keys_by_bridge, bridges)
+    if not missing:
+        return
+    keys = sorted(set(k for b in missing for k in keys_by_bridge[b] or []))
+    names = ', '.join(repr(b) for b in missing)
+    kinds = ['{0!r} is a network interface of type {1}'.format(b, others[b]) for b in missing if b in others]
+    raise ProxmoxConfigError('{0}{1} {2} not a bridge, OVS bridge or SDN VNet on node {3} ({4}its bridges: {5})'.format(
+        ', '.join(keys) + ': ' if keys else '', names, 'is' if len(missing) == 1 else 'are', node,
+        ''.join(k + '; ' for k in kinds), ', '.join(sorted(bridges)) or 'none'), url=url)
 
 
 def next_vmid(client):

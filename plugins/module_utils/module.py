@@ -79,7 +79,8 @@ class ProxmoxModule(AnsibleModule):
     def client(self):
         """The client, built on first use so that argument errors come before any connection."""
         if self._client is None:
-            self._client = ProxmoxClient(settings_from_options(self.params, self.service))
+            # Retries (and waits a server asks for with Retry-After) stay within the run's one deadline.
+            self._client = ProxmoxClient(settings_from_options(self.params, self.service), deadline=self.deadline)
         return self._client
 
     @property

@@ -255,7 +255,7 @@ def _new_drive(spec, wanted, slot):
         props['format'] = spec['format']
     if spec.get('volume') is not None:
         if spec['volume'] not in ('none', 'cdrom') and spec.get('media') != 'cdrom' and not volume_storage(spec['volume']):
-            raise ProxmoxConfigError('disks: {0}: volume {1!r} is not a volume id (storage:name)'.format(
+            raise ProxmoxConfigError('disks: {0}: volume {1!r} is not of the form storage:name'.format(
                 slot, spec['volume']))
         return render_drive(spec['volume'], props)
     storage = spec.get('storage')

@@ -219,7 +219,8 @@ def run(module):
     mine = [by_id[i] for i in ids if i in by_id]
     foreign = [osd for osd in mine if osd.get('host') not in (None, node)]
     if foreign:
-        raise ProxmoxConfigError('osd.{0} is on node {1}, not {2}'.format(foreign[0]['id'], foreign[0]['host'], node))
+        # The target already names the OSD (or the device) and this node.
+        raise ProxmoxConfigError('osd.{0} is on node {1}: manage it there'.format(foreign[0]['id'], foreign[0]['host']))
     changed = False
     predicted = dict((o['id'], dict(o)) for o in mine)
 

@@ -262,7 +262,9 @@ options:
         description: Name inside the container (V(eth0)); needed for a new device.
         type: str
       bridge:
-        description: Bridge (or SDN VNet) to attach to; it must exist on the node.
+        description:
+          - Bridge to attach to; a Linux bridge, an OVS bridge or an SDN VNet of the node, checked before any write.
+          - A physical NIC, a bond or a VLAN interface is refused.
         type: str
       ip:
         description: IPv4 address with prefix (V(192.0.2.10/24)), V(dhcp) or V(manual).
@@ -635,19 +637,6 @@ def check_storages(client, node, keys_by_storage, url):
         storage_utils.check_storage_on_node(dict(store, storage=name), node, url)
 
 
-def check_bridges(client, node, keys_by_bridge, url):
-    """Each bridge a network device uses is a bridge of the node or an SDN VNet."""
-    if not keys_by_bridge:
-        return
-    bridges = set(item.get('iface') for item in client.get(client.path('nodes', node, 'network')) or []
-                  if isinstance(item, dict) and item.get('type') in ('bridge', 'OVSBridge'))
-    missing = gl.missing_bridges(client, keys_by_bridge, bridges)
-    if missing:
-        raise ProxmoxConfigError('{0}: bridge {1} does not exist on node {2!r} (its bridges: {3})'.format(
-            ', '.join(sorted(k for b in missing for k in keys_by_bridge[b])), ', '.join(repr(b) for b in missing), node,
-            ', '.join(sorted(b for b in bridges if b)) or 'none'), url=url)
-
-
 def check_ostemplate(client, node, volid, url):
     """The template's storage holds templates on the node, and lists the template."""
     sid, _name = storage_utils.split_volid(volid, 'ostemplate')
@@ -756,7 +745,7 @@ def create(module, desired, guests):
         raise ProxmoxConfigError('rootfs (storage and size) is needed to create a container', url=url)
     check_ostemplate(client, node, params['ostemplate'], url)
     check_storages(client, node, new_storages(desired), url)
-    check_bridges(client, node, lxc.bridges_named(desired), url)
+    gl.check_bridges(client, node, lxc.bridges_named(desired), url)
     check_bind_mounts(module, lxc.bind_mounts(desired), url)
     config = lxc.create_params(desired)
     check_features(module, config, {'unprivileged': 0 if params.get('unprivileged') is False else 1}, url)
@@ -821,7 +810,7 @@ def create_clone(module, desired, guests, node):
     plan = lxc.plan_change(changes, base, label='the clone of {0}'.format(source.describe()),
                            tags_purge=params['purge_tags'])
     check_storages(client, node, new_storages(desired, plan.params), url)
-    check_bridges(client, node, changed_bridges(desired, plan.params), url)
+    gl.check_bridges(client, node, changed_bridges(desired, plan.params), url)
     check_bind_mounts(module, changed_binds(desired, plan.params), url)
     check_features(module, plan.params, base, url)
     state = params['state']
@@ -883,7 +872,7 @@ def update(module, guest, desired):
             guest.describe(), 'unprivileged' if int(current.get('unprivileged') or 0) else 'privileged'), url=url)
     plan = lxc.plan_change(desired, current, label=guest.describe(), tags_purge=params['purge_tags'])
     check_storages(client, guest.node, new_storages(desired, plan.params), url)
-    check_bridges(client, guest.node, changed_bridges(desired, plan.params), url)
+    gl.check_bridges(client, guest.node, changed_bridges(desired, plan.params), url)
     check_bind_mounts(module, changed_binds(desired, plan.params), url)
     check_features(module, plan.params, current, url)
     state = params['state']
@@ -953,6 +942,9 @@ def run(module):
     guest = gl.locate(module.client, 'lxc', vmid=params.get('vmid'),
                       name=params.get('name') if params.get('vmid') is None else None,
                       url=module.target_url, guests=guests)
+    if guest is not None:
+        # Failures from here on name the container as the cluster knows it: 'CT 100 (web)'.
+        module.guest_label = guest.describe(node=False)
     if params['state'] == 'absent':
         return remove(module, guest)
     if guest is None:
@@ -962,6 +954,8 @@ def run(module):
 
 def describe_target(module):
     params = module.params
+    if getattr(module, 'guest_label', None):
+        return module.guest_label
     if params.get('vmid') is not None:
         return 'CT {0}'.format(params['vmid'])
     return 'CT {0!r}'.format(params.get('name'))

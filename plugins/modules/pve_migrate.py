@@ -408,7 +408,7 @@ def local_migration(module, source):
         return finish(module, guest_view(source, url), plan, before, before, False)
     nodes = g.cluster_nodes(client)
     if target not in nodes:
-        raise ProxmoxConfigError('node {0!r} is not a node of the cluster (its nodes: {1})'.format(
+        raise ProxmoxConfigError('the cluster has no node {0!r} (its nodes: {1})'.format(
             target, ', '.join(sorted(nodes))), url=url)
     if not nodes[target]['online']:
         raise ProxmoxConfigError('node {0!r} is offline: {1} cannot move there'.format(

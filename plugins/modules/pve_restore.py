@@ -250,7 +250,7 @@ def check_options(params):
 def check_node(client, node, url):
     nodes = g.cluster_nodes(client)
     if node not in nodes:
-        raise ProxmoxConfigError('node {0!r} is not a node of the cluster (nodes: {1})'.format(
+        raise ProxmoxConfigError('the cluster has no node {0!r} (its nodes: {1})'.format(
             node, ', '.join(sorted(nodes))), url=url)
     if not nodes[node]['online']:
         raise ProxmoxConfigError('node {0!r} is offline'.format(node), url=url)
@@ -295,8 +295,9 @@ def check_overwrite(existing, kind, params, url):
         raise ProxmoxConfigError('{0} exists and the backup is of a {1}: a restore replaces a guest of the same type '
                                  'only'.format(what, 'VM' if kind == 'qemu' else 'container'), url=url)
     if existing.get('node') != params['node']:
-        raise ProxmoxConfigError('{0} is on node {1!r}, not {2!r}: restore over it on its own node'.format(
-            what, existing.get('node'), params['node']), url=url)
+        # The target names the node asked for.
+        raise ProxmoxConfigError('{0} is on node {1!r}: restore over it on its own node'.format(
+            what, existing.get('node')), url=url)
     if existing.get('status') == 'running':
         raise ProxmoxConfigError('{0} is running: stop it before restoring over it (force does not stop it)'.format(
             what), url=url)
@@ -380,7 +381,7 @@ def run(module):
 
 
 def describe_target(module):
-    return 'restore of guest {0} on node {1!r}'.format(module.params.get('vmid'), module.params.get('node'))
+    return 'restore of guest {0} to node {1!r}'.format(module.params.get('vmid'), module.params.get('node'))
 
 
 def main():

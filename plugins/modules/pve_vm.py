@@ -314,7 +314,9 @@ options:
         description: Device model (default V(virtio) for a new device).
         type: str
       bridge:
-        description: The bridge (or SDN VNet). It must exist on the VM's node.
+        description:
+          - The bridge, a Linux bridge, an OVS bridge or an SDN VNet of the VM's node, checked before any write.
+          - A physical NIC, a bond or a VLAN interface is refused.
         type: str
       tag:
         description: VLAN tag; V(0) removes it.
@@ -660,18 +662,12 @@ def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
             if content and 'images' not in content.replace(';', ',').split(','):
                 raise ProxmoxConfigError('storage {0!r} on node {1} does not hold VM disks (content {2})'.format(
                     store, node, content), url=url)
-    bridges = set()
+    keys_by_bridge = {}
     for net in params.get('nets') or []:
         change = net_changes.get(net['slot'])
         if change is not None and change.value and net.get('bridge'):
-            bridges.add(net['bridge'])
-    if bridges:
-        known = set(item.get('iface') for item in client.get(client.path('nodes', node, 'network'), type='any_bridge')
-                    or [] if isinstance(item, dict))
-        missing = gl.missing_bridges(client, bridges, known)
-        if missing:
-            raise ProxmoxConfigError('bridge {0!r} does not exist on node {1} (its bridges: {2})'.format(
-                missing[0], node, ', '.join(sorted(k for k in known if k)) or 'none'), url=url)
+            keys_by_bridge.setdefault(net['bridge'], []).append(net['slot'])
+    gl.check_bridges(client, node, keys_by_bridge, url)
 
 
 # ---------------------------------------------------------------- the plan
@@ -801,6 +797,9 @@ class VmRun(object):
         guests = list_guests(self.client)
         guest = gl.locate(self.client, 'qemu', vmid=self.params.get('vmid'), name=self.params.get('name'),
                           url=self.url, guests=guests)
+        if guest is not None:
+            # Failures from here on name the VM as the cluster knows it: 'VM 100 (web)'.
+            self.module.guest_label = guest.describe(node=False)
         state = self.params['state']
         if state == 'absent':
             return self.absent(guest)
@@ -813,7 +812,7 @@ class VmRun(object):
                 return self.create()
         elif self.params.get('node') not in (None, 'auto', guest.node):
             raise ProxmoxConfigError('{0} is on node {1}, not {2}: move it with proxfleet.proxmox.pve_migrate'.format(
-                guest.describe(), guest.node, self.params['node']), url=self.url)
+                guest.describe(node=False), guest.node, self.params['node']), url=self.url)
         return self.converge(guest)
 
     # ------------------------------------------------------------ create
@@ -1129,7 +1128,7 @@ def main():
         required_one_of=[('vmid', 'name')],
         supports_check_mode=True,
     )
-    module.run(run, target=lambda m: _label(m.params))
+    module.run(run, target=lambda m: getattr(m, 'guest_label', None) or _label(m.params))
 
 
 if __name__ == '__main__':

@@ -82,7 +82,7 @@ def test_bad_input_fails_before_any_write(lab):
         since = len(pve.requests)
         run = run_playbook(target('pve_vm', 'bad_input.yml'), lab, extra_vars={
             'pve': pve_vars(cluster), 'node': cluster.nodes[0], 'twin_name': 'itest-vm-twin',
-            'existing': {'vmid': existing.vmid, 'name': existing.name}})
+            'existing': {'vmid': existing.vmid, 'name': existing.name, 'node': existing.node}})
         assert run.ok, run.explain()
         assert writes(pve, since) == []
     finally:

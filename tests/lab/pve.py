@@ -43,10 +43,14 @@ class LabPve(RestoredAgentArea, QemuExtraArea, LxcExtraArea, TemplatesArea,
         # Real seconds added to every answer, whatever the time scale (fakepve's own latency is in PVE
         # seconds, so it vanishes at time_scale 0).
         self.real_latency = 0.0
+        # Requests a rate-limiting proxy in front of the cluster refuses (see throttle()), and those it refused.
+        self.throttles = []
+        self.throttled = []
 
     def _build_app(self):
         app = super()._build_app()
-        # Outermost, so refused requests wait too.
+        # Outermost, so refused requests wait too; the throttle stands in front of the API, as a proxy does.
+        app.middlewares.insert(0, self._lab_throttle)
         app.middlewares.insert(0, self._lab_latency)
         return app
 
@@ -54,4 +58,30 @@ class LabPve(RestoredAgentArea, QemuExtraArea, LxcExtraArea, TemplatesArea,
     async def _lab_latency(self, request, handler):
         if self.real_latency:
             await asyncio.sleep(self.real_latency)
+        return await handler(request)
+
+    def throttle(self, method, suffix, status=429, retry_after='1', times=1):
+        """Refuse the next `times` requests whose path ends with `suffix` with `status` (429 or 503) and a
+        Retry-After header (seconds or an HTTP-date; None for none), before they reach the API: a rate-limiting
+        reverse proxy or load balancer in front of the cluster (PVE's own pveproxy sends neither). A refused
+        request is not in `requests` (the API never saw it) but in `throttled`."""
+        if status not in (429, 503):
+            raise ValueError('throttle answers 429 or 503, not {0}'.format(status))
+        self.throttles.append({'method': method, 'suffix': suffix, 'status': status, 'retry_after': retry_after,
+                               'times': times})
+
+    @web.middleware
+    async def _lab_throttle(self, request, handler):
+        for rule in list(self.throttles):
+            if request.method != rule['method'] or not request.path.endswith(rule['suffix']):
+                continue
+            rule['times'] -= 1
+            if rule['times'] <= 0:
+                self.throttles.remove(rule)
+            await request.read()
+            self.throttled.append((request.method, request.path))
+            reason = 'Too Many Requests' if rule['status'] == 429 else 'Service Unavailable'
+            headers = {} if rule['retry_after'] is None else {'Retry-After': str(rule['retry_after'])}
+            return web.json_response({'data': None, 'message': reason}, status=rule['status'], reason=reason,
+                                     headers=headers)
         return await handler(request)

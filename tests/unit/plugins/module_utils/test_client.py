@@ -9,9 +9,11 @@ FakeClock: retries sleep on it, so no test really waits (read timeouts excepted:
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import random
 import ssl
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -25,6 +27,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     RetryPolicy,
     format_fingerprint,
     normalize_fingerprint,
+    parse_retry_after,
     split_token_id,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
@@ -40,6 +43,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import (
     connection_argument_spec,
     settings_from_options,
 )
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline
 from ansible_collections.proxfleet.proxmox.tests.unit.plugins.module_utils.api_server import DROP, HANG, HOST, ApiServer, Pki, reply
 
 PASSWORD = 'pw-Xq9#unit-Secret'
@@ -60,17 +64,18 @@ def make_settings(port, ca_file=None, **kwargs):
     return ConnectionSettings(**options)
 
 
-def make_client(port, ca_file=None, clock=None, retry=None, **kwargs):
+def make_client(port, ca_file=None, clock=None, retry=None, deadline=None, **kwargs):
     retry = retry or RetryPolicy(rng=random.Random(7))
     if clock is None:
         return ProxmoxClient(make_settings(port, ca_file, **kwargs), retry=retry,
-                             sleep=lambda s: pytest.fail('slept {0} s'.format(s)))
-    return ProxmoxClient(make_settings(port, ca_file, **kwargs), retry=retry, sleep=clock.sleep, clock=clock)
+                             sleep=lambda s: pytest.fail('slept {0} s'.format(s)), deadline=deadline)
+    return ProxmoxClient(make_settings(port, ca_file, **kwargs), retry=retry, sleep=clock.sleep, clock=clock,
+                         deadline=deadline)
 
 
-def token_client(server, clock=None, retry=None, **kwargs):
+def token_client(server, clock=None, retry=None, deadline=None, **kwargs):
     kwargs.setdefault('token_id', 'root@pam!ci')
-    return make_client(server.port, server.pki.ca_file, clock=clock, retry=retry, **kwargs)
+    return make_client(server.port, server.pki.ca_file, clock=clock, retry=retry, deadline=deadline, **kwargs)
 
 
 def assert_no_secret(exc):
@@ -624,7 +629,24 @@ def test_no_retry_policy(free_port, pki, clock):
     ('GET', dict(status=504), True),
     ('HEAD', dict(status=503), True),
     ('GET', dict(status=500), False),
-    ('GET', dict(status=429), False),
+    ('GET', dict(status=429), True),
+    ('GET', dict(status=429, retry_after=5.0), True),
+    ('GET', dict(status=503, retry_after=0.0), True),
+    ('POST', dict(status=429), True),
+    ('PUT', dict(status=429, retry_after=2.0), True),
+    ('POST', dict(status=503, retry_after=2.0), True),
+    ('DELETE', dict(status=503, retry_after=2.0), True),
+    ('POST', dict(status=502, retry_after=2.0), False),
+    ('POST', dict(status=500, retry_after=2.0), False),
+    ('GET', dict(status=500, retry_after=2.0), False),
+    # More than the budget allows: reported at once.
+    ('GET', dict(status=503, retry_after=31.0), False),
+    ('POST', dict(status=429, retry_after=100.0, remaining=99.0), False),
+    # The run's deadline, not max_total, bounds what the server asked for.
+    ('POST', dict(status=429, retry_after=100.0, remaining=101.0), True),
+    # No time left of the deadline: no backoff retry either.
+    ('GET', dict(status=502, remaining=0.0), False),
+    ('GET', dict(connect_failed=True, remaining=0.0), False),
     ('GET', dict(read_failed=True), True),
     ('GET', dict(connect_failed=True), True),
     ('POST', dict(status=503), False),
@@ -640,7 +662,10 @@ def test_may_retry_matrix(method, kwargs, expected):
     assert policy.may_retry(method, 1, 0.0, **kwargs) is expected
     # Never past the attempt count or the time budget, whatever happened.
     assert policy.may_retry(method, 4, 0.0, **kwargs) is False
-    assert policy.may_retry(method, 1, 30.0, **kwargs) is False
+    if 'remaining' not in kwargs:
+        assert policy.may_retry(method, 1, 30.0, **kwargs) is False
+    # Nor past the run's deadline.
+    assert policy.may_retry(method, 1, 0.0, **dict(kwargs, remaining=0.0)) is False
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -671,6 +696,110 @@ def test_client_sleeps_the_policy_delays(server, clock):
         client.get('/nodes')
     expected = refused_policy(rng=random.Random(5))
     assert clock.sleeps == [expected.delay(1), expected.delay(2), expected.delay(3)]
+
+
+# ------------------------------------------------------------------------------ 429 / 503 with Retry-After
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('0', 0.0), ('7', 7.0), (' 120 ', 120.0),
+    ('Thu, 01 Jan 1970 00:02:00 GMT', 100.0),   # an HTTP-date, 100 s after `now`
+    ('Thursday, 01-Jan-70 00:02:00 GMT', 100.0),  # RFC 850 form
+    ('Thu, 01 Jan 1970 00:00:10 GMT', 0.0),   # in the past: at once
+    (None, None), ('', None), ('soon', None), ('-5', None), ('1.5', None),
+])
+def test_parse_retry_after(value, expected):
+    assert parse_retry_after(value, now=20.0) == expected
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(seconds=st.integers(0, 10 ** 6), now=st.integers(0, 2 ** 31))
+def test_retry_after_date_and_seconds_agree(seconds, now):
+    date = email.utils.formatdate(now + seconds, usegmt=True)
+    assert parse_retry_after(date, now=now) == parse_retry_after(str(seconds)) == float(seconds)
+
+
+def test_get_429_waits_what_retry_after_asks_then_succeeds(server, clock):
+    client = token_client(server, clock=clock)
+    server.on('GET', '/cluster/resources', reply(429, reason='Too Many Requests', headers={'Retry-After': '7'}),
+              reply(data=[{'vmid': 100}]))
+    assert client.get('/cluster/resources') == [{'vmid': 100}]
+    assert len(server.calls()) == 2 and clock.sleeps == [7.0]
+
+
+def test_get_503_with_an_http_date_waits_until_then(server, clock):
+    client = token_client(server, clock=clock, deadline=Deadline(600, clock=clock))
+    later = email.utils.formatdate(time.time() + 90, usegmt=True)
+    server.on('GET', '/nodes', reply(503, reason='Service Unavailable', headers={'Retry-After': later}),
+              reply(data=['ok']))
+    assert client.get('/nodes') == ['ok']
+    (slept,) = clock.sleeps
+    # Whole seconds in the date, and the test's own run time: about 90 s, never the default backoff.
+    assert 80 <= slept <= 91
+
+
+def test_429_without_retry_after_backs_off_as_usual(server, clock):
+    client = token_client(server, clock=clock, retry=refused_policy(rng=random.Random(5)))
+    server.on('GET', '/nodes', reply(429), reply(data=['ok']))
+    assert client.get('/nodes') == ['ok']
+    assert clock.sleeps == [refused_policy(rng=random.Random(5)).delay(1)]
+
+
+@pytest.mark.parametrize('method', ['POST', 'PUT', 'DELETE'])
+@pytest.mark.parametrize('status, headers', [(429, {}), (429, {'Retry-After': '3'}), (503, {'Retry-After': '3'})])
+def test_write_refused_without_acting_is_sent_again(server, clock, method, status, headers):
+    """429, and 503 with Retry-After, say the server did not act on the write: sending it again is safe."""
+    client = token_client(server, clock=clock)
+    server.on(method, '/pools/ci', reply(status, reason='slow down', headers=headers), reply(data=None))
+    client.request(method, '/pools/ci', {'comment': 'x'})
+    first, again = server.calls()
+    assert (first.method, first.path, first.form or first.query) == (again.method, again.path, again.form or again.query)
+    assert len(clock.sleeps) == 1
+    if headers:
+        assert clock.sleeps == [3.0]
+
+
+def test_retry_after_beyond_the_deadline_fails_at_once(server, clock):
+    deadline = Deadline(20, clock=clock)
+    client = token_client(server, clock=clock, deadline=deadline)
+    refusal = reply(429, body={'data': None, 'message': 'rate limit exceeded'}, headers={'Retry-After': '3600'})
+    server.on('POST', '/nodes/pve1/qemu', refusal)
+    with pytest.raises(ProxmoxApiError) as info:
+        client.post('/nodes/pve1/qemu', vmid=100)
+    assert info.value.status_code == 429
+    message = str(info.value)
+    assert message.startswith('https://127.0.0.1:{0}: POST /nodes/pve1/qemu: 429 rate limit exceeded'.format(server.port))
+    assert 'the server asked to retry in 3600 s, more than the 20 s left of the timeout' in message
+    assert len(server.calls()) == 1 and clock.sleeps == []
+
+
+def test_retry_after_waits_count_against_the_deadline(server, clock):
+    """Each wait the server asks for comes out of the one budget: the third would go past it, so it is not made."""
+    deadline = Deadline(25, clock=clock)
+    client = token_client(server, clock=clock, deadline=deadline)
+    server.on('GET', '/nodes', reply(503, reason='Service Unavailable', headers={'Retry-After': '10'}))
+    with pytest.raises(ProxmoxApiError) as info:
+        client.get('/nodes')
+    assert clock.sleeps == [10.0, 10.0]
+    assert len(server.calls()) == 3
+    assert '(after 3 attempts; the server asked to retry in 10 s, more than the 5 s left of the timeout)' in str(info.value)
+
+
+def test_retry_after_without_a_deadline_stays_within_max_total(server, clock):
+    client = token_client(server, clock=clock, retry=refused_policy(max_total=30.0))
+    server.on('GET', '/nodes', reply(429, headers={'Retry-After': '45'}))
+    with pytest.raises(ProxmoxApiError, match='more than the 30 s left of the time budget'):
+        client.get('/nodes')
+    assert clock.sleeps == []
+
+
+def test_throttled_until_the_last_attempt(server, clock):
+    client = token_client(server, clock=clock, retry=refused_policy(max_attempts=3))
+    server.on('PUT', '/pools/ci', reply(429, reason='Too Many Requests', headers={'Retry-After': '1'}))
+    with pytest.raises(ProxmoxApiError) as info:
+        client.put('/pools/ci', comment='x')
+    assert str(info.value).endswith('429 Too Many Requests (after 3 attempts)')
+    assert clock.sleeps == [1.0, 1.0]
 
 
 # ========================================================================================== tickets

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
@@ -17,6 +20,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxTaskTimeout,
     ProxmoxTLSError,
     is_not_found,
+    mentions,
 )
 
 URL = 'https://pve1.lab:8006'
@@ -38,6 +42,63 @@ def test_describe(kwargs, target, text):
     assert error.describe(target) == text
     if target is None:
         assert str(error) == text
+
+
+# The context is said once: a message that already names the target, the server or the request is not prefixed
+# with the same words again (issue 15: '... VM 100 (web) on node c0n1 is on node c0n1, not nonode').
+@pytest.mark.parametrize('message, kwargs, target, text', [
+    ('VM 100 (web) is on node c0n1, not nonode: move it with proxfleet.proxmox.pve_migrate', dict(url=URL), 'VM 100',
+     URL + ': VM 100 (web) is on node c0n1, not nonode: move it with proxfleet.proxmox.pve_migrate'),
+    ('VM 100 (web) on node pve1 is a template', dict(url=URL), 'VM 100', URL + ': VM 100 (web) on node pve1 is a template'),
+    # A longer vmid is another guest: the target stays.
+    ('VM 1000 is locked', dict(url=URL), 'VM 100', 'VM 100 on ' + URL + ': VM 1000 is locked'),
+    ("storage 'nfs1' does not exist", dict(url=URL, method='GET', path='/storage/nfs1', status_code=500), "storage 'nfs1'",
+     URL + ": GET /storage/nfs1: 500 storage 'nfs1' does not exist"),
+    # Another error's whole description inside the message: its server and request are not said twice.
+    ('cannot join through member pve9: ' + URL + ': GET /cluster/status: 401 authentication failure',
+     dict(url=URL, method='GET', path='/cluster/status'), 'node pve1',
+     'node pve1: cannot join through member pve9: ' + URL + ': GET /cluster/status: 401 authentication failure'),
+    ('boom', dict(url=URL), 'member ' + URL, 'member ' + URL + ': boom'),
+])
+def test_describe_says_each_part_once(message, kwargs, target, text):
+    assert ProxmoxError(message, **kwargs).describe(target) == text
+
+
+def count(text, words):
+    return len(re.findall(r'(?<![\w.-])' + re.escape(words) + r'(?![\w-])', text))
+
+
+NAMES = st.sampled_from(['VM 100', 'VM 1000', 'CT 101', "storage 'local'", 'node pve1', "pool 'ci'", 'cluster'])
+WORDS = st.sampled_from(['is locked', 'does not exist', 'is on node pve2', 'not found', 'failed', ':'])
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(target=st.one_of(st.none(), NAMES), said=st.lists(st.one_of(NAMES, WORDS), max_size=5),
+       with_url=st.booleans(), url_in_text=st.booleans(), request_in_text=st.booleans(),
+       status=st.sampled_from([None, 400, 500]))
+def test_no_segment_of_the_context_is_repeated(target, said, with_url, url_in_text, request_in_text, status):
+    """Whatever a message says, the target, the URL and the request appear in the line as often as the message
+    says them, or once when it does not: never twice because the context was added again."""
+    words = list(said)
+    if url_in_text:
+        words.append(URL)
+    if request_in_text:
+        words.append('PUT /pools/ci')
+    message = ' '.join(words) or 'boom'
+    error = ProxmoxError(message, status_code=status, url=URL if with_url else None, method='PUT', path='/pools/ci')
+    line = error.describe(target)
+    for segment in filter(None, (target, URL if with_url else None, 'PUT /pools/ci')):
+        assert count(line, segment) == max(1, count(message, segment)), (segment, line)
+    # And the message itself is there, whole.
+    assert message in line
+
+
+def test_mentions_whole_words_only():
+    assert mentions('VM 100 (web) is a template', 'VM 100')
+    assert not mentions('VM 1000 is a template', 'VM 100')
+    assert not mentions('CT 100 is a template', 'VM 100')
+    assert mentions('seen on https://pve:8006: boom', 'https://pve:8006')
+    assert not mentions('anything', '')
 
 
 def test_multi_line_api_messages_stay_on_one_line():

@@ -106,7 +106,7 @@ def test_pick_node():
     assert gl.pick_node(client, 'a') == 'a'
     with pytest.raises(ProxmoxConfigError, match='offline'):
         gl.pick_node(client, 'c')
-    with pytest.raises(ProxmoxConfigError, match="'z' is not a node.*a, b, c"):
+    with pytest.raises(ProxmoxConfigError, match="the cluster has no node 'z' .its nodes: a, b, c"):
         gl.pick_node(client, 'z')
 
 
@@ -124,6 +124,68 @@ def test_missing_bridges_without_sdn_rights():
         raise ProxmoxApiError('Permission check failed (/sdn/zones, SDN.Audit)', status_code=403)
     client = Reads({'/cluster/sdn/vnets': refused})
     assert gl.missing_bridges(client, ['vnet1', 'vmbr0'], ['vmbr0']) == ['vnet1']
+
+
+# Every interface of a node, as GET /nodes/{node}/network answers when it does not filter by type (an API or proxy
+# that ignores `type`): the check must still keep bridges, OVS bridges and VNets only.
+UNFILTERED_NETWORK = [
+    {'iface': 'vmbr0', 'type': 'bridge', 'bridge_ports': 'eno1'},
+    {'iface': 'vmbr1', 'type': 'OVSBridge'},
+    {'iface': 'vnet7', 'type': 'vnet'},
+    {'iface': 'eno1', 'type': 'eth'},
+    {'iface': 'bond0', 'type': 'bond'},
+    {'iface': 'vmbr0.20', 'type': 'vlan'},
+    {'iface': 'ovsint1', 'type': 'OVSIntPort'},
+    'junk',
+]
+
+
+def network_reads(network=None, vnets=()):
+    return Reads({'/nodes/n1/network': lambda **params: list(UNFILTERED_NETWORK if network is None else network),
+                  '/cluster/sdn/vnets': [{'vnet': v} for v in vnets]})
+
+
+def test_node_bridges_keeps_bridge_types_only_whatever_the_api_filters():
+    client = network_reads()
+    bridges, others = gl.node_bridges(client, 'n1')
+    assert bridges == {'vmbr0', 'vmbr1', 'vnet7'}
+    assert others == {'eno1': 'eth', 'bond0': 'bond', 'vmbr0.20': 'vlan', 'ovsint1': 'OVSIntPort'}
+    # PVE's own filter is asked for too (it adds the node's VNets and drops bridges the user may not use).
+    assert client.requests == [('GET', '/nodes/n1/network', {'type': 'any_bridge'})]
+
+
+@pytest.mark.parametrize('name', ['vmbr0', 'vmbr1', 'vnet7', 'zonevnet'])
+def test_check_bridges_accepts_bridges_ovs_bridges_and_vnets(name):
+    gl.check_bridges(network_reads(vnets=['zonevnet']), 'n1', {name: ['net0']})
+
+
+@pytest.mark.parametrize('name, kind', [('eno1', 'eth'), ('bond0', 'bond'), ('vmbr0.20', 'vlan'),
+                                        ('ovsint1', 'OVSIntPort')])
+def test_check_bridges_refuses_nics_bonds_and_vlans(name, kind):
+    client = network_reads()
+    with pytest.raises(ProxmoxConfigError) as info:
+        gl.check_bridges(client, 'n1', {name: ['net1']}, url='https://pve.example:8006')
+    message = str(info.value)
+    assert message == ("https://pve.example:8006: net1: {0!r} is not a bridge, OVS bridge or SDN VNet on node n1 "
+                       "({0!r} is a network interface of type {1}; its bridges: vmbr0, vmbr1, vnet7)".format(name, kind))
+    # Nothing but reads.
+    assert set(method for method, _path, _params in client.requests) == {'GET'}
+
+
+def test_check_bridges_names_every_missing_bridge_and_nic_once():
+    network = [{'iface': 'vmbr0', 'type': 'bridge'}]
+    with pytest.raises(ProxmoxConfigError) as info:
+        gl.check_bridges(network_reads(network), 'n1', {'vmbr9': ['net2', 'net1'], 'vmbr8': ['net3'], 'vmbr0': ['net0']})
+    assert str(info.value) == ("net1, net2, net3: 'vmbr8', 'vmbr9' are not a bridge, OVS bridge or SDN VNet on node n1 "
+                               "(its bridges: vmbr0)")
+    with pytest.raises(ProxmoxConfigError, match=r"^'vmbr9' is not a bridge, .* \(its bridges: none\)$"):
+        gl.check_bridges(network_reads([]), 'n1', ['vmbr9'])
+
+
+def test_check_bridges_without_bridges_to_check_reads_nothing():
+    client = network_reads()
+    gl.check_bridges(client, 'n1', {})
+    assert client.requests == []
 
 
 def test_create_with_vmid_retries_a_taken_id():

@@ -68,7 +68,7 @@ def test_new_disk_variants():
     (disk(size='8G'), 'give its storage'),
     (disk(storage='local-lvm'), 'give its size'),
     (disk(slot='scsi31', storage='x', size=1), 'not a disk slot'),
-    (disk(volume='nostorage', storage=None), 'not a volume id'),
+    (disk(volume='nostorage', storage=None), 'is not of the form storage:name'),
 ])
 def test_new_disk_refused(spec, message):
     with pytest.raises(ProxmoxConfigError, match=message):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
-from ansible_collections.proxfleet.proxmox.plugins.modules.pve_vm import check_input, make_plan
+from ansible_collections.proxfleet.proxmox.plugins.modules.pve_vm import check_input, check_storages_and_bridges, make_plan
 
 DEFAULTS = {'state': 'present', 'update_password': 'on_create', 'purge_tags': False}
 CONFIG = {'name': 'web-01', 'memory': '2048', 'cores': 2, 'tags': 'prod;web', 'hookscript': 'local:snippets/h.pl',
@@ -80,3 +81,41 @@ def test_check_input_refuses(given, message):
 def test_a_key_set_and_removed_at_once_is_refused():
     with pytest.raises(ProxmoxConfigError, match='memory: given a value and named absent'):
         make_plan(params(memory=4096, absent_keys=['memory']), CONFIG)
+
+
+class NetworkReads(object):
+    """A client whose GET /nodes/{node}/network lists every interface whatever `type` asks (an API or proxy that
+    does not filter), and which has no SDN VNets."""
+
+    path = staticmethod(ProxmoxClient.path)
+
+    def __init__(self):
+        self.requests = []
+
+    def get(self, path, **params):
+        self.requests.append(('GET', path, params))
+        if path == '/cluster/sdn/vnets':
+            return []
+        return [{'iface': 'vmbr0', 'type': 'bridge', 'bridge_ports': 'eno1'}, {'iface': 'eno1', 'type': 'eth'},
+                {'iface': 'bond0', 'type': 'bond'}]
+
+
+class VmModule(object):
+    def __init__(self):
+        self.client = NetworkReads()
+        self.target_url = 'https://pve.example:8006'
+
+
+@pytest.mark.parametrize('bridge', ['eno1', 'bond0'])
+def test_a_nic_or_bond_is_not_a_bridge_even_when_the_api_does_not_filter(bridge):
+    wanted = params(vmid=100, nets=[{'slot': 'net1', 'bridge': bridge, 'state': 'present'}])
+    plan = make_plan(wanted, CONFIG)
+    module = VmModule()
+    with pytest.raises(ProxmoxConfigError) as info:
+        check_storages_and_bridges(module, 'pve1', plan.disk_changes, plan.net_changes, wanted)
+    assert "net1: {0!r} is not a bridge, OVS bridge or SDN VNet on node pve1".format(bridge) in str(info.value)
+    assert "its bridges: vmbr0" in str(info.value)
+    # The same check accepts the node's bridge.
+    wanted = params(vmid=100, nets=[{'slot': 'net1', 'bridge': 'vmbr0', 'state': 'present'}])
+    plan = make_plan(wanted, CONFIG)
+    check_storages_and_bridges(module, 'pve1', plan.disk_changes, plan.net_changes, wanted)
