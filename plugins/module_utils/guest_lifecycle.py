@@ -10,8 +10,8 @@ Everything here works for both kinds; the API path of one guest is /nodes/{node}
 
 - locate(): find a guest by vmid or unique name in one read of /cluster/resources (Guest, or None).
 - pick_node(): check a node, or choose one for `node: auto` (the online node with the most free memory).
-- create_with_vmid(): run a create request with a vmid from /cluster/nextid, taking the next one when a
-  concurrent creation took it first.
+- create_guest(): run a create request (create, clone, restore) with a given vmid or one claimed from
+  /cluster/nextid, reliably with many concurrent creators (vmid_alloc.py), and wait for its task.
 - ensure_unlocked() / raise_if_locked(): wait for a guest's lock to go away within `lock_timeout`, or fail
   naming the lock.
 - read_pending(): the guest's configuration and its pending changes in one read (/pending).
@@ -40,15 +40,13 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import describe_guest, find_guest, list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import format_size
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.vmid_alloc import create_guest, next_vmid  # noqa: F401
 
 KINDS = ('qemu', 'lxc')
 KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
 POWER_STATES = ('started', 'stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated')
-# PVE's words when a create request loses the race for a vmid (check_vmid_unused, an existing config file).
-_TAKEN_RE = re.compile(r'(?:VM|CT) \d+ already exists|config file already exists', re.IGNORECASE)
 # PVE's words for a locked guest: 'VM is locked (backup)', 'CT is locked (snapshot)'.
 _LOCKED_RE = re.compile(r'\b(?:VM|CT) is locked \(([^)]+)\)')
-NEXTID_ATTEMPTS = 5
 # PVE's words when a shutdown or reboot does not end in time: a VM's '... got timeout', a container's
 # 'container did not stop'.
 _LATE_WORDS = ('timeout', 'did not stop')
@@ -179,33 +177,6 @@ def missing_bridges(client, wanted, bridges):
             vnets = set()
         missing = [b for b in missing if b not in vnets]
     return missing
-
-
-def next_vmid(client):
-    """A free vmid from /cluster/nextid."""
-    return int(client.get('/cluster/nextid'))
-
-
-def create_with_vmid(client, create, vmid=None, attempts=NEXTID_ATTEMPTS):
-    """Call create(vmid) -> its answer (a UPID); returns (vmid, answer).
-
-    With a given vmid, create is called once. Without, the vmid comes from /cluster/nextid, and when the create
-    request fails because a concurrent creation took that id first ('... already exists'), the next free id
-    is taken, up to `attempts` times.
-    """
-    if vmid is not None:
-        return int(vmid), create(int(vmid))
-    last = None
-    for _attempt in range(attempts):
-        candidate = next_vmid(client)
-        try:
-            return candidate, create(candidate)
-        except ProxmoxApiError as error:
-            if not _TAKEN_RE.search(str(error.message)) and not any(
-                    _TAKEN_RE.search(str(v)) for v in (error.errors or {}).values()):
-                raise
-            last = error
-    raise last
 
 
 # ---------------------------------------------------------------- locks

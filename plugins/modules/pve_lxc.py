@@ -779,10 +779,8 @@ def create(module, desired, guests):
         return {'changed': True, 'ct': planned_view(vmid, node, desired.get('hostname'), config), 'pending': {},
                 'actions': actions, 'diff': {'before': {}, 'after': diff_after}}
     path = client.path('nodes', node, 'lxc')
-    vmid, answer = gl.create_with_vmid(client, lambda new: client.post(path, vmid=new, **request),
-                                       vmid=params.get('vmid'))
+    vmid = gl.create_guest(module, lambda new: client.post(path, vmid=new, **request), vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    gl.wait_answer(module, answer)
     return finish_new(module, guest, actions, diff_after)
 
 
@@ -849,11 +847,10 @@ def create_clone(module, desired, guests, node):
         request['pool'] = params['pool']
     if params.get('description') is not None:
         request['description'] = params['description']
-    vmid, answer = gl.create_with_vmid(
-        client, lambda new: gl.guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
+    vmid = gl.create_guest(
+        module, lambda new: gl.guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
         vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    gl.wait_answer(module, answer)
     guest = refreshed(module, guest)
     if plan.params or plan.delete:
         # Planned again against the clone itself, so that its own MAC addresses are kept.

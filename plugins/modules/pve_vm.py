@@ -845,8 +845,7 @@ class VmRun(object):
         def create(candidate):
             return self.client.post(self.client.path('nodes', node, 'qemu'), vmid=candidate, **send)
 
-        vmid, answer = gl.create_with_vmid(self.client, create, vmid=vmid)
-        gl.wait_answer(self.module, answer)
+        vmid = gl.create_guest(self.module, create, vmid=vmid)
         guest = self.relocate(vmid)
         return self.finish(guest, created=True)
 
@@ -882,10 +881,9 @@ class VmRun(object):
             return self.client.post(source.path('clone'), newid=candidate, **send)
 
         try:
-            vmid, answer = gl.create_with_vmid(self.client, clone, vmid=params.get('vmid'))
+            vmid = gl.create_guest(self.module, clone, vmid=params.get('vmid'))
         except ProxmoxApiError as error:
             gl.raise_if_locked(error, source, self.url)
-        gl.wait_answer(self.module, answer)
         return self.relocate(vmid)
 
     def relocate(self, vmid):
