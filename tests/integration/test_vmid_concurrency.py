@@ -32,44 +32,84 @@ def api(cluster, method, path, **params):
     return answer.json()['data']
 
 
-def run_creators(lab, tmp_path, kind, count, **host_vars):
-    """One playbook run with `count` hosts creating a guest each; returns (run, {host: vmid from its result})."""
+def run_creators(lab, tmp_path, kinds, **host_vars):
+    """One playbook run with a host per creator (kinds: {kind: count}), each creating one guest of its kind, all
+    at once; returns (run, {host: vmid from its result})."""
     cluster = lab.clusters[0]
     hosts = {}
-    for index in range(count):
-        name = 'c{0:02d}'.format(index)
-        hosts[name] = dict(host_vars, pve=pve_vars(cluster), kind=kind, guest_name='itest-{0}-{1}'.format(
-            kind.replace('_', '-'), name), ansible_connection='local', ansible_python_interpreter=sys.executable)
-    inventory = tmp_path / 'inventory-{0}.json'.format(kind)
+    for kind, count in sorted(kinds.items()):
+        for index in range(count):
+            name = '{0}{1:02d}'.format(kind.replace('_', ''), index)
+            hosts[name] = dict(host_vars, pve=pve_vars(cluster), kind=kind, guest_name='itest-{0}'.format(name),
+                               ansible_connection='local', ansible_python_interpreter=sys.executable)
+    inventory = tmp_path / 'inventory.json'
     inventory.write_text(json.dumps({'creators': {'hosts': hosts}}))
     run = run_playbook(target('vmid_concurrency'), lab, env=FAST, timeout=900,
-                       extra_args=['-i', str(inventory), '--forks', str(count)])
+                       extra_args=['-i', str(inventory), '--forks', str(len(hosts))])
     made = {}
-    for entry in run.results(TASKS[kind]):
-        if entry['status'] in ('changed', 'ok'):
-            made[entry['host']] = int(entry['result'][RESULT_KEY[kind]]['vmid'])
+    for kind in kinds:
+        for entry in run.results(TASKS[kind]):
+            if entry['status'] in ('changed', 'ok'):
+                made[entry['host']] = int(entry['result'][RESULT_KEY[kind]]['vmid'])
     return run, made
 
 
-def guests_named(pve, prefix):
-    return dict((guest.name, guest.vmid) for guest in list(pve.vms) + list(pve.cts)
-                if (guest.name or '').startswith(prefix))
+def guest_ids(pve):
+    return set(guest.vmid for guest in list(pve.vms) + list(pve.cts))
 
 
-def check_distinct(run, made, pve, prefix, count):
+def check_distinct(run, made, pve, before, count):
+    """Every creator succeeded, each with a guest of its own that the lab has; `before`: the ids there were."""
     assert run.ok, run.explain()
     assert not run.failed
     assert len(made) == count
     assert len(set(made.values())) == count
-    named = guests_named(pve, prefix)
-    assert len(named) == count
-    assert sorted(named.values()) == sorted(made.values())
+    now = set(guest.vmid for guest in list(pve.vms) + list(pve.cts))
+    assert sorted(now - before) == sorted(made.values())
 
 
 def test_fifty_vms_at_once_within_the_next_id_range(lab_fn, tmp_path):
     cluster = lab_fn.clusters[0]
     pve = cluster.pve
     api(cluster, 'PUT', '/cluster/options', **{'next-id': 'lower=2000,upper=2080'})
-    run, made = run_creators(lab_fn, tmp_path, 'vm', 50)
-    check_distinct(run, made, pve, 'itest-vm-', 50)
+    before = guest_ids(pve)
+    run, made = run_creators(lab_fn, tmp_path, {'vm': 50})
+    check_distinct(run, made, pve, before, 50)
     assert all(2000 <= vmid < 2080 for vmid in made.values())
+    assert sorted(vm.name for vm in pve.vms if vm.vmid in made.values()) == sorted('itest-' + host for host in made)
+
+
+def test_thirty_containers_at_once_in_a_tight_range(lab_fn, tmp_path):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    pve.storages['local'].setdefault('volumes', {})[TEMPLATE] = {
+        'content': 'vztmpl', 'format': 'tzst', 'size': 130 * 1024 ** 2, 'ctime': 1767225600}
+    # 30 creators for 36 ids: candidates beyond the upper boundary (exclusive) would be outside the range.
+    api(cluster, 'PUT', '/cluster/options', **{'next-id': 'lower=3000,upper=3036'})
+    before = guest_ids(pve)
+    run, made = run_creators(lab_fn, tmp_path, {'ct': 30}, ostemplate=OSTEMPLATE)
+    check_distinct(run, made, pve, before, 30)
+    assert all(3000 <= vmid < 3036 for vmid in made.values())
+
+
+def test_clones_and_restores_at_once(lab_fn, tmp_path):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    node = cluster.nodes[0]
+    # VM 102 and container 103 become templates; a backup of VM 102 is restored.
+    vm_source, ct_source = pve.vm(102), pve.ct(103)
+    assert vm_source.node == node
+    api(cluster, 'POST', '/nodes/{0}/vzdump'.format(vm_source.node), vmid=str(vm_source.vmid), storage='local')
+    archive = next(item['volid'] for item in api(cluster, 'GET', '/nodes/{0}/storage/local/content'.format(node))
+                   if item.get('content') == 'backup' and item.get('vmid') == vm_source.vmid)
+    api(cluster, 'POST', '/nodes/{0}/qemu/{1}/template'.format(vm_source.node, vm_source.vmid))
+    api(cluster, 'POST', '/nodes/{0}/lxc/{1}/template'.format(ct_source.node, ct_source.vmid))
+    before = guest_ids(pve)
+    run, made = run_creators(lab_fn, tmp_path, {'vm_clone': 15, 'ct_clone': 15, 'restore': 15},
+                             source_vm=vm_source.vmid, source_ct=ct_source.vmid, source_ct_node=ct_source.node,
+                             archive=archive)
+    check_distinct(run, made, pve, before, 45)
+    kinds = dict((host, 'qemu' if pve.vm(vmid) else 'lxc') for host, vmid in made.items())
+    assert sorted(set(kind for host, kind in kinds.items() if host.startswith('ctclone'))) == ['lxc']
+    assert sorted(set(kind for host, kind in kinds.items() if not host.startswith('ctclone'))) == ['qemu']
+    assert len([task for task in pve.tasklog if task['type'] == 'qmrestore' and task['exitstatus'] == 'OK']) == 15
