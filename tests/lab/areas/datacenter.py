@@ -2,6 +2,9 @@
 """Datacenter options (datacenter.cfg) and the next free VMID within the datacenter's `next-id` range.
 
 Follows pve-manager's PVE/API2/Cluster.pm and pve-cluster's PVE/DataCenterConfig.pm:
+- pve-access-control's RPCEnvironment::check_api2_permissions lets every logged-in user call a method declared
+  `user => 'all'` before its `check` is evaluated (fakepve evaluates the check; GET /cluster/options is the only
+  method of the schema declaring both);
 - `GET /cluster/options` (get_options) answers the parsed datacenter.cfg to users with `Sys.Audit` on `/`, and only
   `console` and `tag-style` to everyone else; property-string options such as `next-id` come back parsed, as an
   object (`{"lower": 200, "upper": 300}`), with `allowed-tags` added;
@@ -57,6 +60,13 @@ class DatacenterArea(StatefulRoutes):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.datacenter = {}
+
+    def check_permissions(self, user, perms, values, declared=None):
+        """RPCEnvironment::check_api2_permissions: `user => 'all'` lets every logged-in user in before any `check`
+        (GET /cluster/options declares both; its handler then reduces the answer)."""
+        if user is not None and perms and perms.get('user') == 'all':
+            return None
+        return super().check_permissions(user, perms, values, declared)
 
     def _routes_datacenter(self):
         return [('GET', '/cluster/options', self._dc_get), ('PUT', '/cluster/options', self._dc_put)]
