@@ -221,26 +221,25 @@ def test_a_candidate_found_taken_by_the_check_is_not_created():
 def test_a_clone_task_that_lost_the_id_is_retried():
     cluster = Cluster()
     module = Module(cluster)
-    first = []
+    outcome = {}
 
     def clone(vmid):
+        # A VM clone starts its task before it checks the new id: the first one finds it taken by another clone.
+        upid = UPID.format(vmid)
+        outcome[upid] = 'OK' if outcome else 'unable to create VM {0}: config file already exists'.format(vmid)
         cluster.taken.add(vmid)
-        if not first:
-            first.append(vmid)
-            return UPID.format(vmid)
-        return UPID.format(vmid)
+        return upid
 
     def wait(upid):
-        if len(module.waited) == 0 and first:
-            module.waited.append(upid)
-            raise ProxmoxTaskError('task failed', exitstatus='unable to create VM 100: config file already exists',
-                                   log_tail=['unable to create VM 100: config file already exists'])
         module.waited.append(upid)
+        if outcome[upid] != 'OK':
+            raise ProxmoxTaskError('task failed: ' + outcome[upid], exitstatus=outcome[upid],
+                                   log_tail=[outcome[upid]])
 
     module.wait_task = wait
     vmid = va.create_guest(module, clone, rng=random.Random(3), sleep=module.clock.sleep)
-    assert vmid != first[0]
-    assert len(module.waited) == 2
+    assert vmid != 100 and outcome[UPID.format(vmid)] == 'OK'
+    assert module.waited == [UPID.format(100), UPID.format(vmid)]
 
 
 def test_other_errors_pass_unchanged():
