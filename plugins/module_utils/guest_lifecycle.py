@@ -30,6 +30,7 @@ import math
 import re
 import time
 
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import vmid_alloc
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxConfigError,
@@ -40,7 +41,6 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import describe_guest, find_guest, list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import format_size
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.vmid_alloc import create_guest, next_vmid  # noqa: F401
 
 KINDS = ('qemu', 'lxc')
 KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
@@ -296,6 +296,12 @@ def guarded(module, guest, call):
             raise
         raise_if_locked(error, guest, module.target_url)
     return None
+
+
+def create_guest(module, create, vmid=None):
+    """Run create(vmid) (a create, clone or restore request) with the given vmid or one claimed for it, wait for its
+    task, and return the vmid; see vmid_alloc.py."""
+    return vmid_alloc.create_guest(module, create, vmid=vmid)
 
 
 def wait_answer(module, answer):

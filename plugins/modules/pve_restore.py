@@ -156,7 +156,7 @@ guest:
   type: dict
   contains:
     vmid:
-      description: The guest's id (in check mode without O(vmid), null: the id is claimed when restoring).
+      description: The guest's id (null in check mode without O(vmid), as the id is claimed when restoring).
       type: int
     type:
       description: V(qemu) or V(lxc).
