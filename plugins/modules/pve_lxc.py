@@ -43,8 +43,9 @@ options:
   vmid:
     description:
       - The container's id. When no container has it, a new container gets it.
-      - Without it, the container is found by O(name), and a new container gets the next free id from
-        C(/cluster/nextid) (the next one is taken when a concurrent creation takes it first).
+      - Without it, the container is found by O(name), and a new container (created or cloned) gets a free id of the
+        datacenter's next-id range, the one C(/cluster/nextid) answers; when concurrent creations take it first,
+        other candidates of the range are tried, spread and with random pauses, within O(timeout).
     type: int
   name:
     description:

@@ -100,7 +100,7 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the restore task.
+      - Seconds to wait for the restore task (and, without O(vmid), to claim a free id before it).
     type: int
     default: 1800
 '''

@@ -46,8 +46,9 @@ attributes:
 options:
   vmid:
     description:
-      - The VM's id. For a new VM without it, the next free id comes from C(/cluster/nextid) (retried when a
-        concurrent creation takes that id first).
+      - The VM's id. A new VM (created or cloned) without it gets a free id of the datacenter's next-id range, the
+        one C(/cluster/nextid) answers; when concurrent creations take it first, other candidates of the range are
+        tried, spread and with random pauses, within O(timeout).
       - At least one of O(vmid) and O(name) is required. With both, the VM is found by O(vmid) and O(name) is its
         configuration.
     type: int
