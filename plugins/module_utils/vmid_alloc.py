@@ -141,10 +141,11 @@ class Allocator(object):
         return max(1, self.range[1] - base)
 
     def candidate(self, losses):
+        """(nextid's answer, the candidate to try)."""
         base = next_vmid(self.client)
         if losses <= 0:
-            return base
-        return pick(base, losses, self.span(base), self.rng)
+            return base, base
+        return base, pick(base, losses, self.span(base), self.rng)
 
     def free(self, candidate):
         """nextid's check of one id: True if free (at the time of the check)."""
@@ -166,10 +167,10 @@ class Allocator(object):
         losses = 0
         last = None
         while True:
-            candidate = self.candidate(losses)
+            base, candidate = self.candidate(losses)
             self.tried.append(candidate)
             try:
-                if losses and not self.free(candidate):
+                if candidate != base and not self.free(candidate):
                     raise ProxmoxApiError('VM {0} already exists'.format(candidate), status_code=400)
                 return candidate, self.attempt(create, candidate)
             except (ProxmoxApiError, ProxmoxTaskError) as error:
