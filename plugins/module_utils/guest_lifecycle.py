@@ -10,8 +10,8 @@ Everything here works for both kinds; the API path of one guest is /nodes/{node}
 
 - locate(): find a guest by vmid or unique name in one read of /cluster/resources (Guest, or None).
 - pick_node(): check a node, or choose one for `node: auto` (the online node with the most free memory).
-- create_with_vmid(): run a create request with a vmid from /cluster/nextid, taking the next one when a
-  concurrent creation took it first.
+- create_guest(): run a create request (create, clone, restore) with a given vmid or one claimed from
+  /cluster/nextid, reliably with many concurrent creators (vmid_alloc.py), and wait for its task.
 - ensure_unlocked() / raise_if_locked(): wait for a guest's lock to go away within `lock_timeout`, or fail
   naming the lock.
 - read_pending(): the guest's configuration and its pending changes in one read (/pending).
@@ -30,6 +30,7 @@ import math
 import re
 import time
 
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import vmid_alloc
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxConfigError,
@@ -44,11 +45,8 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Ada
 KINDS = ('qemu', 'lxc')
 KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
 POWER_STATES = ('started', 'stopped', 'shutdown', 'restarted', 'rebooted', 'suspended', 'hibernated')
-# PVE's words when a create request loses the race for a vmid (check_vmid_unused, an existing config file).
-_TAKEN_RE = re.compile(r'(?:VM|CT) \d+ already exists|config file already exists', re.IGNORECASE)
 # PVE's words for a locked guest: 'VM is locked (backup)', 'CT is locked (snapshot)'.
 _LOCKED_RE = re.compile(r'\b(?:VM|CT) is locked \(([^)]+)\)')
-NEXTID_ATTEMPTS = 5
 # PVE's words when a shutdown or reboot does not end in time: a VM's '... got timeout', a container's
 # 'container did not stop'.
 _LATE_WORDS = ('timeout', 'did not stop')
@@ -223,33 +221,6 @@ def check_bridges(client, node, keys_by_bridge, url=None):
         ''.join(k + '; ' for k in kinds), ', '.join(sorted(bridges)) or 'none'), url=url)
 
 
-def next_vmid(client):
-    """A free vmid from /cluster/nextid."""
-    return int(client.get('/cluster/nextid'))
-
-
-def create_with_vmid(client, create, vmid=None, attempts=NEXTID_ATTEMPTS):
-    """Call create(vmid) -> its answer (a UPID); returns (vmid, answer).
-
-    With a given vmid, create is called once. Without, the vmid comes from /cluster/nextid, and when the create
-    request fails because a concurrent creation took that id first ('... already exists'), the next free id
-    is taken, up to `attempts` times.
-    """
-    if vmid is not None:
-        return int(vmid), create(int(vmid))
-    last = None
-    for _attempt in range(attempts):
-        candidate = next_vmid(client)
-        try:
-            return candidate, create(candidate)
-        except ProxmoxApiError as error:
-            if not _TAKEN_RE.search(str(error.message)) and not any(
-                    _TAKEN_RE.search(str(v)) for v in (error.errors or {}).values()):
-                raise
-            last = error
-    raise last
-
-
 # ---------------------------------------------------------------- locks
 
 def lock_name(error):
@@ -367,6 +338,12 @@ def guarded(module, guest, call):
             raise
         raise_if_locked(error, guest, module.target_url)
     return None
+
+
+def create_guest(module, create, vmid=None):
+    """Run create(vmid) (a create, clone or restore request) with the given vmid or one claimed for it, wait for its
+    task, and return the vmid; see vmid_alloc.py."""
+    return vmid_alloc.create_guest(module, create, vmid=vmid)
 
 
 def wait_answer(module, answer):

@@ -43,8 +43,9 @@ options:
   vmid:
     description:
       - The container's id. When no container has it, a new container gets it.
-      - Without it, the container is found by O(name), and a new container gets the next free id from
-        C(/cluster/nextid) (the next one is taken when a concurrent creation takes it first).
+      - Without it, the container is found by O(name), and a new container (created or cloned) gets a free id of the
+        datacenter's next-id range, the one C(/cluster/nextid) answers; when concurrent creations take it first,
+        other candidates of the range are tried, spread and with random pauses, within O(timeout).
     type: int
   name:
     description:
@@ -768,10 +769,8 @@ def create(module, desired, guests):
         return {'changed': True, 'ct': planned_view(vmid, node, desired.get('hostname'), config), 'pending': {},
                 'actions': actions, 'diff': {'before': {}, 'after': diff_after}}
     path = client.path('nodes', node, 'lxc')
-    vmid, answer = gl.create_with_vmid(client, lambda new: client.post(path, vmid=new, **request),
-                                       vmid=params.get('vmid'))
+    vmid = gl.create_guest(module, lambda new: client.post(path, vmid=new, **request), vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    gl.wait_answer(module, answer)
     return finish_new(module, guest, actions, diff_after)
 
 
@@ -838,11 +837,10 @@ def create_clone(module, desired, guests, node):
         request['pool'] = params['pool']
     if params.get('description') is not None:
         request['description'] = params['description']
-    vmid, answer = gl.create_with_vmid(
-        client, lambda new: gl.guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
+    vmid = gl.create_guest(
+        module, lambda new: gl.guarded(module, source, lambda: client.post(source.path('clone'), newid=new, **request)),
         vmid=params.get('vmid'))
     guest = gl.Guest({'type': 'lxc', 'vmid': vmid, 'node': node, 'status': 'stopped'})
-    gl.wait_answer(module, answer)
     guest = refreshed(module, guest)
     if plan.params or plan.delete:
         # Planned again against the clone itself, so that its own MAC addresses are kept.

@@ -19,6 +19,9 @@ description:
     first (the module fails before any write otherwise).
   - Idempotence follows from that; restoring to a new vmid creates the guest once; the next run finds it and reports
     no change. A run with O(force=true) restores every time.
+  - Without O(vmid), the guest is restored as a new guest with a free id of the datacenter's next-id range, claimed
+    as M(proxfleet.proxmox.pve_vm) does (reliable with many restores at once). Nothing then identifies an earlier
+    copy, so every such run restores a new guest; give O(vmid) for an idempotent restore.
   - Needs C(VM.Allocate) on C(/vms/{vmid}) (or C(VM.Backup) to restore over an existing guest),
     C(Datastore.AllocateSpace) on O(storage), C(Datastore.AllocateSpace) on the backup's storage and C(VM.Backup) on
     the backed-up guest (to read the backup), and C(VM.PowerMgmt) for O(start).
@@ -38,8 +41,9 @@ options:
   vmid:
     description:
       - Id of the guest to restore to, a new id, or an existing guest's (only with O(force=true)).
+      - Without it, a free id is claimed from C(/cluster/nextid) and every run restores a new guest (see above);
+        O(latest) then needs O(source_vmid).
     type: int
-    required: true
   node:
     description:
       - Node to restore onto. Restoring over an existing guest needs the node it is on.
@@ -96,7 +100,7 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the restore task.
+      - Seconds to wait for the restore task (and, without O(vmid), to claim a free id before it).
     type: int
     default: 1800
 '''
@@ -133,6 +137,15 @@ EXAMPLES = r'''
         node: pve2
         archive: local:backup/vzdump-lxc-103-2026_11_22-03_00_00.tar.zst
         storage: local-lvm
+
+    - name: Restore the newest backup of VM 100 as a copy with a free id, for a drill (every run makes a new copy)
+      proxfleet.proxmox.pve_restore:
+        source_vmid: 100
+        latest: true
+        backup_storage: pbs-main
+        node: dr1
+        unique: true
+      register: drill_copy
 '''
 
 RETURN = r'''
@@ -143,7 +156,7 @@ guest:
   type: dict
   contains:
     vmid:
-      description: The guest's id.
+      description: The guest's id (null in check mode without O(vmid), as the id is claimed when restoring).
       type: int
     type:
       description: V(qemu) or V(lxc).
@@ -226,7 +239,7 @@ tasks:
       exitstatus: OK
 '''
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import backup as b, guests as g
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import backup as b, guests as g, vmid_alloc
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
@@ -241,7 +254,13 @@ def check_options(params):
     if params.get('archive') and (params.get('backup_storage') or params.get('source_vmid') is not None):
         raise ProxmoxConfigError('backup_storage and source_vmid apply only with latest: true; archive names the '
                                  'backup itself')
-    if not 100 <= params['vmid'] <= 999999999:
+    if params.get('vmid') is None:
+        if params.get('force'):
+            raise ProxmoxConfigError('force replaces guest vmid: give vmid')
+        if params.get('latest') and params.get('source_vmid') is None:
+            raise ProxmoxConfigError('latest: true without vmid needs source_vmid, the guest whose newest backup to '
+                                     'restore')
+    elif not 100 <= params['vmid'] <= 999999999:
         raise ProxmoxConfigError('vmid must be between 100 and 999999999')
     if params.get('archive'):
         b.split_volid(params['archive'])
@@ -337,8 +356,10 @@ def run(module):
     client, url = module.client, module.target_url
     check_options(params)
     check_node(client, params['node'], url)
-    vmid = params['vmid']
-    existing = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None)
+    vmid = params.get('vmid')
+    existing = None
+    if vmid is not None:
+        existing = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None)
     before = view(existing) if existing else None
     known = b.storages(client)
     if existing is not None and not params['force']:
@@ -360,7 +381,7 @@ def run(module):
     diff = {'before': before, 'after': planned}
     if module.check_mode:
         return {'changed': True, 'guest': planned, 'backup': backup, 'diff': diff}
-    data = {'vmid': vmid}
+    data = {}
     for option in ('storage', 'pool'):
         if params.get(option) is not None:
             data[option] = params[option]
@@ -370,24 +391,30 @@ def run(module):
     if params['force']:
         data['force'] = 1
     if kind == 'qemu':
-        upid = client.post(client.path('nodes', params['node'], 'qemu'), archive=item['volid'], **data)
+        def restore(new):
+            return client.post(client.path('nodes', params['node'], 'qemu'), vmid=new, archive=item['volid'], **data)
     else:
-        upid = client.post(client.path('nodes', params['node'], 'lxc'), ostemplate=item['volid'], restore=1, **data)
-    module.wait_task(upid)
-    restored = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None) or planned
+        def restore(new):
+            return client.post(client.path('nodes', params['node'], 'lxc'), vmid=new, ostemplate=item['volid'],
+                               restore=1, **data)
+    vmid = vmid_alloc.create_guest(module, restore, vmid=vmid)
+    restored = next((guest for guest in g.list_guests(client) if int(guest['vmid']) == vmid), None) or \
+        dict(planned, vmid=vmid)
     guest = dict(view(restored), archive=item['volid'])
     diff['after'] = guest
     return {'changed': True, 'guest': guest, 'backup': backup, 'diff': diff}
 
 
 def describe_target(module):
+    if module.params.get('vmid') is None:
+        return 'restore of a new guest to node {0!r}'.format(module.params.get('node'))
     return 'restore of guest {0} to node {1!r}'.format(module.params.get('vmid'), module.params.get('node'))
 
 
 def main():
     module = ProxmoxModule(
         argument_spec=dict(
-            vmid=dict(type='int', required=True),
+            vmid=dict(type='int'),
             node=dict(type='str', required=True),
             archive=dict(type='str'),
             latest=dict(type='bool'),

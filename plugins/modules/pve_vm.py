@@ -46,8 +46,9 @@ attributes:
 options:
   vmid:
     description:
-      - The VM's id. For a new VM without it, the next free id comes from C(/cluster/nextid) (retried when a
-        concurrent creation takes that id first).
+      - The VM's id. A new VM (created or cloned) without it gets a free id of the datacenter's next-id range, the
+        one C(/cluster/nextid) answers; when concurrent creations take it first, other candidates of the range are
+        tried, spread and with random pauses, within O(timeout).
       - At least one of O(vmid) and O(name) is required. With both, the VM is found by O(vmid) and O(name) is its
         configuration.
     type: int
@@ -844,8 +845,7 @@ class VmRun(object):
         def create(candidate):
             return self.client.post(self.client.path('nodes', node, 'qemu'), vmid=candidate, **send)
 
-        vmid, answer = gl.create_with_vmid(self.client, create, vmid=vmid)
-        gl.wait_answer(self.module, answer)
+        vmid = gl.create_guest(self.module, create, vmid=vmid)
         guest = self.relocate(vmid)
         return self.finish(guest, created=True)
 
@@ -881,10 +881,9 @@ class VmRun(object):
             return self.client.post(source.path('clone'), newid=candidate, **send)
 
         try:
-            vmid, answer = gl.create_with_vmid(self.client, clone, vmid=params.get('vmid'))
+            vmid = gl.create_guest(self.module, clone, vmid=params.get('vmid'))
         except ProxmoxApiError as error:
             gl.raise_if_locked(error, source, self.url)
-        gl.wait_answer(self.module, answer)
         return self.relocate(vmid)
 
     def relocate(self, vmid):

@@ -10,6 +10,7 @@ from .areas.backup_jobs import BackupJobsArea
 from .areas.ceph import CephArea
 from .areas.certificates import CertificatesArea
 from .areas.cluster_join import ClusterJoinArea
+from .areas.datacenter import DatacenterArea
 from .areas.firewall_extra import FirewallExtraArea
 from .areas.ha import HaArea
 from .areas.logs import LogsArea
@@ -27,7 +28,7 @@ from .areas.version import VersionArea
 from .areas.vzdump import VzdumpArea
 
 
-class LabPve(RestoredAgentArea, QemuExtraArea, LxcExtraArea, TemplatesArea,
+class LabPve(RestoredAgentArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""

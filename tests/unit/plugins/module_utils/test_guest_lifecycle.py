@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""plugins/module_utils/guest_lifecycle.py: the pure logic (power plans, pending, nextid retry, locks, nodes).
+"""plugins/module_utils/guest_lifecycle.py: the pure logic (power plans, pending, locks, nodes; the vmid
+claim is in test_vmid_alloc.py).
 
 The requests themselves are tested end to end against the lab (tests/integration/test_pve_vm.py); here a small
 in-memory stand-in answers the few reads the functions make.
@@ -186,56 +187,6 @@ def test_check_bridges_without_bridges_to_check_reads_nothing():
     client = network_reads()
     gl.check_bridges(client, 'n1', {})
     assert client.requests == []
-
-
-def test_create_with_vmid_retries_a_taken_id():
-    ids = iter(['120', '121', '122'])
-    client = Reads({'/cluster/nextid': lambda: next(ids)})
-    tried = []
-
-    def create(vmid):
-        tried.append(vmid)
-        if vmid < 122:
-            raise ProxmoxApiError("unable to create VM {0} - VM {0} already exists on node 'pve2'".format(vmid),
-                                  status_code=500)
-        return 'UPID'
-
-    assert gl.create_with_vmid(client, create) == (122, 'UPID')
-    assert tried == [120, 121, 122]
-
-
-def test_create_with_vmid_other_errors_pass_and_given_vmid_is_used_once():
-    client = Reads({'/cluster/nextid': '130'})
-
-    def create(vmid):
-        raise ProxmoxApiError('Parameter verification failed.', status_code=400, errors={'net0': 'bad'})
-
-    with pytest.raises(ProxmoxApiError, match='verification'):
-        gl.create_with_vmid(client, create)
-    assert gl.create_with_vmid(client, lambda vmid: vmid * 2, vmid=7) == (7, 14)
-
-
-def test_create_with_vmid_does_not_retry_other_conflicts():
-    client = Reads({'/cluster/nextid': '150'})
-    tried = []
-
-    def create(vmid):
-        tried.append(vmid)
-        raise ProxmoxApiError("volume 'local-lvm:vm-150-disk-0' already exists", status_code=500)
-
-    with pytest.raises(ProxmoxApiError, match='volume'):
-        gl.create_with_vmid(client, create)
-    assert tried == [150]
-
-
-def test_create_with_vmid_gives_up():
-    client = Reads({'/cluster/nextid': '140'})
-
-    def create(vmid):
-        raise ProxmoxApiError('unable to create VM 140: config file already exists', status_code=500)
-
-    with pytest.raises(ProxmoxApiError, match='already exists'):
-        gl.create_with_vmid(client, create, attempts=3)
 
 
 def test_lock_errors_name_the_lock():
