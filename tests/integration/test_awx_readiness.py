@@ -3,7 +3,9 @@
 what the plugins read, and ansible-runner (AWX's engine) runs the inventory and a playbook with credentials given
 only as environment variables, none written to disk."""
 
+import ast
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -26,11 +28,54 @@ def test_execution_environment_context(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     build = context / '_build'
     assert 'proxmoxer' in (build / 'requirements.txt').read_text()
+    assert 'jmespath' in (build / 'requirements.txt').read_text()
     assert 'proxfleet.proxmox' in (build / 'requirements.yml').read_text()
     assert (build / 'bindep.txt').exists()
     assert 'ansible-core' in (context / 'Dockerfile').read_text()
     meta = yaml.safe_load(open(os.path.join(REPO, 'meta', 'execution-environment.yml')))
     assert meta['dependencies'] == {'python': 'requirements.txt', 'system': 'bindep.txt'}
+
+
+# Imported by plugins but installed with what the EE installs anyway.
+PROVIDED = {'yaml': 'PyYAML, a dependency of ansible-core', 'urllib3': 'a dependency of requests'}
+
+
+def _requirement_names(path):
+    names = set()
+    with open(path) as handle:
+        for line in handle:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                names.add(re.split(r'[<>=!~;\[ ]', line, maxsplit=1)[0].lower().replace('_', '-'))
+    return names
+
+
+def test_execution_environment_installs_every_library_the_plugins_import():
+    """Every third-party package a module or plugin imports (jmespath for pve_resources' query and json_query) is in
+    the Python requirements the collection's EE metadata points ansible-builder at."""
+    meta = yaml.safe_load(open(os.path.join(REPO, 'meta', 'execution-environment.yml')))
+    required = _requirement_names(os.path.join(REPO, meta['dependencies']['python']))
+    imported = {}
+    for root, _dirs, files in os.walk(os.path.join(REPO, 'plugins')):
+        for name in files:
+            if not name.endswith('.py'):
+                continue
+            path = os.path.join(root, name)
+            with open(path) as handle:
+                tree = ast.parse(handle.read(), path)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    tops = [alias.name.split('.')[0] for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    tops = [node.module.split('.')[0]]
+                else:
+                    continue
+                for top in tops:
+                    if top not in sys.stdlib_module_names and top not in ('ansible', 'ansible_collections', '__future__'):
+                        imported.setdefault(top, os.path.relpath(path, REPO))
+    assert 'jmespath' in imported
+    missing = dict((top, where) for top, where in imported.items() if top.lower() not in required and top not in PROVIDED)
+    assert not missing, 'imported but not in {0}: {1}'.format(meta['dependencies']['python'], missing)
 
 
 def test_credential_type_injects_what_the_collection_reads():
