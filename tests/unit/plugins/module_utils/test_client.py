@@ -284,6 +284,7 @@ def test_env_missing_host_is_an_argument_error(clean_env, service, other_env, ca
     # The spec leaves api_host optional (a `cluster` of an estate may give it): the module requires it, before any
     # connection, once it has looked at the estate.
     import json
+
     from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
     testing = pytest.importorskip('ansible.module_utils.testing', reason='patch_module_args needs ansible-core 2.19+')
     with testing.patch_module_args({}):

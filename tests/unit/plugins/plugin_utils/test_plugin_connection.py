@@ -1,11 +1,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """plugin_utils.connection: the modules' client for plugins, failing with AnsibleError."""
 
+import json
+
 import pytest
 from ansible.errors import AnsibleError
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError
-from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import client_from_options, plugin_error
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate, client_from_options, plugin_error
 
 
 def test_token_options_make_a_pbs_client():
@@ -44,8 +46,6 @@ def _loader():
 
 
 def test_plugin_estate_from_a_file_and_inline(tmp_path):
-    import json
-    from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate
     path = tmp_path / 'estate.json'
     path.write_text(json.dumps(ESTATE))
     for estate in (PluginEstate(_loader(), estate_file=str(path)), PluginEstate(_loader(), estate=ESTATE)):
@@ -62,14 +62,12 @@ def test_plugin_estate_from_a_file_and_inline(tmp_path):
     ({'estate': {'clusters': {'a': {'api_host': 'h', 'token': 'secret-of-prod-a'}}}}, 'a', 'unknown options token'),
 ])
 def test_plugin_estate_errors(kwargs, name, words):
-    from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate
     with pytest.raises(AnsibleError, match=words) as info:
         PluginEstate(_loader(), **kwargs).options(name)
     assert 'secret-of-prod-a' not in str(info.value)
 
 
 def test_plugin_estate_never_quotes_a_broken_file(tmp_path):
-    from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate
     path = tmp_path / 'estate.yml'
     path.write_text('clusters:\n  a:\n    api_token_secret: "s3cr3t-in-a-broken-line\n  - ]\n')
     with pytest.raises(AnsibleError, match='cannot be read as YAML or JSON') as info:
