@@ -141,8 +141,8 @@ def _entry(name, options, where):
         raise EstateError('{0}: the options of {1!r} must be a mapping'.format(where, name))
     unknown = sorted(str(k) for k in options if k not in CONNECTION_KEYS and k != 'name')
     if unknown:
-        raise EstateError('{0} {1!r}: unknown options {2} (known: {3})'.format(where, name, ', '.join(unknown),
-                                                                              ', '.join(CONNECTION_KEYS)))
+        raise EstateError('{0} {1!r}: unknown options {2} (known: {3})'.format(
+            where, name, ', '.join(unknown), ', '.join(CONNECTION_KEYS)))
     entry = {}
     for key, value in options.items():
         if key == 'name' or value is None:
@@ -159,8 +159,6 @@ def _entry(name, options, where):
                 raise EstateError('{0} {1!r}: {2} must be an integer, got {3!r}'.format(where, name, key, value)) from None
         elif key == 'validate_certs':
             entry[key] = _bool(value, '{0} {1!r}'.format(where, name))
-        elif key in SECRET_KEYS:
-            entry[key] = str(value)
         else:
             entry[key] = str(value)
     if not entry.get('api_host'):
