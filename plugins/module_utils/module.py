@@ -94,6 +94,36 @@ class ProxmoxModule(AnsibleModule):
         since those override an estate's values while defaults and environment fallbacks do not."""
         super()._load_params()
         self._given = frozenset(k for k, v in (self.params or {}).items() if v is not None)
+        self._given_dicts = dict((k, dict((sk, sv) for sk, sv in v.items() if sv is not None))
+                                 for k, v in (self.params or {}).items() if isinstance(v, dict))
+
+    def given_suboptions(self, name):
+        """The suboptions of the dict option name that the task gave (not None), before defaults were applied."""
+        return dict(getattr(self, '_given_dicts', {}).get(name) or {})
+
+    def estate_entry(self, name, service=None):
+        """The options (api_host a list of hosts) of the cluster, or Backup Server for PBS, called name in the estate
+        the options give (estate, else estate_file); read once. Fails the module, before any connection, when the
+        estate is missing, unreadable or malformed, or does not have name. Its secrets are masked in every output."""
+        params = self.params
+        try:
+            if getattr(self, '_estate', None) is None:
+                inline = params.get('estate')
+                if inline is not None:
+                    source, data = '(the estate option)', inline
+                else:
+                    source = params.get('estate_file')
+                    if not source:
+                        self.fail_json(msg='cluster {0!r} is looked up in an estate: set estate_file (or the {1} '
+                                           'environment variable, as the AWX estate credential does) or estate'.format(name, ESTATE_ENV))
+                    data = read_estate_file(source)
+                    self.no_log_values.update(estate_secrets(data))
+                self._estate = (normalize_estate(data, source), source)
+            estate, source = self._estate
+            return estate_entry(estate, name, service or self.service, source)
+        except ProxmoxError as error:
+            self.fail_json(msg=str(error))
+        return None
 
     def _use_estate(self):
         """Take the connection from the estate entry `cluster` names, under the options the task gave.
@@ -106,20 +136,7 @@ class ProxmoxModule(AnsibleModule):
             self.no_log_values.update(estate_secrets(inline))
         name = params.get('cluster')
         if name:
-            try:
-                if inline is not None:
-                    source = '(the estate option)'
-                    data = inline
-                else:
-                    source = params.get('estate_file')
-                    if not source:
-                        self.fail_json(msg='cluster {0!r} is looked up in an estate: set estate_file (or the {1} '
-                                           'environment variable, as the AWX estate credential does) or estate'.format(name, ESTATE_ENV))
-                    data = read_estate_file(source)
-                    self.no_log_values.update(estate_secrets(data))
-                entry = estate_entry(normalize_estate(data, source), name, self.service, source)
-            except ProxmoxError as error:
-                self.fail_json(msg=str(error))
+            entry = self.estate_entry(name)
             hosts = entry.get('api_host') or []
             entry['api_host'] = hosts[0] if hosts else None
             for key in CONNECTION_KEYS:
