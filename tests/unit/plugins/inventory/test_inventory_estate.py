@@ -15,7 +15,7 @@ ESTATE = {'clusters': {'a': {'api_host': 'pve-a', 'api_token_id': 'ro@pve!x', 'a
 
 def _plugin(**options):
     plugin = InventoryModule()
-    plugin.get_option = lambda name: options.get(name)
+    plugin.get_option = options.get
     return plugin
 
 
