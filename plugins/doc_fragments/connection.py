@@ -14,8 +14,8 @@ options:
     description:
       - Host name or IP address of a node of the Proxmox VE cluster.
       - If not set, the value of the E(PROXMOX_HOST) environment variable is used.
+      - Required, unless O(cluster) names a cluster of an estate.
     type: str
-    required: true
     version_added: 0.1.0
   api_port:
     description:
@@ -81,6 +81,33 @@ options:
     type: int
     default: 30
     version_added: 0.1.0
+  cluster:
+    description:
+      - Name of the cluster in the estate (O(estate), else the file O(estate_file)) to take the connection from;
+        its entry under C(clusters) gives O(api_host) and the other connection options.
+      - Options given to the task (or through C(module_defaults)) override the estate's values; the E(PROXMOX_*)
+        environment variables are not used for a connection named by O(cluster).
+      - An unknown name fails the module, listing the names the estate holds.
+      - See the collection's docs/connection.md for the estate format (the inventory plugin's C(clusters) and
+        C(pbs_servers)).
+    type: str
+    version_added: 0.1.0
+  estate_file:
+    description:
+      - YAML or JSON file describing an estate, read on the host that runs the module when O(cluster) is set.
+      - If not set, the value of the E(PROXMOX_ESTATE_FILE) environment variable is used, which the AWX estate
+        credential type sets to the file it injects.
+      - A module cannot decrypt a vault-encrypted file; give such an estate with O(estate) instead.
+    type: path
+    version_added: 0.1.0
+  estate:
+    description:
+      - The estate itself, as a dictionary (C(clusters), C(pbs_servers)), used instead of O(estate_file).
+      - Lets a vault-encrypted estate be given from a variable, for example
+        C("{{ lookup('ansible.builtin.file', 'estate.vault.yml') | from_yaml }}").
+      - Its passwords and token secrets are masked in every result and message.
+    type: dict
+    version_added: 0.1.0
 requirements:
   - proxmoxer >= 2.0.1
   - requests >= 2.32.0
@@ -97,8 +124,8 @@ options:
     description:
       - Host name or IP address of the Proxmox Backup Server.
       - If not set, the value of the E(PBS_HOST) environment variable is used.
+      - Required, unless O(cluster) names a Backup Server of an estate.
     type: str
-    required: true
     version_added: 0.1.0
   api_port:
     description:
@@ -158,6 +185,33 @@ options:
       - If not set, the value of the E(PBS_TIMEOUT) environment variable is used, then V(30).
     type: int
     default: 30
+    version_added: 0.1.0
+  cluster:
+    description:
+      - Name of the Backup Server in the estate (O(estate), else the file O(estate_file)) to take the connection from;
+        its entry under C(pbs_servers) gives O(api_host) and the other connection options.
+      - Options given to the task (or through C(module_defaults)) override the estate's values; the E(PBS_*)
+        environment variables are not used for a connection named by O(cluster).
+      - An unknown name fails the module, listing the names the estate holds.
+      - See the collection's docs/connection.md for the estate format (the inventory plugin's C(clusters) and
+        C(pbs_servers)).
+    type: str
+    version_added: 0.1.0
+  estate_file:
+    description:
+      - YAML or JSON file describing an estate, read on the host that runs the module when O(cluster) is set.
+      - If not set, the value of the E(PROXMOX_ESTATE_FILE) environment variable is used, which the AWX estate
+        credential type sets to the file it injects.
+      - A module cannot decrypt a vault-encrypted file; give such an estate with O(estate) instead.
+    type: path
+    version_added: 0.1.0
+  estate:
+    description:
+      - The estate itself, as a dictionary (C(clusters), C(pbs_servers)), used instead of O(estate_file).
+      - Lets a vault-encrypted estate be given from a variable, for example
+        C("{{ lookup('ansible.builtin.file', 'estate.vault.yml') | from_yaml }}").
+      - Its passwords and token secrets are masked in every result and message.
+    type: dict
     version_added: 0.1.0
 requirements:
   - proxmoxer >= 2.0.1

@@ -63,4 +63,22 @@ options:
     default: 30
     env:
       - name: PROXMOX_TIMEOUT
+  cluster:
+    description:
+      - Name of a cluster of the estate (O(estate), else O(estate_file)) to take the connection from, its entry under
+        C(clusters); connection options passed to the lookup override the estate's values.
+    type: str
+    version_added: 0.1.0
+  estate_file:
+    description:
+      - YAML or JSON file describing an estate (see the collection's docs/connection.md), read on the controller; it may
+        be vault-encrypted, or hold vault-encrypted values.
+    type: path
+    env:
+      - name: PROXMOX_ESTATE_FILE
+    version_added: 0.1.0
+  estate:
+    description: The estate itself, as a dictionary, used instead of O(estate_file).
+    type: dict
+    version_added: 0.1.0
 '''

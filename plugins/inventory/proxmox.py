@@ -45,12 +45,27 @@ options:
     type: str
     required: true
     choices: [proxfleet.proxmox.proxmox]
+  estate_file:
+    description:
+      - YAML or JSON file describing an estate (C(clusters) and C(pbs_servers), written as this file writes them, or as
+        mappings from name to options; see the collection's docs/connection.md). It may be vault-encrypted, or hold
+        vault-encrypted values.
+      - With it, O(clusters) and O(pbs_servers) may name the estate's entries instead of spelling their options out,
+        and when O(clusters) is not set every cluster of the estate is listed (and, when O(pbs_servers) is not set,
+        every Backup Server).
+      - The AWX estate credential type sets E(PROXMOX_ESTATE_FILE) to the file it injects.
+    type: path
+    env:
+      - name: PROXMOX_ESTATE_FILE
+    version_added: 0.1.0
   clusters:
     description:
       - The clusters to list. Each takes the connection options of the collection's modules.
+      - An entry may also be the name of a cluster of O(estate_file), a string; an entry whose C(name) is a cluster of
+        the estate takes the estate's options under its own.
+      - Required unless O(estate_file) is set, in which case every cluster of the estate is listed by default.
     type: list
-    elements: dict
-    required: true
+    elements: raw
     suboptions:
       name:
         description:
@@ -60,8 +75,8 @@ options:
       api_host:
         description:
           - A node of the cluster, or a list of nodes tried in order until one answers.
+          - Required unless the estate has the cluster.
         type: raw
-        required: true
       api_port:
         description: Port of the API.
         type: int
@@ -97,9 +112,10 @@ options:
       - Proxmox Backup Servers to add as hosts too (group C(proxmox_pbs)), each a dict with C(name), C(api_host) (a
         host or a list tried in order) and the same connection options as O(clusters); C(api_port) defaults to V(8007).
       - Their host variables are C(proxmox_type) (V(pbs)), C(proxmox_version) and C(proxmox_datastores).
+      - An entry may also be the name of a Backup Server of O(estate_file); when this is not set, every Backup Server of
+        the estate is listed (none without an estate).
     type: list
-    elements: dict
-    default: []
+    elements: raw
   want_nodes:
     description: Add the cluster nodes as hosts too (group C(proxmox_nodes)).
     type: bool
@@ -173,6 +189,20 @@ compose:
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/proxfleet-inventory
+
+# inventory/estate.proxmox.yml: every cluster and Backup Server of the estate file the AWX estate credential
+# injects (PROXMOX_ESTATE_FILE), or of a vault-encrypted file given as estate_file from the command line.
+plugin: proxfleet.proxmox.proxmox
+want_nodes: true
+
+# inventory/two.proxmox.yml: two clusters of the estate, one with its own options over the estate's
+plugin: proxfleet.proxmox.proxmox
+estate_file: estate.vault.yml
+clusters:
+  - prod-a
+  - name: prod-b
+    api_timeout: 60
+pbs_servers: []
 '''
 
 import concurrent.futures
@@ -188,6 +218,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import Pr
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConnectionError, ProxmoxError, ProxmoxTLSError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import settings_from_options
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import mask_guest_config
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.guests import (
     agent_addresses,
     choose_address,
@@ -211,6 +242,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super().verify_file(path) and path.endswith(('proxmox.yml', 'proxmox.yaml'))
 
     # ---------------------------------------------------------------- options
+
+    def _estate_entries(self, estate, service='PVE'):
+        """The entries of clusters (or pbs_servers), with those the estate has completed from it: a bare name is the
+        estate's entry, a dict whose name the estate has gets the estate's options under its own."""
+        where = 'clusters' if service == 'PVE' else 'pbs_servers'
+        entries = self.get_option(where)
+        if entries is None:
+            entries = estate.names(service) if estate.given else []
+        completed = []
+        for entry in entries:
+            if isinstance(entry, str) and entry:
+                entry = {'name': entry}
+                if not estate.given:
+                    raise AnsibleParserError('{0} names {1!r}, which needs an estate_file (or the PROXMOX_ESTATE_FILE '
+                                             'environment variable)'.format(where, entry['name']))
+            if isinstance(entry, dict) and entry.get('name') and estate.given and (
+                    not entry.get('api_host') or estate.has(entry['name'], service)):
+                # The estate's values are data, never templates; the entry's own may be (lookups, !vault).
+                completed_entry = dict(wrap_var(estate.options(entry['name'], service)), name=entry['name'])
+                completed_entry.update((k, v) for k, v in entry.items() if v is not None)
+                entry = completed_entry
+            completed.append(entry)
+        return completed
 
     def _cluster_options(self, entry, service='PVE'):
         """One cluster's (or PBS server's) options, templated (lookups, vaulted values) and checked before any request."""
@@ -406,10 +460,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option('strict')
         self._address_order = self.get_option('address_order')
         self._need_config = 'config' in self._address_order or bool(self.get_option('config_keys'))
-        clusters = [self._cluster_options(entry) for entry in self.get_option('clusters') or []]
+        estate = PluginEstate(self.loader, estate_file=self.get_option('estate_file'))
+        clusters = [self._cluster_options(entry) for entry in self._estate_entries(estate)]
         if not clusters:
             raise AnsibleParserError('{0}: clusters lists no cluster'.format(path))
-        clusters += [self._cluster_options(entry, 'PBS') for entry in self.get_option('pbs_servers') or []]
+        clusters += [self._cluster_options(entry, 'PBS') for entry in self._estate_entries(estate, 'PBS')]
         names = [c['name'] for c in clusters]
         if len(set(names)) != len(names):
             raise AnsibleParserError('{0}: cluster and PBS server names must be unique, got {1}'.format(path, ', '.join(names)))

@@ -53,6 +53,11 @@ EXAMPLES = r'''
       - latest.backup_time > now(utc=true).timestamp() - 86400
   vars:
     latest: "{{ lookup('proxfleet.proxmox.pbs_latest_backup', 'ct/101', datastore='backups', namespace='prod') }}"
+
+- name: The newest backup of VM 100 on the Backup Server pbs1 of a vault-encrypted estate file
+  ansible.builtin.debug:
+    msg: "{{ lookup('proxfleet.proxmox.pbs_latest_backup', '100', datastore='backups', cluster='pbs1',
+             estate_file='estate.vault.yml') }}"
 '''
 
 RETURN = r'''
@@ -71,7 +76,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import latest_snapshot
-from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import OPTION_NAMES, client_from_options
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import client_from_options, lookup_connection
 
 BACKUP_TYPES = ('vm', 'ct', 'host')
 
@@ -95,7 +100,7 @@ class LookupModule(LookupBase):
         if not terms:
             raise AnsibleLookupError('pbs_latest_backup: name at least one guest (its backup id, or type/id)')
         guests = [split_term(term, self.get_option('backup_type')) for term in terms]
-        client = client_from_options(dict((name, self.get_option(name)) for name in OPTION_NAMES), service='PBS')
+        client = client_from_options(lookup_connection(self, kwargs, 'PBS'), service='PBS')
         store, ns = self.get_option('datastore'), self.get_option('namespace')
         results = []
         for kind, ident in guests:

@@ -36,6 +36,10 @@ EXAMPLES = r'''
 - name: A free VMID at 9000 or above, credentials from PROXMOX_* environment variables
   ansible.builtin.set_fact:
     template_vmid: "{{ lookup('proxfleet.proxmox.pve_nextid', 9000) }}"
+
+- name: A free VMID of the cluster prod-b of the estate PROXMOX_ESTATE_FILE names (the AWX estate credential)
+  ansible.builtin.set_fact:
+    vmid: "{{ lookup('proxfleet.proxmox.pve_nextid', cluster='prod-b') }}"
 '''
 
 RETURN = r'''
@@ -49,7 +53,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
-from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import OPTION_NAMES, client_from_options
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import client_from_options, lookup_connection
 
 MAX_VMID = 999999999
 
@@ -70,7 +74,7 @@ def next_free(client, start=None):
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        client = client_from_options(dict((name, self.get_option(name)) for name in OPTION_NAMES))
+        client = client_from_options(lookup_connection(self, kwargs))
         try:
             return [next_free(client, term) for term in (terms or [None])]
         except ProxmoxError as error:

@@ -32,10 +32,13 @@ options:
     default: [vm]
   clusters:
     description:
-      - Several clusters, each a dict with C(name) and the connection options (C(api_host), C(api_token_id), ...).
-      - Without it, the one cluster the connection options name is read, and C(cluster) is its O(api_host).
+      - Several clusters, each a dict with C(name) and the connection options (C(api_host), C(api_token_id), ...),
+        or the name of a cluster of the estate (O(estate), else O(estate_file)).
+      - A dict whose C(name) is a cluster of the estate takes the estate's options under its own.
+      - Without it, the one cluster the connection options (or O(cluster)) name is read, and C(cluster) is its
+        O(api_host) (or the O(cluster) name).
     type: list
-    elements: dict
+    elements: raw
   filters:
     description:
       - Keep the items whose keys equal these values; a list value keeps items equal to any of its elements, and for
@@ -58,6 +61,10 @@ EXAMPLES = r'''
     roomiest: "{{ lookup('proxfleet.proxmox.pve_resources', 'node', filters={'status': 'online'},
                          query='max_by(@, &freemem).node') }}"
 
+- name: Every node of two clusters of the estate PROXMOX_ESTATE_FILE names (the AWX estate credential)
+  ansible.builtin.debug:
+    msg: "{{ query('proxfleet.proxmox.pve_resources', 'node', clusters=['prod-a', 'prod-b']) }}"
+
 - name: Running guests tagged prod, across the estate
   ansible.builtin.debug:
     msg: "{{ query('proxfleet.proxmox.pve_resources', 'vm', clusters=pve_clusters,
@@ -79,7 +86,12 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
-from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import OPTION_NAMES, client_from_options
+from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import (
+    OPTION_NAMES,
+    PluginEstate,
+    client_from_options,
+    lookup_connection,
+)
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.guests import split_tags
 
 try:
@@ -137,14 +149,22 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError('pve_resources: query needs the jmespath Python package on the controller')
         clusters = self.get_option('clusters')
         if clusters:
+            estate = PluginEstate(self._loader, self.get_option('estate'), self.get_option('estate_file'))
             targets = []
             for entry in clusters:
+                if isinstance(entry, str) and entry:
+                    entry = {'name': entry}
                 if not isinstance(entry, dict) or not entry.get('name'):
                     raise AnsibleLookupError('pve_resources: each entry of clusters needs a name')
-                targets.append((entry['name'], dict((k, entry.get(k)) for k in OPTION_NAMES if entry.get(k) is not None)))
+                given = dict((k, entry.get(k)) for k in OPTION_NAMES if entry.get(k) is not None)
+                if not given.get('api_host') or estate.has(entry['name']):
+                    given = estate.options(entry['name'], 'PVE', given)
+                if isinstance(given.get('api_host'), list):
+                    given['api_host'] = given['api_host'][0]
+                targets.append((entry['name'], given))
         else:
-            options = dict((name, self.get_option(name)) for name in OPTION_NAMES)
-            targets = [(options.get('api_host'), options)]
+            options = lookup_connection(self, kwargs)
+            targets = [(self.get_option('cluster') or options.get('api_host'), options)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:
             batches = list(pool.map(lambda target: self._read(target[0], target[1], kinds), targets))
         filters = self.get_option('filters') or {}

@@ -17,6 +17,14 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     ProxmoxClient,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, ProxmoxTaskError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.estate import (
+    CONNECTION_KEYS,
+    ESTATE_ENV,
+    estate_entry,
+    estate_secrets,
+    normalize_estate,
+    read_estate_file,
+)
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline, wait_for_task
 
 DEFAULT_TASK_TIMEOUT = 600
@@ -30,7 +38,8 @@ def connection_argument_spec(service='PVE'):
         return (env_fallback, ['{0}_{1}'.format(env, name)])
 
     return dict(
-        api_host=dict(type='str', required=True, fallback=from_env('HOST')),
+        # Required, unless `cluster` names it in an estate: checked by ProxmoxModule once the estate is read.
+        api_host=dict(type='str', fallback=from_env('HOST')),
         api_port=dict(type='int', fallback=from_env('PORT')),
         api_user=dict(type='str', fallback=from_env('USER')),
         api_password=dict(type='str', no_log=True, fallback=from_env('PASSWORD')),
@@ -40,6 +49,10 @@ def connection_argument_spec(service='PVE'):
         ca_path=dict(type='path', fallback=from_env('CA_PATH')),
         fingerprint=dict(type='str', fallback=from_env('FINGERPRINT')),
         api_timeout=dict(type='int', default=30, fallback=from_env('TIMEOUT')),
+        cluster=dict(type='str'),
+        estate_file=dict(type='path', fallback=(env_fallback, [ESTATE_ENV])),
+        # Not no_log as a whole (that would mask every host name and port of it everywhere): its secrets are.
+        estate=dict(type='dict', no_log=False),
     )
 
 
@@ -68,12 +81,74 @@ class ProxmoxModule(AnsibleModule):
         spec.update(argument_spec or {})
         kwargs.setdefault('supports_check_mode', True)
         super().__init__(argument_spec=spec, **kwargs)
+        self._use_estate()
         if PROXMOXER_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('proxmoxer and requests'), exception=PROXMOXER_IMPORT_ERROR)
         self._client = None
         self.task_results = []
         timeout = self.params.get('timeout')
         self.deadline = Deadline(DEFAULT_TASK_TIMEOUT if timeout is None else timeout)
+
+    def _load_params(self):
+        """The raw arguments, as the task (and module_defaults) gave them: remembers which were given explicitly,
+        since those override an estate's values while defaults and environment fallbacks do not."""
+        super()._load_params()
+        self._given = frozenset(k for k, v in (self.params or {}).items() if v is not None)
+        self._given_dicts = dict((k, dict((sk, sv) for sk, sv in v.items() if sv is not None))
+                                 for k, v in (self.params or {}).items() if isinstance(v, dict))
+
+    def given_suboptions(self, name):
+        """The suboptions of the dict option name that the task gave (not None), before defaults were applied."""
+        return dict(getattr(self, '_given_dicts', {}).get(name) or {})
+
+    def estate_entry(self, name, service=None):
+        """The options (api_host a list of hosts) of the cluster, or Backup Server for PBS, called name in the estate
+        the options give (estate, else estate_file); read once. Fails the module, before any connection, when the
+        estate is missing, unreadable or malformed, or does not have name. Its secrets are masked in every output."""
+        params = self.params
+        try:
+            if getattr(self, '_estate', None) is None:
+                inline = params.get('estate')
+                if inline is not None:
+                    source, data = '(the estate option)', inline
+                else:
+                    source = params.get('estate_file')
+                    if not source:
+                        self.fail_json(msg='cluster {0!r} is looked up in an estate: set estate_file (or the {1} '
+                                           'environment variable, as the AWX estate credential does) or estate'.format(name, ESTATE_ENV))
+                    data = read_estate_file(source)
+                    self.no_log_values.update(estate_secrets(data))
+                self._estate = (normalize_estate(data, source), source)
+            estate, source = self._estate
+            return estate_entry(estate, name, service or self.service, source)
+        except ProxmoxError as error:
+            self.fail_json(msg=str(error))
+        return None
+
+    def _use_estate(self):
+        """Take the connection from the estate entry `cluster` names, under the options the task gave.
+
+        With `cluster`, the PROXMOX_* / PBS_* environment fallbacks are not used for the connection: they may hold
+        another cluster's credential (an AWX job with both credential types)."""
+        params = self.params
+        inline = params.get('estate')
+        if inline is not None:
+            self.no_log_values.update(estate_secrets(inline))
+        name = params.get('cluster')
+        if name:
+            entry = self.estate_entry(name)
+            hosts = entry.get('api_host') or []
+            entry['api_host'] = hosts[0] if hosts else None
+            for key in CONNECTION_KEYS:
+                if key not in getattr(self, '_given', ()):
+                    spec = self.argument_spec[key]
+                    params[key] = entry.get(key, spec.get('default'))
+            # More nodes of the cluster, for the modules that fail over (pve_fleet_info's fallback_hosts).
+            if 'fallback_hosts' in self.argument_spec and 'fallback_hosts' not in getattr(self, '_given', ()) and len(hosts) > 1:
+                params['fallback_hosts'] = hosts[1:]
+        if not params.get('api_host'):
+            self.fail_json(msg='missing required arguments: api_host (or the {0}_HOST environment variable, or cluster '
+                               'naming an entry of an estate)'.format(SERVICES[self.service]['env']))
 
     @property
     def client(self):

@@ -64,10 +64,17 @@ options:
       - Needs an API token, which the source cluster uses to talk to the target.
     type: dict
     suboptions:
+      cluster:
+        description:
+          - Name of a cluster of the estate (O(estate), else O(estate_file)) to take the target's connection from;
+            the other suboptions given override the estate's values.
+          - Without it, O(target_cluster.api_host), O(target_cluster.api_token_id) and
+            O(target_cluster.api_token_secret) are required.
+        type: str
+        version_added: 0.1.0
       api_host:
         description: Host name or address of a node of the target cluster, as the source cluster reaches it.
         type: str
-        required: true
       api_port:
         description: Port of the target cluster's API.
         type: int
@@ -75,11 +82,9 @@ options:
       api_token_id:
         description: The target cluster's API token, as C(user@realm!name).
         type: str
-        required: true
       api_token_secret:
         description: The secret of O(target_cluster.api_token_id). It never appears in results, diffs or messages.
         type: str
-        required: true
       fingerprint:
         description:
           - SHA-256 fingerprint of the target's certificate (C(AA:BB:...)). The module pins it for its own
@@ -213,6 +218,14 @@ EXAMPLES = r'''
     - name: Print the plan
       ansible.builtin.debug:
         var: move.plan
+
+- name: Between two clusters of an estate, by name (the AWX estate credential sets PROXMOX_ESTATE_FILE)
+  proxfleet.proxmox.pve_migrate:
+    cluster: prod-a
+    vmid: 130
+    target_cluster:
+      cluster: prod-b
+    target_storage: local-lvm
 '''
 
 RETURN = r'''
@@ -463,10 +476,31 @@ def local_migration(module, source):
 
 # ---------------------------------------------------------------- across clusters
 
+def resolve_target_cluster(module):
+    """target_cluster from the estate when it names a cluster (its own suboptions over the estate's values), and
+    its required connection options checked: before any connection."""
+    spec = module.params.get('target_cluster')
+    if not spec:
+        return
+    name = spec.get('cluster')
+    if name:
+        given = module.given_suboptions('target_cluster')
+        entry = module.estate_entry(name, 'PVE')
+        hosts = entry.get('api_host') or []
+        entry['api_host'] = hosts[0] if hosts else None
+        for key, value in entry.items():
+            if key not in given and (key in spec or key == 'api_user'):
+                spec[key] = value
+    missing = [key for key in ('api_host', 'api_token_id', 'api_token_secret') if not spec.get(key)]
+    if missing:
+        module.fail_json(msg='target_cluster needs {0} (or cluster, naming a cluster of the estate whose entry has '
+                             'them): the source cluster reaches the target with an API token'.format(', '.join(missing)))
+
+
 def target_client(params):
     spec = params['target_cluster']
     settings = ConnectionSettings(
-        host=spec['api_host'], port=spec.get('api_port'), token_id=spec['api_token_id'],
+        host=spec['api_host'], port=spec.get('api_port'), user=spec.get('api_user'), token_id=spec['api_token_id'],
         token_secret=spec['api_token_secret'], validate_certs=spec.get('validate_certs', True),
         ca_path=spec.get('ca_path'), fingerprint=spec.get('fingerprint'), timeout=spec.get('api_timeout'))
     return ProxmoxClient(settings)
@@ -506,7 +540,7 @@ def remote_migration(module, source, remote, remote_guests):
     target_node = g.local_node(remote_nodes)
     check_storages(remote, params, source['type'], remote_url, 'the target cluster')
     fingerprint = spec.get('fingerprint') or g.served_fingerprint(remote, target_node or 'localhost')
-    send = {'target-endpoint': g.remote_endpoint(remote.settings.host, remote.settings.port, spec['api_token_id'],
+    send = {'target-endpoint': g.remote_endpoint(remote.settings.host, remote.settings.port, remote.settings.auth_id,
                                                  remote.settings.token_secret, fingerprint),
             'target-storage': storages, 'target-bridge': bridges}
     if params.get('target_vmid'):
@@ -602,10 +636,11 @@ def main():
             name=dict(type='str'),
             target_node=dict(type='str'),
             target_cluster=dict(type='dict', options=dict(
-                api_host=dict(type='str', required=True),
+                cluster=dict(type='str'),
+                api_host=dict(type='str'),
                 api_port=dict(type='int', default=8006),
-                api_token_id=dict(type='str', required=True, no_log=False),
-                api_token_secret=dict(type='str', required=True, no_log=True),
+                api_token_id=dict(type='str', no_log=False),
+                api_token_secret=dict(type='str', no_log=True),
                 fingerprint=dict(type='str'),
                 ca_path=dict(type='path'),
                 validate_certs=dict(type='bool', default=True),
@@ -628,6 +663,7 @@ def main():
         mutually_exclusive=[('vmid', 'name'), ('target_node', 'target_cluster')],
         supports_check_mode=True,
     )
+    resolve_target_cluster(module)
     module.run(run, target=describe_target)
 
 

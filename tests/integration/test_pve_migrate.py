@@ -106,3 +106,86 @@ def test_across_clusters(lab_fn):
     assert remote.pve.vm(100).status == 'running'
     # The token secret appears nowhere in what ansible-playbook printed, even at -vvv.
     assert remote.token_secret not in run.stdout and remote.token_secret not in run.stderr
+
+
+ESTATE_MOVE = '''
+- name: Pve_migrate between two clusters of an estate, both named
+  hosts: localhost
+  gather_facts: false
+  vars:
+    move: &move
+      cluster: {source}
+      vmid: {vmid}
+      target_cluster:
+        cluster: {target}
+      target_vmid: {target_vmid}
+      target_storage: local-lvm
+      target_bridge: vmbr1
+      timeout: 60
+  tasks:
+    - name: A target without a token fails before anything moves
+      proxfleet.proxmox.pve_migrate:
+        cluster: {source}
+        vmid: {vmid}
+        target_cluster:
+          api_host: 127.0.0.1
+        target_storage: local-lvm
+      register: no_token
+      ignore_errors: true
+    - name: An unknown target name fails, listing the estate's clusters
+      proxfleet.proxmox.pve_migrate:
+        cluster: {source}
+        vmid: {vmid}
+        target_cluster:
+          cluster: nowhere
+        target_storage: local-lvm
+      register: unknown
+      ignore_errors: true
+    - name: By name (check mode)
+      proxfleet.proxmox.pve_migrate: *move
+      check_mode: true
+      register: check
+    - name: By name
+      proxfleet.proxmox.pve_migrate: *move
+      register: moved
+    - name: By name again (check mode)
+      proxfleet.proxmox.pve_migrate: *move
+      check_mode: true
+      register: check_again
+    - name: By name again
+      proxfleet.proxmox.pve_migrate: *move
+      register: again
+    - name: The estate gave both ends
+      ansible.builtin.assert:
+        that:
+          - no_token is failed and 'target_cluster needs api_token_id, api_token_secret' in no_token.msg
+          - unknown is failed and "cluster 'nowhere' is not in the clusters of estate" in unknown.msg
+          - "'it names {source}, {target}' in unknown.msg"
+          - check is changed and moved is changed
+          - check_again is not changed and again is not changed
+          - moved.plan.target_cluster == "{target_url}"
+'''
+
+
+@pytest.mark.lab(**ESTATE)
+def test_across_clusters_named_in_an_estate(lab_fn, tmp_path):
+    """source and target both by name from the estate file PROXMOX_ESTATE_FILE names (as the AWX estate credential
+    injects it); the target's token secret never printed."""
+    import yaml
+    source, remote = lab_fn.clusters
+    remote.pve.bridges.add('vmbr1')
+    estate = tmp_path / 'estate.yml'
+    estate.write_text(yaml.safe_dump({'clusters': dict(
+        (c.name, {'api_host': c.host, 'api_port': c.port, 'api_token_id': c.token_id,
+                  'api_token_secret': c.token_secret, 'ca_path': c.ca_path}) for c in (source, remote))}))
+    estate.chmod(0o600)
+    name = source.pve.vm(102).name
+    run = run_playbook(ESTATE_MOVE.format(source=source.name, target=remote.name, vmid=102, target_vmid=1102,
+                                          target_url=remote.url),
+                       lab_fn, verbosity=3, env={'PROXMOX_ESTATE_FILE': str(estate)})
+    assert run.ok, run.explain()
+    moved = remote.pve.vm(1102)
+    assert moved is not None and moved.name == name
+    assert source.pve.remote_migrations == [(102, remote.host, 1102)]
+    for secret in (source.token_secret, remote.token_secret):
+        assert secret not in run.stdout and secret not in run.stderr

@@ -44,6 +44,6 @@ def test_refused(given, words):
 def test_target_named_without_vmid():
     class Module(object):
         params = {'vmid': None, 'node': 'dr1'}
-    assert describe_target(Module()) == "restore of a new guest on node 'dr1'"
+    assert describe_target(Module()) == "restore of a new guest to node 'dr1'"
     Module.params = {'vmid': 900, 'node': 'dr1'}
-    assert describe_target(Module()) == "restore of guest 900 on node 'dr1'"
+    assert describe_target(Module()) == "restore of guest 900 to node 'dr1'"
