@@ -9,6 +9,7 @@ them), as role variables (PBS storage passwords, remote passwords, root password
 export_secrets.
 """
 
+import json
 import os
 import secrets
 
@@ -26,10 +27,13 @@ PLAYBOOKS = os.path.join(REPO_ROOT, 'playbooks')
 CHECK_TASK = "proxfleet.proxmox.cluster_join : Stop, having changed nothing, unless every node's login and fingerprint are right"
 VERBOSE = 3
 
-# Secrets the runs add to the lab's own: a container's root password, a storage's encryption key, a CIFS password
-# given through export_secrets.
+# Secrets the runs add to the lab's own: a container's root password, a CIFS password given through
+# export_secrets, wrong passwords, and the key material of a pbs storage's encryption key.
 EXTRA = {name: '{0}-{1}'.format(name, secrets.token_urlsafe(12))
          for name in ('ct_password', 'cifs_password', 'wrong_password')}
+EXTRA['encryption key'] = secrets.token_hex(32)
+ENCRYPTION_KEY = json.dumps({'kdf': None, 'created': '2026-01-01T00:00:00+00:00', 'modified': '2026-01-01T00:00:00+00:00',
+                             'data': EXTRA['encryption key'], 'fingerprint': ':'.join(['5A'] * 32)})
 
 
 def playbook(name):
@@ -104,10 +108,10 @@ def inventory(lab, tmp_path_factory):
 
 def backup_settings(lab, **storage):
     """The backup role's settings: a datastore, a remote (the Backup Server itself, with its root password), a
-    sync job, a pbs storage on every cluster (the token secret as its password) and a job."""
+    sync job, a pbs storage on every cluster (the token secret as its password, an encryption key) and a job."""
     pbs = lab.pbs
     entry = {'storage': 'pbs-sec', 'pbs': pbs.name, 'datastore': 'sec', 'username': pbs.token_id,
-             'password': pbs.token_secret}
+             'password': pbs.token_secret, 'encryption_key': ENCRYPTION_KEY}
     entry.update(storage)
     return {
         'backup_pbs_servers': [{'name': pbs.name,
@@ -130,7 +134,7 @@ def test_backup_playbook(lab, inventory):
                        extra_args=inventory)
     assert run.ok, run.explain()
     assert_no_secret(run, known)
-    assert 'pbs-sec' in lab.clusters[0].pve.storages
+    assert lab.clusters[0].pve.storages['pbs-sec'].get('encryption-key')
 
     # A failing item (the storage refused), at -vvv (a failed item shows the same at normal verbosity).
     failing = run_playbook(playbook('backup'), None, verbosity=VERBOSE, extra_args=inventory,
