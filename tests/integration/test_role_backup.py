@@ -3,6 +3,7 @@
 and fails the play with backup_fail_on_rpo."""
 
 import os
+import time
 
 import pytest
 
@@ -78,9 +79,16 @@ def test_rpo_reports_the_guest_without_a_backup(lab_fn):
     failed = [t for t in failing.failed if t['task'] == 'proxfleet.proxmox.backup : Fail when a guest misses the RPO']
     assert failed, failing.explain()
     assert 'guest 103' in failed[0]['result']['msg'] and '1 of 2 guests miss the RPO' in failed[0]['result']['msg']
+    # Container 103's newest backup is 45 minutes old, the RPO 30 minutes: both read in minutes, not as 0.8 h / 0.5 h.
+    lab_fn.pbs.pbs.add_snapshot('rpo-main', 'ct', '103', int(time.time()) - 45 * 60)
+    minutes = run_playbook(PLAYBOOK, lab_fn, extra_vars=dict(settings(lab_fn, fail=False), backup_rpo='30m'))
+    assert minutes.ok, minutes.explain()
+    late = report(minutes)['violations']
+    assert [v['vmid'] for v in late] == [103]
+    assert late[0]['reason'] == 'newest backup 45 min old, RPO 30 min', late[0]
     # Token secrets (the PBS token is also the storage's password) never show.
     secrets = [lab_fn.pbs.token_secret] + [c.token_secret for c in lab_fn.clusters]
-    for run in (first, second, failing):
+    for run in (first, second, failing, minutes):
         assert not [s for s in secrets if s in run.stdout or s in run.stderr]
 
 

@@ -4,6 +4,7 @@ drill with a point in time (the older of two backups) that leaves nothing behind
 and a restore that skips a vmid another guest holds."""
 
 import os
+import re
 
 import pytest
 
@@ -144,6 +145,9 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     assert checked.ok, checked.explain()
     planned = checked.result(REPORT_TASK)['ansible_facts']['dr_report']
     assert [(g['backup_time'], g['restored']) for g in planned['guests']] == [(times[0], False)]
+    summary = checked.result(REPORT_TASK)['ansible_facts']['dr_summary']
+    assert len(summary) == 1 and ': would be restored from pbs-drtest:backup/vm/100/' in summary[0], summary
+    assert 'restored earlier' not in summary[0]
     assert sorted(vm.vmid for vm in two.pve.vms) == guests_before and 'drill' not in two.pve.sdn['zones']
     run = run_playbook(SETTINGS, lab_fn, extra_vars=drill)
     assert run.ok, run.explain()
@@ -154,6 +158,9 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     assert guest['restored'] and guest['removed'] and guest['status'] == 'running' and guest['agent'] is True
     assert guest['node'] == two.nodes[1] and guest['bridges'] == ['drillnet']
     assert guest['rpo_seconds'] >= 0 and guest['rto_seconds'] > 0
+    # RPO and RTO in the unit that fits (seconds here), not 0.0 h.
+    line = run.result(REPORT_TASK)['ansible_facts']['dr_summary'][0]
+    assert re.search(r': RPO [0-9.]+ (s|min) \(backup .*\), RTO [0-9.]+ s, running, agent answers, removed$', line), line
     assert sorted(report['network_created']) == ['vnet', 'zone']
     # Nothing is left: the guest, the VNet and the zone are gone, the other guests are untouched.
     assert sorted(vm.vmid for vm in two.pve.vms) == guests_before
