@@ -209,3 +209,83 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     vm = two.pve.vm(5100)
     assert vm is not None and vm.status == 'running'
     assert vm.config['scsi0'].startswith('dr-dir:') and 'dr-restored' in vm.config['tags']
+
+
+CLEANUP_PLAYBOOK = os.path.join(REPO_ROOT, 'playbooks', 'dr_cleanup.yml')
+
+# Someone else's network of the same kind as a drill's: a simple zone with a VNet, on the DR cluster.
+OTHER_NETWORK = '''
+- name: A zone and a VNet that no drill made
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ lab_clusters[1].api_host }}"
+      api_port: "{{ lab_clusters[1].api_port }}"
+      api_token_id: "{{ lab_clusters[1].token_id }}"
+      api_token_secret: "{{ lab_clusters[1].token_secret }}"
+      ca_path: "{{ lab_clusters[1].ca_path }}"
+  tasks:
+    - name: Zone
+      proxfleet.proxmox.pve_sdn_zone:
+        zone: keepz
+        type: simple
+    - name: VNet
+      proxfleet.proxmox.pve_sdn_vnet:
+        vnet: keepnet
+        zone: keepz
+        alias: a drill network of ours
+        apply: true
+'''
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=8)
+def test_leftovers_of_an_interrupted_drill_are_removed_and_nothing_else(lab_fn):
+    one, two = lab_fn.clusters
+    prepared = run_playbook(PREPARE, lab_fn)
+    assert prepared.ok, prepared.explain()
+    other = run_playbook(OTHER_NETWORK, lab_fn)
+    assert other.ok, other.explain()
+    # A guest with the drill tag that no drill restored (no mark in its notes) stays, as the zone and VNet above.
+    two.pve.add_vm(4200, 'tagged-by-hand', node=two.nodes[0], status='stopped',
+                   config={'name': 'tagged-by-hand', 'memory': '512', 'cores': 1, 'tags': 'dr-drill',
+                           'description': 'proxfleet drill notes, by hand'})
+    drill = dr_vars(lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 4100}])
+
+    # A drill that stops before its clean-up (as when interrupted): its guest and network stay, marked.
+    kept = run_playbook(SETTINGS, lab_fn, extra_vars=dict(drill, dr_drill_cleanup=False))
+    assert kept.ok, kept.explain()
+    left = two.pve.vm(4100)
+    assert left is not None and 'dr-drill' in left.config['tags']
+    assert str(left.config['description']).startswith('proxfleet-drill ')
+    assert two.pve.sdn['vnets']['drillnet']['alias'].startswith('proxfleet-drill ')
+    assert str(two.pve.sdn['vnets']['drillnet']['alias']).endswith(' zone')
+
+    # The next drill onto the same vmid: in check mode it plans the restore and lists what it would remove first.
+    checked = run_playbook(SETTINGS, lab_fn, extra_vars=drill, check=True)
+    assert checked.ok, checked.explain()
+    found = checked.result('proxfleet.proxmox.dr : Pick what earlier drills marked')['ansible_facts']['dr_leftovers']
+    assert [g['vmid'] for g in found['guests']] == [4100]
+    assert found['vnets'] == ['drillnet'] and found['zones'] == ['drill']
+    assert two.pve.vm(4100) is not None and 'drillnet' in two.pve.sdn['vnets']
+    # For real: the leftovers go first, the drill runs and removes its own; the unmarked ones stay.
+    again = run_playbook(SETTINGS, lab_fn, extra_vars=drill)
+    assert again.ok, again.explain()
+    guest = again.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
+    assert guest['restored'] and guest['removed']
+    assert two.pve.vm(4100) is None and 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
+    assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
+
+    # playbooks/dr_cleanup.yml, the cluster named: removes a kept drill's leftovers, and nothing else.
+    kept = run_playbook(SETTINGS, lab_fn, extra_vars=dict(drill, dr_drill_cleanup=False))
+    assert kept.ok, kept.explain()
+    assert two.pve.vm(4100) is not None
+    cleaned = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
+    assert cleaned.ok, cleaned.explain()
+    assert two.pve.vm(4100) is None and 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
+    assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
+    # Nothing left to remove: a second clean-up changes nothing.
+    again = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
+    assert again.ok, again.explain()
+    assert [t['task'] for t in again.changed if t['action'] != 'ansible.builtin.set_fact'] == []
+    assert one.pve.vm(100).status == 'running'
