@@ -276,13 +276,17 @@ def test_leftovers_of_an_interrupted_drill_are_removed_and_nothing_else(lab_fn):
     assert two.pve.vm(4100) is None and 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
     assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
 
-    # playbooks/dr_cleanup.yml, the cluster named: removes a kept drill's leftovers, and nothing else.
-    kept = run_playbook(SETTINGS, lab_fn, extra_vars=dict(drill, dr_drill_cleanup=False))
-    assert kept.ok, kept.explain()
-    assert two.pve.vm(4100) is not None
+    # playbooks/dr_cleanup.yml, the cluster named: removes the leftovers of an earlier drill (made here as a drill
+    # marks them: a guest, a VNet and the zone it created), and nothing else.
+    two.pve.add_vm(4300, 'web-01', node=two.nodes[1], status='running',
+                   config={'name': 'web-01', 'memory': '512', 'cores': 1, 'tags': 'dr-drill',
+                           'description': 'proxfleet-drill 20260101T000000Z\nweb server'})
+    marked = run_playbook(OTHER_NETWORK.replace('keepz', 'oldz').replace('keepnet', 'oldnet').replace(
+        'a drill network of ours', 'proxfleet-drill 20260101T000000Z zone'), lab_fn)
+    assert marked.ok, marked.explain()
     cleaned = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
     assert cleaned.ok, cleaned.explain()
-    assert two.pve.vm(4100) is None and 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
+    assert two.pve.vm(4300) is None and 'oldnet' not in two.pve.sdn['vnets'] and 'oldz' not in two.pve.sdn['zones']
     assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
     # Nothing left to remove: a second clean-up changes nothing.
     again = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
