@@ -65,7 +65,7 @@ def duration(seconds):
     if seconds is None:
         return None
     value = _number(seconds)
-    if value != value or value in (float('inf'), float('-inf')):
+    if math.isnan(value) or math.isinf(value):
         raise AnsibleFilterError('duration: expected a finite number of seconds, got {0!r}'.format(seconds))
     sign = '-' if value < 0 else ''
     value = abs(value)
