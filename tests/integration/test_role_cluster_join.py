@@ -46,6 +46,15 @@ def test_cluster_join_playbook(lab_fn, nodes):
     for node in nodes:
         assert node.password not in no_network.stdout + bad.stdout
 
+    # Check mode on the fresh nodes: the create, the join and the HA group are reported, nothing is written.
+    checked = run_playbook(PLAYBOOK, lab_fn, extra_vars=dict(lab, **ha), check=True)
+    assert checked.ok, checked.explain()
+    changed = [t['task'] for t in checked.changed]
+    for task in ('Create the cluster on the first node', 'Report the joins a check run cannot check before the cluster exists',
+                 'Report the Ceph and HA settings a check run cannot check before the cluster exists'):
+        assert 'proxfleet.proxmox.cluster_join : ' + task in changed, checked.explain()
+    assert a.pve.tasklog == [] and b.pve.tasklog == [] and a.pve.cluster_name != 'pb8'
+
     first = run_playbook(PLAYBOOK, lab_fn, extra_vars=dict(lab, **ha))
     assert first.ok, first.explain()
     # One create on a, one join of b (the cluster's task list is shared once b has joined).

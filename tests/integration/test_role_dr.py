@@ -4,6 +4,7 @@ drill with a point in time (the older of two backups) that leaves nothing behind
 and a restore that skips a vmid another guest holds."""
 
 import os
+import re
 
 import pytest
 
@@ -144,6 +145,9 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     assert checked.ok, checked.explain()
     planned = checked.result(REPORT_TASK)['ansible_facts']['dr_report']
     assert [(g['backup_time'], g['restored']) for g in planned['guests']] == [(times[0], False)]
+    summary = checked.result(REPORT_TASK)['ansible_facts']['dr_summary']
+    assert len(summary) == 1 and ': would be restored from pbs-drtest:backup/vm/100/' in summary[0], summary
+    assert 'restored earlier' not in summary[0]
     assert sorted(vm.vmid for vm in two.pve.vms) == guests_before and 'drill' not in two.pve.sdn['zones']
     run = run_playbook(SETTINGS, lab_fn, extra_vars=drill)
     assert run.ok, run.explain()
@@ -154,6 +158,9 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     assert guest['restored'] and guest['removed'] and guest['status'] == 'running' and guest['agent'] is True
     assert guest['node'] == two.nodes[1] and guest['bridges'] == ['drillnet']
     assert guest['rpo_seconds'] >= 0 and guest['rto_seconds'] > 0
+    # RPO and RTO in the unit that fits (seconds here), not 0.0 h.
+    line = run.result(REPORT_TASK)['ansible_facts']['dr_summary'][0]
+    assert re.search(r': RPO [0-9.]+ (s|min) \(backup .*\), RTO [0-9.]+ s, running, agent answers, removed$', line), line
     assert sorted(report['network_created']) == ['vnet', 'zone']
     # Nothing is left: the guest, the VNet and the zone are gone, the other guests are untouched.
     assert sorted(vm.vmid for vm in two.pve.vms) == guests_before
@@ -202,3 +209,87 @@ def test_drill_at_a_point_in_time_leaves_nothing_behind(lab_fn):
     vm = two.pve.vm(5100)
     assert vm is not None and vm.status == 'running'
     assert vm.config['scsi0'].startswith('dr-dir:') and 'dr-restored' in vm.config['tags']
+
+
+CLEANUP_PLAYBOOK = os.path.join(REPO_ROOT, 'playbooks', 'dr_cleanup.yml')
+
+# Someone else's network of the same kind as a drill's: a simple zone with a VNet, on the DR cluster.
+OTHER_NETWORK = '''
+- name: A zone and a VNet that no drill made
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ lab_clusters[1].api_host }}"
+      api_port: "{{ lab_clusters[1].api_port }}"
+      api_token_id: "{{ lab_clusters[1].token_id }}"
+      api_token_secret: "{{ lab_clusters[1].token_secret }}"
+      ca_path: "{{ lab_clusters[1].ca_path }}"
+  tasks:
+    - name: Zone
+      proxfleet.proxmox.pve_sdn_zone:
+        zone: keepz
+        type: simple
+    - name: VNet
+      proxfleet.proxmox.pve_sdn_vnet:
+        vnet: keepnet
+        zone: keepz
+        alias: a drill network of ours
+        apply: true
+'''
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=8)
+def test_leftovers_of_an_interrupted_drill_are_removed_and_nothing_else(lab_fn):
+    one, two = lab_fn.clusters
+    prepared = run_playbook(PREPARE, lab_fn)
+    assert prepared.ok, prepared.explain()
+    other = run_playbook(OTHER_NETWORK, lab_fn)
+    assert other.ok, other.explain()
+    # A guest with the drill tag that no drill restored (no mark in its notes) stays, as the zone and VNet above.
+    two.pve.add_vm(4200, 'tagged-by-hand', node=two.nodes[0], status='stopped',
+                   config={'name': 'tagged-by-hand', 'memory': '512', 'cores': 1, 'tags': 'dr-drill',
+                           'description': 'proxfleet drill notes, by hand'})
+    drill = dr_vars(lab_fn, dr_mode='drill', dr_guests=[{'vmid': 100, 'target_vmid': 4100}])
+
+    # A drill that stops before its clean-up (as when interrupted): its guest and network stay, marked.
+    kept = run_playbook(SETTINGS, lab_fn, extra_vars=dict(drill, dr_drill_cleanup=False))
+    assert kept.ok, kept.explain()
+    left = two.pve.vm(4100)
+    assert left is not None and 'dr-drill' in left.config['tags']
+    assert str(left.config['description']).startswith('proxfleet-drill ')
+    assert two.pve.sdn['vnets']['drillnet']['alias'].startswith('proxfleet-drill ')
+    assert str(two.pve.sdn['vnets']['drillnet']['alias']).endswith(' zone')
+
+    # The next drill onto the same vmid: in check mode it plans the restore and lists what it would remove first.
+    checked = run_playbook(SETTINGS, lab_fn, extra_vars=drill, check=True)
+    assert checked.ok, checked.explain()
+    found = checked.result('proxfleet.proxmox.dr : Pick what earlier drills marked')['ansible_facts']['dr_leftovers']
+    assert [g['vmid'] for g in found['guests']] == [4100]
+    assert found['vnets'] == ['drillnet'] and found['zones'] == ['drill']
+    assert two.pve.vm(4100) is not None and 'drillnet' in two.pve.sdn['vnets']
+    # For real: the leftovers go first, the drill runs and removes its own; the unmarked ones stay.
+    again = run_playbook(SETTINGS, lab_fn, extra_vars=drill)
+    assert again.ok, again.explain()
+    guest = again.result(REPORT_TASK)['ansible_facts']['dr_report']['guests'][0]
+    assert guest['restored'] and guest['removed']
+    assert two.pve.vm(4100) is None and 'drillnet' not in two.pve.sdn['vnets'] and 'drill' not in two.pve.sdn['zones']
+    assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
+
+    # playbooks/dr_cleanup.yml, the cluster named: removes the leftovers of an earlier drill (made here as a drill
+    # marks them: a guest, a VNet and the zone it created), and nothing else.
+    two.pve.add_vm(4300, 'web-01', node=two.nodes[1], status='running',
+                   config={'name': 'web-01', 'memory': '512', 'cores': 1, 'tags': 'dr-drill',
+                           'description': 'proxfleet-drill 20260101T000000Z\nweb server'})
+    marked = run_playbook(OTHER_NETWORK.replace('keepz', 'oldz').replace('keepnet', 'oldnet').replace(
+        'a drill network of ours', 'proxfleet-drill 20260101T000000Z zone'), lab_fn)
+    assert marked.ok, marked.explain()
+    cleaned = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
+    assert cleaned.ok, cleaned.explain()
+    assert two.pve.vm(4300) is None and 'oldnet' not in two.pve.sdn['vnets'] and 'oldz' not in two.pve.sdn['zones']
+    assert two.pve.vm(4200) is not None and 'keepnet' in two.pve.sdn['vnets'] and 'keepz' in two.pve.sdn['zones']
+    # Nothing left to remove: a second clean-up changes nothing.
+    again = run_playbook(CLEANUP_PLAYBOOK, lab_fn, extra_vars={'dr_target': two.name})
+    assert again.ok, again.explain()
+    assert [t['task'] for t in again.changed if t['action'] != 'ansible.builtin.set_fact'] == []
+    assert one.pve.vm(100).status == 'running'

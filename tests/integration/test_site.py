@@ -3,7 +3,6 @@
 (lab_clusters) and the Backup Server given as site_pbs_servers: check mode, real, check again and real again (no
 change the second time)."""
 
-import json
 import os
 
 import pytest
@@ -31,13 +30,16 @@ def test_site_check_real_check_real(lab_fn):
     one, two = lab_fn.clusters
     variables = site_vars(lab_fn)
     estate = ['-e', '@' + os.path.join(DEMO_DIR, 'estate.yml')]
-    # Check mode on the fresh estate: guests, firewall and HA (the guests' own settings wait for the guests). The
-    # backup role is left out of this first run: its check mode fails on a datastore it would create (reported).
-    no_backups = ['-e', json.dumps({'site_backup_servers': [], 'backup_storages': [], 'backup_jobs': []})]
-    checked = run_playbook(SITE, lab_fn, extra_vars=variables, check=True, extra_args=estate + no_backups)
+    # Check mode on the fresh estate, backups included: guests, firewall, HA, and the backup role's datastore, its
+    # jobs, the pbs storages and backup jobs are reported, nothing is written.
+    checked = run_playbook(SITE, lab_fn, extra_vars=variables, check=True, extra_args=estate)
     assert checked.ok, checked.explain()
     assert checked.changed and one.pve.vm(500) is None and two.pve.vm(600) is None
     assert 'demo-web' not in one.pve.firewall_config('cluster')['groups']
+    changed = [t['task'] for t in checked.changed]
+    assert 'proxfleet.proxmox.backup : Ensure the datastores and their GC schedules' in changed, checked.explain()
+    assert 'proxfleet.proxmox.backup : Ensure the pbs storages' in changed, checked.explain()
+    assert 'demo' not in lab_fn.pbs.pbs.datastores
 
     real = run_playbook(SITE, lab_fn, extra_vars=variables, extra_args=estate)
     assert real.ok, real.explain()
