@@ -202,6 +202,24 @@ class HaItem(ConfigResource):
 
 # ---------------------------------------------------------------- cluster context
 
+def read_model(client, get=None):
+    """('groups' | 'rules', {group: config} or None): what places HA resources on the cluster, from its state.
+
+    PVE 8 uses groups. PVE 9 uses groups while its groups API still answers (groups the CRM has not migrated
+    yet), and rules once it answers that they have been migrated (Config.pm have_groups_been_migrated).
+    get: the call that reads (client.get unless given).
+    """
+    if client.major_version() < 9:
+        return 'groups', None
+    try:
+        found = (get or client.get)('/cluster/ha/groups') or []
+    except ProxmoxApiError as error:
+        if GROUPS_MIGRATED not in str(error.message):
+            raise
+        return 'rules', None
+    return 'groups', dict((str(item['group']), item) for item in found)
+
+
 class HaCluster(object):
     """What the HA modules read about a cluster, each at most once per run: version, nodes, guests, HA config."""
 
@@ -233,18 +251,9 @@ class HaCluster(object):
         has not migrated yet), rules once it answers that they have been migrated.
         """
         if self._model is None:
-            if self.major < 9:
-                self._model = 'groups'
-            else:
-                try:
-                    found = self.client.get('/cluster/ha/groups') or []
-                except ProxmoxApiError as error:
-                    if GROUPS_MIGRATED not in str(error.message):
-                        raise
-                    self._model = 'rules'
-                else:
-                    self._groups = dict((str(item['group']), item) for item in found)
-                    self._model = 'groups'
+            self._model, groups = read_model(self.client)
+            if groups is not None:
+                self._groups = groups
         return self._model
 
     @property

@@ -177,8 +177,9 @@ def _rules_to_join(ha, sid, params):
     for rule_id in wanted:
         if rule_id not in rules:
             if params['group'] and rule_id == group_rule_id(params['group']):
-                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on this cluster, which does not exist; '
-                                'create it with proxfleet.proxmox.pve_ha_group'.format(params['group'], rule_id))
+                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE {2}, whose groups are rules, '
+                                'and that rule does not exist; create it with proxfleet.proxmox.pve_ha_group'.format(
+                                    params['group'], rule_id, ha.version_text))
             raise ha.refuse('HA rule {0!r} does not exist; the cluster has {1}'.format(
                 rule_id, ', '.join(sorted(rules)) or 'no rules'))
     affinity = [r for r in wanted if rules[r].get('type') == 'node-affinity' and not rules[r].get('disable')]
