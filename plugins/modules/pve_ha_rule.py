@@ -164,9 +164,9 @@ diff:
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ha import (
+    GROUP_RULE_PREFIX,
     RULE_DEFAULTS,
     RULE_SPEC,
-    GROUP_RULE_PREFIX,
     HaCluster,
     HaItem,
     check_sid,
