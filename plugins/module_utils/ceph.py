@@ -30,6 +30,15 @@ def not_initialized(error):
         'not initialized' in text or 'binary not installed' in text or 'not fully configured' in text)
 
 
+def min_size_after_resize(size, configured):
+    """The min_size Ceph gives a pool whose size is set (OSDMonitor's `osd pool set <pool> size`, through
+    md_config_t::get_osd_pool_default_min_size): osd_pool_default_min_size capped at the size, or size - size/2
+    when that option is 0 or unset."""
+    size = int(size)
+    configured = int(configured or 0)
+    return min(configured, size) if configured else size - size // 2
+
+
 class CephApi(object):
     """The Ceph calls of one node of a cluster."""
 
@@ -59,6 +68,18 @@ class CephApi(object):
             if pool.get('pool_name') == name:
                 return pool
         return None
+
+    def default_min_size(self):
+        """osd_pool_default_min_size of ceph.conf's global section (0 when unset), or None when it cannot be read
+        (it needs Sys.Audit on /)."""
+        try:
+            data = self.client.get(self.path('cfg', 'value'),
+                                   **{'config-keys': 'global:osd_pool_default_min_size'}) or {}
+        except ProxmoxApiError as error:
+            if error.status_code in (403, 501):
+                return None
+            raise
+        return int((data.get('global') or {}).get('osd_pool_default_min_size') or 0)
 
     def rules(self):
         """Names of the cluster's CRUSH rules."""

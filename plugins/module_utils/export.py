@@ -237,7 +237,7 @@ def ha_resource_options(item, uses_rules):
 
 
 def ha_group_options(item):
-    """One entry of GET /cluster/ha/groups (PVE 8) -> pve_ha_group options (members are the resources' group)."""
+    """One entry of GET /cluster/ha/groups (PVE 8, or 9 before the migration) -> pve_ha_group options (members are the resources' group)."""
     options = {'name': str(item['group'])}
     options.update(_from_spec(ha.GROUP_SPEC, item, ('nodes', 'restricted', 'nofailback', 'comment'),
                               ha.GROUP_DEFAULTS))
@@ -781,7 +781,9 @@ class Exporter(object):
         return {'pve_backup_job': [backup_job_options(job, self.skipped) for job in jobs]}
 
     def ha(self):
-        uses_rules = self.client.major_version() >= 9
+        # Groups or rules by the cluster's state: an upgraded PVE 9 keeps its groups until the CRM migrates them.
+        model, groups = ha.read_model(self.client, self.get)
+        uses_rules = model == 'rules'
         resources = sorted(self.get('/cluster/ha/resources') or [], key=lambda i: str(i.get('sid')))
         out = {'pve_ha_group': [], 'pve_ha_resource': [], 'pve_ha_rule': []}
         for item in resources:
@@ -793,8 +795,9 @@ class Exporter(object):
             rules = sorted(self.get('/cluster/ha/rules') or [], key=lambda i: str(i.get('rule')))
             out['pve_ha_rule'] = [ha_rule_options(rule) for rule in rules]
         else:
-            groups = sorted(self.get('/cluster/ha/groups') or [], key=lambda i: str(i.get('group')))
-            out['pve_ha_group'] = [ha_group_options(group) for group in groups]
+            if groups is None:
+                groups = dict((str(i.get('group')), i) for i in self.get('/cluster/ha/groups') or [])
+            out['pve_ha_group'] = [ha_group_options(groups[name]) for name in sorted(groups)]
         return out
 
     def sdn(self):

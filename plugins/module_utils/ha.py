@@ -7,10 +7,14 @@
 """Proxmox VE high availability: groups, rules and resources, and the one place PVE 8 and PVE 9 differ.
 
 PVE 8 has HA groups (/cluster/ha/groups: nodes with priorities, restricted, nofailback) that resources name
-with `group`. PVE 9 migrated groups to node-affinity rules (/cluster/ha/rules, which list their resources)
-and refuses the groups API and a resource's `group`; a group's nofailback became each resource's failback.
-PVE's own migration names the rule of group G `ha-group-G`; this module does the same, so a playbook written
-for groups keeps working on PVE 9.
+with `group`. PVE 9 has node-affinity rules (/cluster/ha/rules, which list their resources). Which of the two
+a cluster uses is its state, not its version: a cluster upgraded from PVE 8 keeps its groups (and refuses to
+create or change rules) until its CRM has migrated them, which it does only when every node is online and
+every LRM active (pve-ha-manager's Config.pm have_groups_been_migrated, Manager.pm
+try_persistent_group_migration). After that, or on a PVE 9 cluster that never had groups, the groups API and
+a resource's `group` are refused. HaCluster.model reads it once per run: `groups` or `rules`.
+PVE's own migration names the rule of group G `ha-group-G` and turns the group's nofailback into each
+resource's failback; this module does the same, so a playbook written for groups keeps working on rules.
 
 groups.cfg, rules.cfg and resources.cfg each carry one digest for the whole file, so two writers of
 different items collide. Updates send the digest they read; on PVE's "detected modified configuration" answer
@@ -31,6 +35,8 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import Pr
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, ResourceSpec
 
 DIGEST_CHANGED = 'detected modified configuration'
+# PVE 9's answer to the groups API once groups have been migrated (or when there never were any).
+GROUPS_MIGRATED = 'ha groups have been migrated to rules'
 SID_RE = re.compile(r'^(vm|ct):([1-9][0-9]{2,8})$')
 NODE_RE = re.compile(r'^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(?::(\d+))?$')
 GROUP_RULE_PREFIX = 'ha-group-'
@@ -196,6 +202,24 @@ class HaItem(ConfigResource):
 
 # ---------------------------------------------------------------- cluster context
 
+def read_model(client, get=None):
+    """('groups' | 'rules', {group: config} or None): what places HA resources on the cluster, from its state.
+
+    PVE 8 uses groups. PVE 9 uses groups while its groups API still answers (groups the CRM has not migrated
+    yet), and rules once it answers that they have been migrated (Config.pm have_groups_been_migrated).
+    get: the call that reads (client.get unless given).
+    """
+    if client.major_version() < 9:
+        return 'groups', None
+    try:
+        found = (get or client.get)('/cluster/ha/groups') or []
+    except ProxmoxApiError as error:
+        if GROUPS_MIGRATED not in str(error.message):
+            raise
+        return 'rules', None
+    return 'groups', dict((str(item['group']), item) for item in found)
+
+
 class HaCluster(object):
     """What the HA modules read about a cluster, each at most once per run: version, nodes, guests, HA config."""
 
@@ -207,8 +231,9 @@ class HaCluster(object):
         self._resources = None
         self._rules = None
         self._groups = None
+        self._model = None
 
-    # -------------------------------------------------------- version
+    # -------------------------------------------------------- version and model
 
     @property
     def major(self):
@@ -219,19 +244,45 @@ class HaCluster(object):
         return str(self.client.version().get('version') or self.major)
 
     @property
+    def model(self):
+        """`groups` or `rules`: what places HA resources on this cluster, read once per run.
+
+        PVE 8: groups. PVE 9: groups while the groups API still answers (an upgraded cluster whose groups the CRM
+        has not migrated yet), rules once it answers that they have been migrated.
+        """
+        if self._model is None:
+            self._model, groups = read_model(self.client)
+            if groups is not None:
+                self._groups = groups
+        return self._model
+
+    @property
     def uses_rules(self):
-        """PVE 9 and later: node-affinity rules instead of groups."""
-        return self.major >= 9
+        """Node-affinity rules instead of groups (PVE 9 once its groups have been migrated)."""
+        return self.model == 'rules'
+
+    @property
+    def pending_migration(self):
+        """PVE 9 whose HA groups the CRM has not migrated to rules yet."""
+        return self.major >= 9 and self.model == 'groups'
 
     def refuse(self, message):
         """An error found before any write, naming the cluster."""
         return ProxmoxConfigError(message, url=self.client.settings.url)
 
-    def require_rules(self):
-        if not self.uses_rules:
-            raise self.refuse('HA rules exist from Proxmox VE 9 on; this cluster runs Proxmox VE {0}. Use HA groups '
-                              '(proxfleet.proxmox.pve_ha_group, and group on pve_ha_resource) there.'.format(
-                                  self.version_text))
+    def require_rules(self, action='create or change HA rules'):
+        if self.uses_rules:
+            return
+        if self.pending_migration:
+            raise self.refuse(
+                'cannot {0}: this Proxmox VE {1} cluster still has HA groups, which its CRM has not migrated to rules '
+                'yet (it does so once every node is online and every node\'s LRM is active), and Proxmox VE refuses '
+                'rule changes until then ("ha groups have not been migrated yet"). Bring the nodes online and out of '
+                'maintenance, or manage placement with HA groups (proxfleet.proxmox.pve_ha_group, and group on '
+                'pve_ha_resource) until the migration.'.format(action, self.version_text))
+        raise self.refuse('HA rules exist from Proxmox VE 9 on; this cluster runs Proxmox VE {0}. Use HA groups '
+                          '(proxfleet.proxmox.pve_ha_group, and group on pve_ha_resource) there.'.format(
+                              self.version_text))
 
     # -------------------------------------------------------- reads
 
@@ -283,7 +334,7 @@ class HaCluster(object):
         return self._rules
 
     def groups(self):
-        """{group: config} (PVE 8)."""
+        """{group: config} (PVE 8, and PVE 9 before the groups' migration)."""
         if self._groups is None:
             self._groups = dict((str(item['group']), item) for item in self.client.get('/cluster/ha/groups') or [])
         return self._groups

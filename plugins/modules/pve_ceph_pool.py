@@ -51,6 +51,11 @@ options:
   size:
     description:
       - Number of replicas per object (1 to 7). Proxmox VE's default on creation is 3.
+      - Changing it makes Ceph set O(min_size) too (to C(osd_pool_default_min_size) of C(ceph.conf), 2 as Proxmox VE
+        sets it up, capped at the new size). Without O(min_size) in the task the diff shows that new min_size; with
+        O(min_size) the module sets it after the size, sending it again when Proxmox VE would skip it (it skips a
+        value equal to the one read before the size change). Reading C(osd_pool_default_min_size) needs
+        C(Sys.Audit) on C(/); without it the module assumes 2 and warns.
     type: int
   min_size:
     description:
@@ -279,7 +284,10 @@ def run(module):
     size = desired['size'] if desired['size'] is not None else have.get('size', 3 if current is None else None)
     min_size = desired['min_size'] if desired['min_size'] is not None else have.get(
         'min_size', 2 if current is None else None)
-    if size is not None and min_size is not None and int(min_size) > int(size):
+    # A size change without min_size: Ceph sets min_size from the new size, which never exceeds it.
+    resized_alone = current is not None and desired['size'] is not None and desired['min_size'] is None and \
+        int(desired['size']) != int(have.get('size') or 0)
+    if size is not None and min_size is not None and int(min_size) > int(size) and not resized_alone:
         raise ProxmoxConfigError('min_size {0} is above size {1}: a pool needs min_size <= size'.format(min_size, size))
     if desired['pg_num_min'] is not None and desired['pg_num'] is not None and desired['pg_num_min'] > desired['pg_num']:
         raise ProxmoxConfigError('pg_num_min {0} is above pg_num {1}'.format(desired['pg_num_min'], desired['pg_num']))
@@ -317,10 +325,40 @@ def run(module):
         return {'changed': False, 'diff': changes.diff(), 'pool': _result(api, current, check)}
     final = dict(current)
     final.update(changes.params)
+    resend = _min_size_after_resize(module, api, current, have, desired, changes, final)
     if not check:
         module.wait_task(module.client.put(api.path('pool', name), **changes.params))
+        if resend is not None:
+            # set_pool skipped min_size (equal to the value it read before the size change reset it): send it alone.
+            module.wait_task(module.client.put(api.path('pool', name), min_size=resend))
         final = api.pool(name)
     return {'changed': True, 'diff': changes.diff(), 'pool': _result(api, final, check)}
+
+
+def _min_size_after_resize(module, api, current, have, desired, changes, final):
+    """A size change resets min_size (Ceph), and PVE's set_pool applies size first: show the reset in the diff
+    when the task leaves min_size out, and return the min_size to send again when the task gives one that PVE
+    would skip (equal to the value before) but the reset changed. Updates `final` as the pool would end."""
+    if 'size' not in changes.params or current.get('type') == 'erasure':
+        return None
+    configured = api.default_min_size()
+    if configured is None:
+        configured = 2
+        module.warn('could not read osd_pool_default_min_size (it needs Sys.Audit on /): assuming Proxmox VE\'s '
+                    'default, 2, for the min_size Ceph sets with the new size')
+    reset = ceph.min_size_after_resize(changes.params['size'], configured)
+    old = int(have.get('min_size') or 0)
+    given = desired['min_size']
+    if given is None:
+        final['min_size'] = reset
+        if reset != old:
+            changes.before['min_size'] = old
+            changes.after['min_size'] = reset
+        return None
+    final['min_size'] = int(given)
+    if 'min_size' not in changes.params and reset != int(given):
+        return int(given)
+    return None
 
 
 def _result(api, pool, check):

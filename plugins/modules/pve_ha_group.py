@@ -11,13 +11,16 @@ short_description: Manage HA groups of a Proxmox VE cluster (node-affinity rules
 version_added: 0.1.0
 description:
   - Creates, updates and removes an HA group, the nodes (with priorities) HA resources prefer or are restricted to.
-  - On Proxmox VE 8 it manages the group in C(/cluster/ha/groups). Proxmox VE 9 migrated groups to node-affinity
-    rules and refuses the groups API, so there it manages the equivalent rule in C(/cluster/ha/rules), named
-    V(ha-group-<name>) as Proxmox VE's own migration names it; RV(managed_as) says which it did. O(restricted)
-    becomes the rule's C(strict), and O(nofailback) the C(failback) flag of the rule's resources, as in Proxmox VE's
-    migration.
-  - A Proxmox VE 9 rule lists its resources and cannot exist without one, so creating a group there needs
-    O(resources). On Proxmox VE 8 the resources named in O(resources) get this group.
+  - Whether the cluster uses HA groups or rules is read from its state, once per run, not from its version. Proxmox
+    VE 8 uses groups. A cluster upgraded to Proxmox VE 9 keeps using its groups until its CRM has migrated them to
+    rules (it does so once every node is online and every node's LRM is active); a Proxmox VE 9 cluster whose
+    groups have been migrated, or that never had any, uses rules. RV(ha_model) says which.
+  - With groups it manages the group in C(/cluster/ha/groups). With rules it manages the equivalent node-affinity
+    rule in C(/cluster/ha/rules), named V(ha-group-<name>) as Proxmox VE's own migration names it; RV(managed_as)
+    says which it did. O(restricted) becomes the rule's C(strict), and O(nofailback) the C(failback) flag of the
+    rule's resources, as in Proxmox VE's migration.
+  - A rule lists its resources and cannot exist without one, so creating a group as a rule needs O(resources).
+    With groups the resources named in O(resources) get this group.
   - Only the options you give are managed; an option left out keeps its value on the cluster.
   - Updates send the digest read and, when another writer changed the file in between, read again and compare
     again, so concurrent runs lose no update.
@@ -42,7 +45,7 @@ options:
   state:
     description:
       - V(present) creates or updates the group; V(absent) removes it.
-      - On Proxmox VE 8 a group still named by a resource cannot be removed (Proxmox VE refuses it). On Proxmox VE 9
+      - With groups, a group still named by a resource cannot be removed (Proxmox VE refuses it). With rules,
         removing it removes the rule, and its resources stay HA managed.
     type: str
     choices: [present, absent]
@@ -55,12 +58,12 @@ options:
     elements: str
   restricted:
     description:
-      - Resources of the group may run only on its nodes (a strict rule on Proxmox VE 9).
+      - Resources of the group may run only on its nodes (a strict rule once groups are rules).
     type: bool
   nofailback:
     description:
       - Do not move resources back to a higher-priority node when it comes back.
-      - On Proxmox VE 9 this sets C(failback) on each resource of the rule, as Proxmox VE's migration does.
+      - With rules this sets C(failback) on each resource of the rule, as Proxmox VE's migration does.
     type: bool
   comment:
     description:
@@ -71,7 +74,7 @@ options:
       - HA resources (V(vm:100), V(ct:200)) that belong to the group. They must be HA resources already (see
         M(proxfleet.proxmox.pve_ha_resource)).
       - Resources are added, never removed from the group.
-      - On Proxmox VE 9 they are the rule's resources, and at least one is needed to create it. On Proxmox VE 8 each
+      - With rules they are the rule's resources, and at least one is needed to create it. With groups each
         resource's C(group) is set to this group.
     type: list
     elements: str
@@ -104,7 +107,7 @@ RETURN = r'''
 group:
   description:
     - The group after the run (in check mode, as it would be); null once removed.
-    - On Proxmox VE 8 the API's group. On Proxmox VE 9 the same keys made from the rule (C(nodes), C(restricted),
+    - With groups the API's group. With rules the same keys made from the rule (C(nodes), C(restricted),
       C(comment), C(resources), and C(nofailback) when all of the rule's resources have failback off).
   returned: success
   type: dict
@@ -115,12 +118,21 @@ group:
     nofailback: 1
     comment: database nodes
 managed_as:
-  description: What the module managed, V(group) (Proxmox VE 8) or V(rule) (Proxmox VE 9).
+  description: What the module managed, V(group) (groups model) or V(rule) (rules model).
   returned: success
   type: str
   sample: rule
+ha_model:
+  description:
+    - What places HA resources on the cluster, as read from its state during the run. V(groups) on Proxmox VE 8 and on
+      a Proxmox VE 9 cluster whose groups its CRM has not migrated yet; V(rules) on Proxmox VE 9 otherwise.
+  returned: success
+  type: str
+  choices: [groups, rules]
+  sample: rules
+  version_added: 0.1.0
 rule:
-  description: On Proxmox VE 9 the node-affinity rule the group is, as the API has it; null on Proxmox VE 8 and once removed.
+  description: With rules, the node-affinity rule the group is, as the API has it; null with groups and once removed.
   returned: success
   type: dict
   sample:
@@ -196,7 +208,7 @@ def _set_resources(module, sids, desired):
 
 
 def run_groups(module, ha, params):
-    """Proxmox VE 8: /cluster/ha/groups, and the resources' group."""
+    """Groups (Proxmox VE 8, and 9 before the migration): /cluster/ha/groups, and the resources' group."""
     nodes, sids = _checked_input(ha, params)
     item = HaItem(module, GROUP_SPEC, params['name'], GROUP_DEFAULTS)
     if params['state'] == 'absent':
@@ -248,7 +260,8 @@ def _rename(diff_side):
 
 
 def run_rules(module, ha, params):
-    """Proxmox VE 9: the node-affinity rule ha-group-<name>, and the failback of its resources."""
+    """Rules (Proxmox VE 9 once groups are migrated): the node-affinity rule ha-group-<name>, and the failback of its
+    resources."""
     nodes, sids = _checked_input(ha, params)
     rule_id = group_rule_id(params['name'])
     item = HaItem(module, RULE_SPEC, rule_id, RULE_DEFAULTS)
@@ -291,9 +304,9 @@ def run_rules(module, ha, params):
 def run(module):
     params = module.params
     ha = HaCluster(module)
-    if ha.uses_rules:
-        return run_rules(module, ha, params)
-    return run_groups(module, ha, params)
+    result = run_rules(module, ha, params) if ha.uses_rules else run_groups(module, ha, params)
+    result['ha_model'] = ha.model
+    return result
 
 
 def main():

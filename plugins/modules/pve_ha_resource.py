@@ -13,9 +13,11 @@ description:
   - Adds a VM or container to Proxmox VE's high availability (Datacenter, HA, Resources; the C(/cluster/ha/resources)
     API), changes its requested state and recovery policy, or removes it from HA (the guest itself stays).
   - Only the options you give are managed; an option left out keeps its value on the cluster.
-  - Works on Proxmox VE 8 and 9. On Proxmox VE 8 a resource names its HA group with O(group). On Proxmox VE 9, where
-    groups became node-affinity rules, O(group) and O(rules) put the resource into rules (the rule made of group
-    V(G) is named V(ha-group-G), as Proxmox VE's own migration names it).
+  - Works on Proxmox VE 8 and 9, with HA groups or with rules, as the cluster's state says (read once per run,
+    RV(ha_model)). Proxmox VE 8 uses groups, and so does a cluster upgraded to Proxmox VE 9 until its CRM has
+    migrated the groups to rules (once every node is online and every node's LRM is active). With groups a
+    resource names its HA group with O(group). With rules, O(group) and O(rules) put the resource into rules (the
+    rule made of group V(G) is named V(ha-group-G), as Proxmox VE's own migration names it).
   - Concurrent runs against one cluster do not lose each other's updates. Proxmox VE keeps all HA resources in one
     file with one digest; updates send the digest read and, when another writer changed the file in between, read
     again and compare again.
@@ -48,16 +50,16 @@ options:
     choices: [started, stopped, disabled, ignored, absent]
   group:
     description:
-      - The HA group the resource belongs to. An empty string removes it from its group (Proxmox VE 8).
-      - On Proxmox VE 9 the resource is added to the node-affinity rule V(ha-group-<group>), which must exist (create
-        it with M(proxfleet.proxmox.pve_ha_group)).
+      - The HA group the resource belongs to. An empty string removes it from its group (groups model).
+      - With rules (Proxmox VE 9 once its groups are migrated) the resource is added to the node-affinity rule
+        V(ha-group-<group>), which must exist (create it with M(proxfleet.proxmox.pve_ha_group)).
     type: str
   rules:
     description:
       - HA rules (Proxmox VE 9) that must list this resource. The resource is added to each; rules not named are left
         as they are (remove a resource from a rule with M(proxfleet.proxmox.pve_ha_rule)).
       - A resource can be in one enabled node-affinity rule only; naming a second one fails before any change.
-      - On Proxmox VE 8 giving rules fails before any change.
+      - With groups (Proxmox VE 8, or 9 before its groups are migrated) giving rules fails before any change.
     type: list
     elements: str
   max_restart:
@@ -112,7 +114,7 @@ RETURN = r'''
 resource:
   description:
     - The HA resource as the cluster has it after the run (in check mode, as it would be); null once removed.
-    - Keys are the API's; on Proxmox VE 9 C(rules) lists the rules that name the resource, when O(group) or O(rules)
+    - Keys are the API's; with rules C(rules) lists the rules that name the resource, when O(group) or O(rules)
       was given.
   returned: success
   type: dict
@@ -125,6 +127,15 @@ resource:
     max_relocate: 1
     comment: database primary
     digest: 2c6a1f0b8e6e7f0d3b3f8e7c4bb1c2a4f1a3c5d7
+ha_model:
+  description:
+    - What places HA resources on the cluster, as read from its state during the run. V(groups) on Proxmox VE 8 and on
+      a Proxmox VE 9 cluster whose groups its CRM has not migrated yet; V(rules) on Proxmox VE 9 otherwise.
+  returned: success
+  type: str
+  choices: [groups, rules]
+  sample: groups
+  version_added: 0.1.0
 diff:
   description: The managed options before and after, when the run changed something or diff mode is on.
   returned: success
@@ -156,7 +167,7 @@ def _label(params):
 
 
 def _rules_to_join(ha, sid, params):
-    """PVE 9: the rules the resource must be in (its group's rule too), checked before any change."""
+    """Rules model: the rules the resource must be in (its group's rule too), checked before any change."""
     wanted = list(params['rules'] or [])
     if params['group']:
         wanted.append(group_rule_id(params['group']))
@@ -166,8 +177,9 @@ def _rules_to_join(ha, sid, params):
     for rule_id in wanted:
         if rule_id not in rules:
             if params['group'] and rule_id == group_rule_id(params['group']):
-                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE 9, which does not exist; '
-                                'create it with proxfleet.proxmox.pve_ha_group'.format(params['group'], rule_id))
+                raise ha.refuse('HA group {0!r} is the node-affinity rule {1!r} on Proxmox VE {2}, whose groups are rules, '
+                                'and that rule does not exist; create it with proxfleet.proxmox.pve_ha_group'.format(
+                                    params['group'], rule_id, ha.version_text))
             raise ha.refuse('HA rule {0!r} does not exist; the cluster has {1}'.format(
                 rule_id, ', '.join(sorted(rules)) or 'no rules'))
     affinity = [r for r in wanted if rules[r].get('type') == 'node-affinity' and not rules[r].get('disable')]
@@ -180,9 +192,15 @@ def _rules_to_join(ha, sid, params):
 
 
 def run(module):
+    ha = HaCluster(module)
+    result = _run(module, ha)
+    result['ha_model'] = ha.model
+    return result
+
+
+def _run(module, ha):
     params = module.params
     sid = check_sid(params['sid'])
-    ha = HaCluster(module)
     item = HaItem(module, RESOURCE_SPEC, sid, RESOURCE_DEFAULTS)
     if params['state'] == 'absent':
         return item.ensure('absent', {})
@@ -193,7 +211,7 @@ def run(module):
     if ha.uses_rules:
         join = _rules_to_join(ha, sid, params)
         if params['group'] == '':
-            module.warn('group "" removes nothing on Proxmox VE 9, where groups are rules: remove the resource from '
+            module.warn('group "" removes nothing on this cluster, whose groups are rules: remove the resource from '
                         'the rule with proxfleet.proxmox.pve_ha_rule')
     else:
         if params['rules']:

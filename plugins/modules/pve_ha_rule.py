@@ -16,6 +16,12 @@ description:
     a V(resource-affinity) rule keeps its resources together (V(positive)) or apart (V(negative)).
   - Proxmox VE 8 has no HA rules (it has HA groups, see M(proxfleet.proxmox.pve_ha_group)); against a Proxmox VE 8
     cluster the module fails before any change.
+  - A cluster upgraded to Proxmox VE 9 keeps its HA groups until its CRM has migrated them to rules (once every node
+    is online and every node's LRM is active), and until then Proxmox VE refuses to create or change a rule. The
+    module reads which model the cluster uses once per run (RV(ha_model)); before the migration a rule that would
+    need a change fails before any write with a message saying why, a rule that already is as asked (Proxmox VE
+    shows each group's rule, V(ha-group-<group>), before migrating it) reports no change, and removing such a
+    group's rule is refused (remove the group with M(proxfleet.proxmox.pve_ha_group) instead).
   - Only the options you give are managed; an option left out keeps its value on the cluster.
   - Updates send the digest read and, when another writer changed the rules in between, read again and compare
     again, so concurrent runs lose no update.
@@ -134,6 +140,15 @@ rule:
     affinity: positive
     order: 1
     comment: database placement
+ha_model:
+  description:
+    - What places HA resources on the cluster, as read from its state during the run. V(rules) on Proxmox VE 9 once
+      its groups are migrated (or when it never had any); V(groups) before that.
+  returned: success
+  type: str
+  choices: [groups, rules]
+  sample: rules
+  version_added: 0.1.0
 diff:
   description: The managed options before and after, when the run changed something or diff mode is on.
   returned: success
@@ -147,8 +162,9 @@ diff:
       type: dict
 '''
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ha import (
+    GROUP_RULE_PREFIX,
     RULE_DEFAULTS,
     RULE_SPEC,
     HaCluster,
@@ -166,11 +182,33 @@ def _label(params):
 
 
 def run(module):
-    params = module.params
     ha = HaCluster(module)
-    ha.require_rules()
+    result = _run(module, ha)
+    result['ha_model'] = ha.model
+    return result
+
+
+def _pending_absent(ha, item, name):
+    """Before the groups' migration: a group's rule is made from the group and cannot be removed as a rule."""
+    current = item.read()
+    if current is None:
+        return item.result(False, {}, {}, None)
+    group = name[len(GROUP_RULE_PREFIX):] if name.startswith(GROUP_RULE_PREFIX) else None
+    if group is not None and group in ha.groups():
+        raise ha.refuse('HA rule {0!r} is how Proxmox VE {1} shows HA group {2!r}, which its CRM has not migrated to '
+                        'a rule yet; remove the group with proxfleet.proxmox.pve_ha_group (state: absent) '
+                        'instead'.format(name, ha.version_text, group))
+    return item.ensure('absent', {})
+
+
+def _run(module, ha):
+    params = module.params
+    if not ha.pending_migration:
+        ha.require_rules()
     item = HaItem(module, RULE_SPEC, params['name'], RULE_DEFAULTS)
     if params['state'] == 'absent':
+        if ha.pending_migration:
+            return _pending_absent(ha, item, params['name'])
         return item.ensure('absent', {})
 
     nodes = None
@@ -209,6 +247,15 @@ def run(module):
                # PVE stores only disable=1: enabling a rule removes the key.
                'affinity': params['affinity'], 'disable': ABSENT if params['disable'] is False else params['disable'],
                'comment': ABSENT if params['comment'] == '' else params['comment']}
+    if ha.pending_migration:
+        # Proxmox VE refuses every rule write until the groups are migrated: only a rule already as asked passes.
+        if current is None:
+            ha.require_rules('create HA rule {0!r}'.format(params['name']))
+        changes = compare(RULE_SPEC.fields, desired, current)
+        differing = sorted(set(changes.params) | set(changes.delete) | set(i[0] for i in changes.immutable))
+        if differing:
+            ha.require_rules('change HA rule {0!r} ({1})'.format(params['name'], ', '.join(differing)))
+        return item.result(False, changes.before, changes.after, current)
     return item.ensure('present', desired)
 
 

@@ -45,6 +45,62 @@ FORCE_PLAY = '''
           - forced is changed
 '''
 
+RESIZE_PLAY = '''
+- name: A size change resets min_size (Ceph); the diff shows it and a given min_size is set again
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  vars:
+    keep: &keep {node: "{{ pve.nodes[0] }}", name: "{{ pool }}", size: 4, min_size: 3}
+    grow: &grow {node: "{{ pve.nodes[0] }}", name: "{{ pool }}", size: 5}
+  tasks:
+    - name: Size with the same min_size (check mode)
+      proxfleet.proxmox.pve_ceph_pool: *keep
+      check_mode: true
+      register: keep_check
+    - name: Size with the same min_size
+      proxfleet.proxmox.pve_ceph_pool: *keep
+      register: keep_real
+    - name: Size with the same min_size again (check mode)
+      proxfleet.proxmox.pve_ceph_pool: *keep
+      check_mode: true
+      register: keep_check_again
+    - name: Size with the same min_size again
+      proxfleet.proxmox.pve_ceph_pool: *keep
+      register: keep_again
+    - name: Size alone (check mode)
+      proxfleet.proxmox.pve_ceph_pool: *grow
+      check_mode: true
+      register: grow_check
+    - name: Size alone
+      proxfleet.proxmox.pve_ceph_pool: *grow
+      register: grow_real
+    - name: Size alone again
+      proxfleet.proxmox.pve_ceph_pool: *grow
+      register: grow_again
+    - name: The min_size Ceph resets shows, and a given one stays
+      ansible.builtin.assert:
+        that:
+          - keep_check is changed and keep_real is changed
+          - keep_check.diff == keep_real.diff
+          - "keep_real.diff.before == {'size': 3, 'min_size': 3}"
+          - "keep_real.diff.after == {'size': 4, 'min_size': 3}"
+          - keep_real.pool.min_size == 3 and keep_real.pool.size == 4
+          - keep_check_again is not changed and keep_again is not changed
+          - grow_check is changed and grow_real is changed
+          - grow_check.diff == grow_real.diff
+          - "grow_real.diff.before == {'size': 4, 'min_size': 3}"
+          - "grow_real.diff.after == {'size': 5, 'min_size': 2}"
+          - grow_real.pool.min_size == 2
+          - grow_again is not changed
+'''
+
 
 @pytest.mark.lab(clusters=1, nodes=3, guests=0)
 def test_ceph(lab_fn):
@@ -78,3 +134,11 @@ def test_ceph(lab_fn):
     run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool + '-full'})
     assert run.ok, run.explain()
     assert pool + '-full' not in state['pools']
+
+    # A pool of size 3 and min_size 3 (made straight in the lab) grows: Ceph resets min_size with each size change.
+    lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool + '-grow', 'size': 3, 'min_size': 3},  # pylint: disable=protected-access
+                                    'root@pam'))
+    assert state['pools'][pool + '-grow']['min_size'] == 3
+    run = run_playbook(RESIZE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool + '-grow'})
+    assert run.ok, run.explain()
+    assert (state['pools'][pool + '-grow']['size'], state['pools'][pool + '-grow']['min_size']) == (5, 2)

@@ -128,3 +128,51 @@ def test_five_forks_writing_at_once_lose_no_update(lab_fn, tmp_path, index):
     # How many updates met a stale digest (and were read, compared and sent again) depends on timing: shown, not
     # asserted.
     print('updates refused for a stale digest, then retried:', pve.ha_digest_refusals)
+
+
+def exported_ha(cluster):
+    """What pve_export's engine exports of the cluster's HA."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ConnectionSettings, ProxmoxClient
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.export import Exporter
+
+    client = ProxmoxClient(ConnectionSettings(cluster.host, port=cluster.port, token_id=cluster.token_id,
+                                              token_secret=cluster.token_secret, ca_path=cluster.ca_path))
+    return Exporter(client).ha()
+
+
+@pytest.mark.lab(clusters=1, nodes=3, guests=4)
+def test_upgraded_pve9_uses_groups_until_the_crm_migrates_them(lab_fn):
+    cluster = lab_fn.clusters[0]
+    assert cluster.version.startswith('9.')
+    pve = cluster.pve
+    vms, _cts = guests(cluster)
+    member, other = 'vm:{0}'.format(vms[0]), 'vm:{0}'.format(vms[1])
+    n1, n2 = cluster.nodes[:2]
+    pve.ha_seed_upgraded({'legacy': {'nodes': '{0}:2,{1}'.format(n1, n2), 'restricted': 1, 'nofailback': 1}},
+                         {member: 'legacy'})
+    pve.ha_resources[other] = {'type': 'vm', 'state': 'stopped'}
+    pve._ha_sync_guests()  # pylint: disable=protected-access
+    # A node in maintenance holds the migration back: the first run sees groups.
+    pve.ha_lrm_mode[cluster.nodes[2]] = 'maintenance'
+    assert [pve.ha_crm_round() for _round in range(3)] == [False] * 3
+    extra = {'pve': pve_vars(cluster), 'member': member, 'other': other}
+    run = run_playbook(target('pve_ha_upgraded'), lab_fn, diff=True, env=FAST, extra_vars=dict(extra, phase='groups'))
+    assert run.ok, run.explain()
+    assert pve.ha_rules == {} and pve.ha_groups['legacy']['comment'] == 'kept from PVE 8'
+    assert pve.ha_resources[other]['group'] == 'legacy'
+    # pve_export reads the same state: the group and the resources' group, not the rules PVE shows for them.
+    exported = exported_ha(cluster)
+    assert [g['name'] for g in exported['pve_ha_group']] == ['legacy'] and exported['pve_ha_rule'] == []
+    assert sorted(r.get('group') for r in exported['pve_ha_resource']) == ['legacy', 'legacy']
+    # Out of maintenance: the CRM's next try migrates the group, its resources and its comment into a rule.
+    pve.ha_lrm_mode[cluster.nodes[2]] = 'active'
+    assert [pve.ha_crm_round() for _round in range(6)][-1] is True
+    assert pve.ha_rules['ha-group-legacy']['resources'] == sorted([member, other])
+    assert pve.ha_resources[other] == {'type': 'vm', 'state': 'stopped', 'failback': 0}
+    run = run_playbook(target('pve_ha_upgraded'), lab_fn, diff=True, env=FAST, extra_vars=dict(extra, phase='rules'))
+    assert run.ok, run.explain()
+    assert pve.ha_rules['it-apart']['resources'] == sorted([member, other])
+    assert pve.ha_groups == {}
+    exported = exported_ha(cluster)
+    assert exported['pve_ha_group'] == []
+    assert sorted(r['name'] for r in exported['pve_ha_rule']) == ['ha-group-legacy', 'it-apart']

@@ -10,7 +10,9 @@ Follows pve-manager's PVE/API2/Ceph.pm (init), PVE/API2/Ceph/{MON,MGR,MDS,Pool,O
 - monitors, managers, metadata servers, pools (create, set, destroy) and OSDs (create, destroy), flag changes and
   service stop/start run as tasks (cephcreatemon, cephcreatepool, cephcreateosd, cephsetflags, srvstop, ...);
 - pools: PVE's defaults (size 3, min_size 2, pg_num 128, application rbd, autoscale warn); Ceph refuses a
-  min_size above size ("Could not set: min_size", after the pool exists, as on PVE); `add_storages` adds an RBD
+  min_size above size ("Could not set: min_size", after the pool exists, as on PVE); setting size resets
+  min_size as Ceph does (the configured osd_pool_default_min_size capped at size), and set_pool applies size
+  first and skips a min_size equal to the one read before, so that min_size can end up reset; `add_storages` adds an RBD
   storage named after the pool; destroying a pool whose storages still hold disks needs `force`; usage
   (bytes_used, percent_used) is the lab's `ceph_pool_usage()`;
 - OSDs live on the devices of `/nodes/{node}/disks/list` (a system disk, three free disks and an NVMe per node);
@@ -399,12 +401,24 @@ class CephArea(StatefulRoutes):
             out['crush_rule'] = v['crush_rule']
         return out
 
+    def _ceph_default_min_size(self, size):
+        """Ceph's md_config_t::get_osd_pool_default_min_size(size): osd_pool_default_min_size (which PVE's init
+        writes to ceph.conf, 2 unless given) capped at size, or size - size/2 when that option is 0."""
+        configured = int(self.cephx.get('min_size') or 0)
+        return min(configured, size) if configured else size - size // 2
+
     def _apply_pool(self, pool, settings, log):
-        """PVE::Ceph::Tools::set_pool: size first; what Ceph refuses is reported, then `Could not set: ...`."""
+        """PVE::Ceph::Tools::set_pool: size first (Ceph resets min_size with it), then the rest sorted; a value equal
+        to the pool's properties read before the first change is skipped; what Ceph refuses is reported, then
+        `Could not set: ...`."""
         failed = []
         keys = sorted(settings, key=lambda k: (k != 'size', k))
+        before = dict(pool)
         for key in keys:
             value = settings[key]
+            if before.get(key) == value:
+                log.append("skipping '{0}', did not change".format(key))
+                continue
             if key == 'crush_rule' and value not in self.cephx['rules']:
                 # `osd pool set <pool> crush_rule <name>` for a rule Ceph does not have.
                 log.append('mon_command failed - crush rule {0} does not exist'.format(value))
@@ -421,11 +435,11 @@ class CephArea(StatefulRoutes):
                     pool['size']))
                 failed.append(key)
                 continue
-            if pool.get(key) == value:
-                log.append("skipping '{0}', did not change".format(key))
-                continue
             log.append('pool {0}: applying {1} = {2}'.format(pool['name'], key, value))
             pool[key] = value
+            if key == 'size':
+                # Ceph's OSDMonitor (`osd pool set <pool> size`) sets min_size from the new size too.
+                pool['min_size'] = self._ceph_default_min_size(value)
         if failed:
             raise TaskError('Could not set: {0}'.format(', '.join(sorted(failed))))
 

@@ -2,14 +2,17 @@
 """High availability: /cluster/ha/groups, /cluster/ha/rules, /cluster/ha/resources and /cluster/ha/status.
 
 Follows pve-ha-manager's PVE/API2/HA/*.pm. On PVE 8 (pve.version 8.x) HA groups exist and rules do not
-(PVE 8 has no such API: 501). On PVE 9 the groups have been migrated to node-affinity rules, so every
-groups call dies as PVE 9 does after the migration, and a resource's `group` is refused. groups.cfg,
+(PVE 8 has no such API: 501). On PVE 9 whether groups or rules apply is decided by the cluster's state, as
+PVE::HA::Config::have_groups_been_migrated decides it: while groups.cfg has groups (a cluster upgraded from
+PVE 8, see ha_seed_upgraded) the groups API works, rules are shown with the groups' rules made in memory
+(`ha-group-<group>`) and creating or updating a rule is refused; once the CRM has migrated the groups
+(ha_crm_round, PVE::HA::Manager::try_persistent_group_migration) or when there never were any, every groups
+call dies and a resource's `group` is refused. groups.cfg,
 resources.cfg and rules.cfg each have a digest (the SHA-1 of the file), given with every item and checked
 on updates; writes run under the `ha` cfs domain lock (one at a time, as the lab's event loop runs each
 handler to its end) and its errors carry the lock's name and the API's own prefix ("create resource
 failed: ..."), as PVE's do. A resource's state shows in its guest's `ha_state`, so /cluster/resources
-gives `hastate`.
-"""
+gives `hastate`."""
 
 import asyncio
 import hashlib
@@ -89,6 +92,12 @@ class HaArea(StatefulRoutes):
         self.ha_writes = []
         # Updates refused for a stale digest, as (file, id).
         self.ha_digest_refusals = []
+        # Each node's LRM mode (active, maintenance, restart, shutdown); 'active' unless a test sets it.
+        self.ha_lrm_mode = {}
+        # The CRM's group migration: rounds left until its next try (Manager.pm starts at 3, then waits 6),
+        # and what it logged, as (level, message).
+        self.ha_group_migration_round = 3
+        self.ha_crm_log = []
 
     def _routes_ha(self):
         return [
@@ -126,8 +135,123 @@ class HaArea(StatefulRoutes):
         return digest_of(self.ha_resources)
 
     def _ha_groups_migrated(self):
-        """PVE 9 after the migration of groups to rules (the lab's PVE 9 clusters start that way)."""
-        return not self.ha_pve8
+        """PVE::HA::Config::have_groups_been_migrated: PVE 9 whose groups.cfg has no group (any more).
+
+        PVE 8 has no migration: its groups always apply.
+        """
+        return not self.ha_pve8 and not self.ha_groups
+
+    def _ha_not_migrated(self, what):
+        """PVE 9's rules API refuses writes while groups.cfg still has groups (API2/HA/Rules.pm)."""
+        if not self.ha_pve8 and not self._ha_groups_migrated():
+            raise die('cannot {0}: ha groups have not been migrated yet'.format(what))
+
+    def ha_seed_upgraded(self, groups, members=None):
+        """The config files a PVE 8 cluster upgraded to PVE 9 still has: groups.cfg with `groups`
+        ({name: {'nodes': 'n1:2,n2', 'restricted': 1, 'nofailback': 1, 'comment': ...}}) and resources naming
+        them (`members`: {sid: group}), which become HA resources here when they are not yet."""
+        for name, conf in groups.items():
+            entry = {'type': 'group', 'nodes': encode_nodes(parse_node_list(conf['nodes']))}
+            entry.update((k, v) for k, v in conf.items() if k != 'nodes' and v is not None)
+            self.ha_groups[name] = entry
+        for sid, group in (members or {}).items():
+            _sid, kind, _name = self._ha_parse_sid(sid)
+            conf = dict(self.ha_resources.get(sid) or {'type': kind})
+            conf['group'] = group
+            self.ha_resources[sid] = conf
+        self._ha_sync_guests()
+
+    @staticmethod
+    def _ha_rules_of_groups(groups, resources, rules, order):
+        """PVE::HA::Groups::migrate_groups_to_rules: each existing group that resources name becomes the
+        node-affinity rule `ha-group-<group>` (its nodes and priorities, strict from restricted, its comment or
+        "Generated from HA group '<group>'."), placed after every rule. Changes rules and order in place."""
+        members = {}
+        for sid, conf in resources.items():
+            if conf.get('group'):
+                members.setdefault(conf['group'], []).append(sid)
+        for group in sorted(members):
+            if group not in groups:
+                continue
+            rule_id = 'ha-group-' + group
+            rule = {'type': 'node-affinity', 'resources': sorted(members[group]),
+                    'nodes': parse_node_list(groups[group]['nodes'])}
+            if groups[group].get('restricted') is not None:
+                rule['strict'] = groups[group]['restricted']
+            rule['comment'] = groups[group].get('comment') or "Generated from HA group '{0}'.".format(group)
+            rules[rule_id] = rule
+            order[rule_id] = max(order.values(), default=0) + 1
+
+    def _ha_full_rules(self):
+        """Rules.pm's get_full_rules_config: rules.cfg plus, while groups are not migrated, the groups' rules
+        (in memory only: nothing is written)."""
+        rules, order = dict(self.ha_rules), dict(self.ha_rule_order)
+        if not self.ha_pve8:
+            self._ha_rules_of_groups(self.ha_groups, self.ha_resources, rules, order)
+        return rules, order
+
+    def _ha_crm_log(self, level, message):
+        self.ha_crm_log.append((level, message))
+
+    def _ha_assert_can_migrate_groups(self):
+        """Manager.pm assert_cluster_can_migrate_ha_groups: quorate, and every node online, its LRM in mode
+        active and in state active or idle (waiting for the agent lock with no active service). The lab's nodes all
+        run the cluster's version, so the minimum version check holds on PVE 9."""
+        if not self.quorate:
+            raise die('cluster is not quorate')
+        status = {}
+        for node in sorted(self.nodes):
+            busy = any(self._ha_service_node(sid) == node for sid in self.ha_resources)
+            status[node] = 'active' if busy else 'wait_for_agent_lock'
+        for node in sorted(self.nodes):
+            online = self.nodes[node].get('online', True)
+            self._ha_crm_log('notice', "ha groups migration: node '{0}' is in state '{1}'".format(
+                node, 'online' if online else 'unknown'))
+            if not online:
+                raise die("node '{0}' is not online".format(node))
+            mode = self.ha_lrm_mode.get(node, 'active')
+            self._ha_crm_log('notice', "ha groups migration: lrm '{0}' is in state '{1}' and mode '{2}'".format(
+                node, status[node], mode))
+            if mode != 'active':
+                raise die("lrm '{0}' is not in mode 'active'".format(node))
+
+    def ha_crm_round(self):
+        """One round of the CRM (every 10 s on PVE), as far as groups go: Manager.pm's
+        try_persistent_group_migration. Nothing while groups are migrated; else the first try comes on the
+        third round and a failed one is retried six rounds later. A try that finds the cluster fit writes the
+        groups' rules to rules.cfg, removes `group` from every resource (setting failback 0 where the group had
+        nofailback) and deletes groups.cfg. Returns True when this round migrated."""
+        if self.ha_pve8 or self._ha_groups_migrated():
+            return False
+        self.ha_group_migration_round -= 1
+        if self.ha_group_migration_round > 0:
+            return False
+        self.ha_group_migration_round = 6
+        self._ha_crm_log('notice', 'start ha group migration...')
+        try:
+            self._ha_assert_can_migrate_groups()
+        except PveError as error:
+            self._ha_crm_log('err', 'abort ha groups migration: {0}'.format(error.message))
+            self._ha_crm_log('err', 'ha groups migration failed')
+            return False
+        self._ha_rules_of_groups(self.ha_groups, self.ha_resources, self.ha_rules, self.ha_rule_order)
+        for rule_id in sorted(self.ha_rules):
+            if rule_id.startswith('ha-group-'):
+                self._ha_wrote('rules', rule_id)
+        for sid in sorted(self.ha_resources):
+            conf = dict(self.ha_resources[sid])
+            group = conf.pop('group', None)
+            if group is None:
+                continue
+            # migrate_groups_to_resources: failback is the group's !nofailback; only 0 is written.
+            if group in self.ha_groups and int(self.ha_groups[group].get('nofailback') or 0):
+                conf['failback'] = 0
+            self.ha_resources[sid] = conf
+            self._ha_wrote('resources', sid)
+        self.ha_groups.clear()
+        self._ha_wrote('groups', None)
+        self._ha_crm_log('notice', 'ha groups migration successful')
+        return True
 
     def _ha_not_on_pve8(self, method, path):
         if self.ha_pve8:
@@ -315,14 +439,16 @@ class HaArea(StatefulRoutes):
 
     # ----------------------------------------------------------------- rules
 
-    def _ha_rule_view(self, rule_id, errors=None):
-        rule = self.ha_rules[rule_id]
+    def _ha_rule_view(self, rule_id, errors=None, rules=None, order=None):
+        rules = self.ha_rules if rules is None else rules
+        order = self.ha_rule_order if order is None else order
+        rule = rules[rule_id]
         data = dict((k, val) for k, val in rule.items() if k not in ('resources', 'nodes'))
         if rule['type'] == 'node-affinity':
             data.setdefault('affinity', 'positive')
         data['rule'] = rule_id
         data['digest'] = self.ha_digest('rules')
-        data['order'] = self.ha_rule_order[rule_id]
+        data['order'] = order[rule_id]
         data['resources'] = ','.join(rule['resources'])
         if rule.get('nodes') is not None:
             data['nodes'] = encode_nodes(rule['nodes'])
@@ -389,15 +515,16 @@ class HaArea(StatefulRoutes):
 
     async def _ha_rule_index(self, v, user):
         self._ha_not_on_pve8('GET', '/cluster/ha/rules')
-        errors = self._ha_rule_errors(self.ha_rules)
+        rules, order = self._ha_full_rules()
+        errors = self._ha_rule_errors(rules)
         out = []
-        for rule_id in sorted(self.ha_rules, key=lambda r: (self.ha_rule_order[r], r)):
-            rule = self.ha_rules[rule_id]
+        for rule_id in sorted(rules, key=lambda r: (order[r], r)):
+            rule = rules[rule_id]
             if v.get('type') and rule['type'] != v['type']:
                 continue
             if v.get('resource') and v['resource'] not in rule['resources']:
                 continue
-            out.append(self._ha_rule_view(rule_id, self._ha_flat_errors(errors.get(rule_id))))
+            out.append(self._ha_rule_view(rule_id, self._ha_flat_errors(errors.get(rule_id)), rules, order))
         return out
 
     @staticmethod
@@ -406,14 +533,16 @@ class HaArea(StatefulRoutes):
 
     async def _ha_rule_read(self, v, user):
         self._ha_not_on_pve8('GET', '/cluster/ha/rules/' + v['rule'])
-        if v['rule'] not in self.ha_rules:
+        rules, order = self._ha_full_rules()
+        if v['rule'] not in rules:
             raise die("no such ha rule '{0}'".format(v['rule']))
-        errors = self._ha_rule_errors(self.ha_rules).get(v['rule'])
-        return self._ha_rule_view(v['rule'], self._ha_flat_errors(errors))
+        errors = self._ha_rule_errors(rules).get(v['rule'])
+        return self._ha_rule_view(v['rule'], self._ha_flat_errors(errors), rules, order)
 
     async def _ha_rule_create(self, v, user):
         self._ha_not_on_pve8('POST', '/cluster/ha/rules')
         self.need_quorum()
+        self._ha_not_migrated('create ha rule')
         param = dict(v)
         kind = param.pop('type')
         rule_id = param.pop('rule')
@@ -435,6 +564,7 @@ class HaArea(StatefulRoutes):
 
     async def _ha_rule_update(self, v, user):
         self._ha_not_on_pve8('PUT', '/cluster/ha/rules/' + v['rule'])
+        self._ha_not_migrated('update ha rule')
         param = dict(v)
         rule_id = param.pop('rule')
         digest = param.pop('digest', None)
@@ -650,7 +780,7 @@ class HaArea(StatefulRoutes):
         return {'manager_status': {'master_node': self._ha_master(), 'node_status': node_status,
                                    'service_status': service_status, 'timestamp': now},
                 'quorum': {'node': self._ha_master(), 'quorate': '1' if self.quorate else '0'},
-                'lrm_status': dict((n, {'mode': 'active', 'state': 'active' if service_status else
+                'lrm_status': dict((n, {'mode': self.ha_lrm_mode.get(n, 'active'), 'state': 'active' if service_status else
                                         'wait_for_agent_lock', 'timestamp': now}) for n in sorted(self.nodes))}
 
     async def _ha_status_current(self, v, user):
@@ -665,6 +795,8 @@ class HaArea(StatefulRoutes):
         for node, state in sorted(self.nodes.items()):
             busy = any(self._ha_service_node(sid) == node for sid in self.ha_resources)
             mode = ('active' if busy else 'idle') if state.get('online', True) else 'old timestamp - dead?'
+            if state.get('online', True) and self.ha_lrm_mode.get(node, 'active') != 'active':
+                mode = '{0} mode'.format(self.ha_lrm_mode[node])
             out.append({'id': 'lrm:' + node, 'type': 'lrm', 'node': node, 'timestamp': now,
                         'status': '{0} ({1}, {2})'.format(node, mode, stamp)})
         for sid, conf in sorted(self.ha_resources.items()):

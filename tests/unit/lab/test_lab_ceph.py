@@ -140,3 +140,37 @@ def test_osds(lab_fn, api):
     disks = dict((d['devpath'], d) for d in client.nodes(node).disks.list.get())
     assert 'used' not in disks['/dev/sdb'] and disks['/dev/sdb']['osdid'] == -1
     assert "no such OSD '0'" in fails(ceph.osd(0).__getattr__('in').post).content
+
+
+def test_pool_size_resets_min_size(lab_fn, api):
+    cluster, client, node = _ready(lab_fn, api)
+    pools = client.nodes(node).ceph.pool
+    pools.post(name='resets', pg_num=32, size=4, min_size=3)
+    assert pools('resets').status.get()['min_size'] == 3
+    # A size change alone: Ceph sets min_size to osd_pool_default_min_size (2, from PVE's init) capped at size.
+    pools('resets').put(size=5)
+    assert (pools('resets').status.get()['size'], pools('resets').status.get()['min_size']) == (5, 2)
+    pools('resets').put(size=1)
+    assert pools('resets').status.get()['min_size'] == 1
+    pools('resets').put(size=3, min_size=3)
+    assert pools('resets').status.get()['min_size'] == 3
+    # set_pool applies size first and skips a min_size equal to the one it read before: the reset stays.
+    upid = pools('resets').put(size=4, min_size=3)
+    assert pools('resets').status.get()['min_size'] == 2
+    log = [line['t'] for line in client.nodes(node).tasks(upid).log.get()]
+    assert "skipping 'min_size', did not change" in log
+    # Sent again on its own, it applies.
+    pools('resets').put(min_size=3)
+    assert pools('resets').status.get()['min_size'] == 3
+
+
+def test_pool_size_reset_follows_the_configured_default(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    client = api(cluster)
+    node = cluster.nodes[0]
+    client.nodes(node).ceph.init.post(network='10.10.10.0/24', min_size=1)
+    client.nodes(node).ceph.mon(node).post()
+    pools = client.nodes(node).ceph.pool
+    pools.post(name='conf', pg_num=32, min_size=1)
+    pools('conf').put(size=4)
+    assert pools('conf').status.get()['min_size'] == 1

@@ -130,3 +130,106 @@ def test_ha_migrate_moves_a_managed_guest(lab_fn, api, index):
         assert answer is None
     err = fails(ha.resources(sid).migrate.post, node='nosuchnode')
     assert err.status_code == 400
+
+
+def upgraded(cluster):
+    """A PVE 9 cluster upgraded from PVE 8: groups.cfg still has two groups, two resources name the first."""
+    pve = cluster.pve
+    vms = sorted(vm.vmid for vm in pve.vms)[:3]
+    n1, n2 = cluster.nodes[:2]
+    pve.ha_seed_upgraded(
+        {'pinned': {'nodes': '{0}:2,{1}'.format(n1, n2), 'restricted': 1, 'nofailback': 1},
+         'unused': {'nodes': n2, 'comment': 'no resource'}},
+        {'vm:{0}'.format(vms[0]): 'pinned', 'vm:{0}'.format(vms[1]): 'pinned'})
+    return ['vm:{0}'.format(v) for v in vms]
+
+
+def crm_rounds(pve, count):
+    return [pve.ha_crm_round() for _round in range(count)]
+
+
+def test_pve9_upgraded_keeps_groups_until_the_crm_migrates_them(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    assert cluster.version.startswith('9.')
+    ha = api(cluster).cluster.ha
+    sids = upgraded(cluster)
+    n1, n2 = cluster.nodes[:2]
+    # Not migrated: the groups API works, resources keep and take `group`.
+    assert sorted(g['group'] for g in ha.groups.get()) == ['pinned', 'unused']
+    ha.groups.post(group='more', nodes=n1)
+    ha.resources.post(sid=sids[2], group='more')
+    assert ha.resources(sids[0]).get()['group'] == 'pinned'
+    # Rules show the groups' rules, made in memory; creating or updating a rule is refused.
+    rules = dict((r['rule'], r) for r in ha.rules.get())
+    assert sorted(rules) == ['ha-group-more', 'ha-group-pinned']
+    assert rules['ha-group-pinned']['resources'] == ','.join(sorted(sids[:2]))
+    assert rules['ha-group-pinned']['nodes'] == '{0}:2,{1}'.format(n1, n2)
+    assert rules['ha-group-pinned']['comment'] == "Generated from HA group 'pinned'."
+    assert ha.rules('ha-group-more').get()['type'] == 'node-affinity'
+    assert cluster.pve.ha_rules == {}
+    err = fails(ha.rules.post, rule='r1', type='node-affinity', resources=sids[0], nodes=n1)
+    assert 'cannot create ha rule: ha groups have not been migrated yet' in err.content
+    err = fails(ha.rules('ha-group-pinned').put, type='node-affinity', comment='x')
+    assert 'cannot update ha rule: ha groups have not been migrated yet' in err.content
+    assert cluster.pve.ha_rules == {}
+
+
+@pytest.mark.parametrize('blocker', ['offline', 'maintenance'])
+def test_pve9_group_migration_waits_for_every_node_and_lrm(lab_fn, blocker):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    upgraded(cluster)
+    node = cluster.nodes[1]
+    if blocker == 'offline':
+        pve.set_node_offline(node)
+        reason = "abort ha groups migration: node '{0}' is not online".format(node)
+    else:
+        pve.ha_lrm_mode[node] = 'maintenance'
+        reason = "abort ha groups migration: lrm '{0}' is not in mode 'active'".format(node)
+    assert crm_rounds(pve, 12) == [False] * 12
+    assert pve.ha_rules == {} and sorted(pve.ha_groups) == ['pinned', 'unused']
+    assert all(conf.get('group') == 'pinned' for conf in pve.ha_resources.values())
+    # Tried on the third round, then every sixth.
+    assert [m for _l, m in pve.ha_crm_log if m.startswith('abort')] == [reason] * 2
+    if blocker == 'offline':
+        pve.set_node_offline(node, offline=False)
+    else:
+        pve.ha_lrm_mode[node] = 'active'
+    # Rounds 3 and 9 tried; the next try (round 15) migrates.
+    assert crm_rounds(pve, 3) == [False, False, True]
+    assert ('notice', 'ha groups migration successful') in pve.ha_crm_log
+
+
+def test_pve9_group_migration_writes_rules_and_drops_group(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    sids = upgraded(cluster)
+    n1, n2 = cluster.nodes[:2]
+    # An idle LRM (no active service on its node) does not hold the migration back.
+    assert crm_rounds(pve, 3) == [False, False, True]
+    assert pve.ha_groups == {}
+    rule = pve.ha_rules['ha-group-pinned']
+    assert rule['type'] == 'node-affinity' and rule['resources'] == sorted(sids[:2])
+    assert rule['nodes'] == {n1: 2, n2: None} and rule['strict'] == 1
+    assert rule['comment'] == "Generated from HA group 'pinned'."
+    # A group that no resource names is dropped with groups.cfg, without a rule.
+    assert list(pve.ha_rules) == ['ha-group-pinned']
+    for sid in sids[:2]:
+        # nofailback became the resource's failback 0; the group is gone from the resource.
+        assert pve.ha_resources[sid] == {'type': 'vm', 'failback': 0}
+    ha = api(cluster).cluster.ha
+    assert 'ha groups have been migrated to rules' in fails(ha.groups.get).content
+    ha.rules('ha-group-pinned').put(type='node-affinity', comment='now a rule')
+    assert pve.ha_rules['ha-group-pinned']['comment'] == 'now a rule'
+    # Migrated: the CRM does nothing more.
+    assert crm_rounds(pve, 7) == [False] * 7
+
+
+def test_pve9_failback_stays_when_the_group_fails_back(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    sid = 'vm:{0}'.format(vm_of(cluster))
+    pve.ha_seed_upgraded({'back': {'nodes': cluster.nodes[0], 'comment': 'mine'}}, {sid: 'back'})
+    assert crm_rounds(pve, 3)[-1] is True
+    assert pve.ha_resources[sid] == {'type': 'vm'}
+    assert pve.ha_rules['ha-group-back']['comment'] == 'mine' and 'strict' not in pve.ha_rules['ha-group-back']

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""plugins/module_utils/ceph.py: OSD create and destroy need the root@pam login, checked before any request."""
+"""plugins/module_utils/ceph.py: OSD create and destroy need the root@pam login, checked before any request; the
+min_size Ceph sets with a new pool size."""
 
 from __future__ import annotations
 
@@ -40,3 +41,13 @@ def test_anyone_else_is_refused_with_what_to_do(auth, said):
                               'other user and no API token (not even one of root@pam) do it')
     assert said in message
     assert SECRET not in message and 'pw' not in message.split()
+
+
+@pytest.mark.parametrize('size, configured, expected', [
+    (3, 2, 2), (4, 2, 2), (5, 2, 2), (1, 2, 1), (2, 2, 2),
+    # osd_pool_default_min_size 0 or unset: size - size/2.
+    (3, 0, 2), (4, 0, 2), (5, None, 3), (1, 0, 1), (7, 0, 4),
+    (4, 3, 3), (2, 3, 2),
+])
+def test_min_size_after_resize_is_cephs_rule(size, configured, expected):
+    assert ceph.min_size_after_resize(size, configured) == expected
