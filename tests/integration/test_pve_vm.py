@@ -164,3 +164,21 @@ def test_delete_honours_protection_and_running_vms(lab_fn):
     # purge (a query parameter of the DELETE) took the HA-managed VM out of HA, as the task log says.
     destroyed = [task for task in pve.tasklog if task['type'] == 'qmdestroy' and task['id'] == '105']
     assert any('removed VM 105 from HA resource configuration' in line for line in destroyed[0]['log'])
+
+
+@pytest.mark.lab(**ESTATE)
+def test_hotplug_pending_and_refused_hotplug(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    vm = pve.vm(100)
+    refusal = "VM 100 qmp command 'device_add' failed - Bus 'scsihw0' does not support hotplugging"
+    pve.qemu_refusals = {100: {'scsi5': refusal, 'scsi6': refusal}}
+    since = len(pve.requests)
+    run = run_playbook(target('pve_vm', 'hotplug.yml'), lab_fn, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'vmid': 100, 'refusal': refusal})
+    assert run.ok, run.explain()
+    # The pending disk's resize was refused before any write: no resize request at all.
+    assert not [path for method, path, _body in pve.requests[since:] if path.endswith('/resize')]
+    assert vm.pending == {} and vm.config['memory'] == '3072'
+    warned = run.result('A refused hot-plug with apply_pending reboot is applied by the reboot').get('warnings') or []
+    assert [w for w in warned if 'hotplug problem - ' + refusal in w and 'the reboot applies them' in w], warned
