@@ -22,7 +22,14 @@ description:
     set, SSH keys however encoded, a NIC's MAC address kept when not given), against the configuration the VM gets
     at its next start (pending changes included), so the same task twice reports no change.
   - On a running VM, changes Proxmox VE cannot apply live stay pending; RV(pending) lists them, and
-    O(apply_pending=reboot) reboots the VM to apply them.
+    O(apply_pending=reboot) reboots the VM to apply them. Which changes apply live follows qemu-server's hot-plug
+    rules (fast-plug and cloud-init keys at once; C(agent), new IDE/SATA disks, C(efidisk0), C(tpmstate0), a disk's
+    cache or discard options, C(memory) and CPU unless the VM's C(hotplug) allows them stay pending); check mode
+    forecasts RV(pending) by the same rules.
+  - A hot-plug QEMU refuses fails the run with QEMU's words (after Proxmox VE applied the other changes); the
+    refused value stays pending and is reported in RV(pending), also by later runs. With O(apply_pending=reboot)
+    the run warns instead and the reboot applies it.
+  - A disk that is still pending (not attached yet) is never resized; a larger size for it fails before any write.
   - Disks grow (never shrink), new disks are allocated, removed disks are detached (they become C(unusedN)) or,
     when asked with O(disks[].destroy), destroyed.
   - Every check that can be made before a write is made first (slots, sizes, storages, bridges, keys, names), so
@@ -514,7 +521,9 @@ pending:
   description:
     - Changes Proxmox VE keeps pending until the next start or reboot of the running VM, key -> V(value) (now) and
       V(pending) (next), or V(delete). Empty when nothing is pending.
-  returned: success and O(state) is not V(absent)
+      In check mode, what the real run would leave pending. Also returned when a hot-plug QEMU refused fails the
+      run, with the refused value.
+  returned: success and O(state) is not V(absent); failure of a hot-plug
   type: dict
   sample: {memory: {value: '4096', pending: '8192'}}
 actions:

@@ -8,14 +8,19 @@ handling:
 - removing a drive detaches it: its volume becomes the next `unusedN` (a CD-ROM is simply dropped; with
   `force` the volume is destroyed); removing an `unusedN` destroys the volume; both are refused on a protected
   VM with PVE's words; a removed drive leaves the boot order;
-- on a running VM, new disks and NICs are hot-plugged (PVE's default hotplug `network,disk,usb`); a changed
-  option of an existing disk and the other keys wait in the pending section until the next start or reboot;
+- on a running VM, each key of an update is applied at once or left in the pending section as qemu-server's
+  vmconfig_hotplug_pending decides (hotplug_decision, hotplug_delete_decision: $fast_plug_option and cloud-init
+  keys at once, the `hotplug` features, vmconfig_update_disk / _net / _agent); a hot-plug QEMU refuses leaves the
+  value pending and fails the update with `<key>: hotplug problem - <QEMU's words>` (update_vm_api's
+  raise_param_exc: 400 for PUT, the qmconfig task's exit status for POST);
+- GET config answers the configuration with the pending changes applied unless `current=1` (load_current_config);
 - `cipassword` is written at once, hashed as PVE stores it, and read back as asterisks: GET config answers
   `**********` and GET pending `**********` as the value and `********** ` (a trailing space) as a pending one
   (vm_config, vm_pending);
 - PUT .../resize is a `resize` task that grows a disk to an absolute or `+`relative size, and fails with PVE's
   `shrinking disks is not supported`; PUT .../unlink detaches (or with `force` destroys) disks.
-Scenario knobs: `secrets_in_clear` (GET config and pending answer cipassword as stored, as a fake, a proxy or an
+Scenario knobs: `qemu_refusals` ({vmid: {key: QEMU's error}}: hot-plugging that key fails with those words),
+`secrets_in_clear` (GET config and pending answer cipassword as stored, as a fake, a proxy or an
 older version may: readers must mask it themselves), `nextid_races` (a concurrent creation takes the id /cluster/nextid just handed out, that many
 times), `lock_release_reads` ({vmid: n}: the VM's lock goes away after n reads of /cluster/resources);
 GET /nodes/{node}/network lists the bridges in `pve.bridges` on every node.
