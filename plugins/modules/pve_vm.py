@@ -936,8 +936,9 @@ class VmRun(object):
                                              force_stop=params['force_stop'], qmpstatus=qmpstatus))
         # Check mode's forecast of the pending section, by qemu-server's hot-plug rules (qemu.predict_pending).
         predicted = pending
-        if guest.running and not power and (plan.params or plan.delete):
-            predicted = qemu.predict_pending(config, pending, plan.params, plan.delete)
+        if not power and (plan.params or plan.delete):
+            # A stopped VM's config update applies every pending change (vmconfig_apply_pending).
+            predicted = qemu.predict_pending(config, pending, plan.params, plan.delete) if guest.running else {}
         if self.applies_pending(guest) and not power:
             if self.module.check_mode and predicted:
                 self.actions.append('reboot')

@@ -13,6 +13,7 @@ handling:
   keys at once, the `hotplug` features, vmconfig_update_disk / _net / _agent); a hot-plug QEMU refuses leaves the
   value pending and fails the update with `<key>: hotplug problem - <QEMU's words>` (update_vm_api's
   raise_param_exc: 400 for PUT, the qmconfig task's exit status for POST);
+- an update of a stopped VM applies every pending change, older ones too (vmconfig_apply_pending);
 - GET config answers the configuration with the pending changes applied unless `current=1` (load_current_config);
 - `cipassword` is written at once, hashed as PVE stores it, and read back as asterisks: GET config answers
   `**********` and GET pending `**********` as the value and `********** ` (a trailing space) as a pending one
@@ -456,6 +457,9 @@ class QemuExtraArea(StatefulRoutes):
         if running:
             self._qx_hotplug_pending(vm, before, dict((k, str(v)) for k, v in later.items()
                                                       if k not in ('skiplock', 'delete')), rest_deletes, errors)
+        elif vm.pending:
+            # vmconfig_apply_pending: an update of a stopped VM applies every pending change, older ones included.
+            vm.apply_pending()
         self._qx_cleanup_pending(vm)
         if errors:
             # update_vm_api: what could be applied stays applied, then raise_param_exc with every hot-plug error.

@@ -250,3 +250,11 @@ def test_cloud_init_drive_is_named_as_pve_names_it(lab_fn, api):
     qm.config.put(ide2='local-lvm:cloudinit')
     assert vm.config['ide2'] == 'local-lvm:vm-102-cloudinit,media=cdrom'
     assert 'vm-102-cloudinit' in lab_fn.clusters[0].pve.storages['local-lvm']['volumes']
+
+
+def test_an_update_of_a_stopped_vm_applies_every_pending_change(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    vm.pending = {'cores': '4', 'numa': None}
+    vm.config['numa'] = '1'
+    qm.config.put(description='any change')
+    assert vm.pending == {} and vm.config['cores'] == '4' and 'numa' not in vm.config
