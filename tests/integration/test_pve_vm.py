@@ -173,12 +173,15 @@ def test_hotplug_pending_and_refused_hotplug(lab_fn):
     vm = pve.vm(100)
     refusal = "VM 100 qmp command 'device_add' failed - Bus 'scsihw0' does not support hotplugging"
     pve.qemu_refusals = {100: {'scsi5': refusal, 'scsi6': refusal}}
+    # A stopped VM with a change left pending from when it ran.
+    pve.vm(102).pending = {'cores': '4'}
     since = len(pve.requests)
     run = run_playbook(target('pve_vm', 'hotplug.yml'), lab_fn, diff=True, extra_vars={
-        'pve': pve_vars(cluster), 'vmid': 100, 'refusal': refusal})
+        'pve': pve_vars(cluster), 'vmid': 100, 'stopped_vmid': 102, 'refusal': refusal})
     assert run.ok, run.explain()
     # The pending disk's resize was refused before any write: no resize request at all.
     assert not [path for method, path, _body in pve.requests[since:] if path.endswith('/resize')]
     assert vm.pending == {} and vm.config['memory'] == '3072'
+    assert pve.vm(102).pending == {} and str(pve.vm(102).config['cores']) == '4'
     warned = run.result('A refused hot-plug with apply_pending reboot is applied by the reboot').get('warnings') or []
     assert [w for w in warned if 'hotplug problem - ' + refusal in w and 'the reboot applies them' in w], warned
