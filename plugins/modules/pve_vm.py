@@ -29,7 +29,8 @@ description:
   - A hot-plug QEMU refuses fails the run with QEMU's words (after Proxmox VE applied the other changes); the
     refused value stays pending and is reported in RV(pending), also by later runs. With O(apply_pending=reboot)
     the run warns instead and the reboot applies it.
-  - A disk that is still pending (not attached yet) is never resized; a larger size for it fails before any write.
+  - A disk that is still pending (not attached yet) is never resized as if attached; a larger size for it fails
+    before any write, or with O(apply_pending=reboot) is applied after the reboot that attaches it.
   - Disks grow (never shrink), new disks are allocated, removed disks are detached (they become C(unusedN)) or,
     when asked with O(disks[].destroy), destroyed.
   - Every check that can be made before a write is made first (slots, sizes, storages, bridges, keys, names), so
@@ -778,6 +779,7 @@ class VmRun(object):
         self.url = module.target_url
         self.actions = []
         self.cloned = False
+        self.deferred = []
         self.before = {}
         self.after = {}
 
@@ -925,7 +927,9 @@ class VmRun(object):
             self.after.update(plan.after)
         if plan.changed:
             check_storages_and_bridges(self.module, guest.node, plan.disk_changes, plan.net_changes, params)
-            check_pending_resizes(guest, config, pending, plan)
+            # A pending disk is resized after the reboot that attaches it (apply_pending: reboot), never before.
+            self.deferred = pending_resizes(guest, config, pending, plan, after_reboot=self.applies_pending(guest))
+            plan.resize = [item for item in plan.resize if item not in self.deferred]
             self.write(guest, plan)
         if to_template:
             self.template(guest)
@@ -942,6 +946,7 @@ class VmRun(object):
         if self.applies_pending(guest) and not power:
             if self.module.check_mode and predicted:
                 self.actions.append('reboot')
+                self.actions.extend('resize ' + slot for slot, _size in self.deferred)
                 predicted = {}
             elif not self.actions and pending:
                 return self.finish(guest)
@@ -1034,6 +1039,9 @@ class VmRun(object):
                             force_stop=self.params['force_stop'])
             self.actions.append('reboot')
             guest = self.relocate(guest.vmid)
+            for slot, size in self.deferred:
+                self.actions.append('resize ' + slot)
+                gl.resize_disk(self.module, guest, slot, size)
             config, pending = self.read(guest)
         if created:
             state = self.params['state']
@@ -1061,19 +1069,25 @@ class VmRun(object):
                 'actions': self.actions, 'diff': diff}
 
 
-def check_pending_resizes(guest, config, pending, plan):
-    """A disk still pending (added to a running VM that could not hot-plug it) is not attached yet: Proxmox VE's
-    resize only knows the disks of the current configuration. Refused before any write."""
-    for slot, _size in plan.resize:
+def pending_resizes(guest, config, pending, plan, after_reboot=False):
+    """The resizes of `plan` that target a disk still pending (added to a running VM that could not hot-plug it):
+    it is not attached yet, and Proxmox VE's resize only knows the disks of the current configuration. Without a
+    reboot of this run to attach it first (after_reboot), refused before any write."""
+    found = []
+    for slot, size in plan.resize:
         change = pending.get(slot) or {}
         if 'pending' not in change:
             continue
         now = qemu.parse_drive(config[slot])[0] if config.get(slot) else None
-        if now != qemu.parse_drive(change['pending'])[0]:
+        if now == qemu.parse_drive(change['pending'])[0]:
+            continue
+        if not after_reboot:
             raise ProxmoxConfigError(
                 'disks: {0} of {1} is still pending (Proxmox VE attaches it at the next start or reboot) and cannot be '
                 'resized before: apply the pending changes first (apply_pending: reboot, or restart the VM)'.format(
                     slot, guest.describe()))
+        found.append((slot, size))
+    return found
 
 
 def run(module):
