@@ -129,7 +129,8 @@ options:
       - Where C(ansible_host) comes from, first match wins. V(config) is a static address in the guest configuration
         (cloud-init C(ipconfigN), a container's C(netN) C(ip)), V(agent) the addresses a running guest reports (guest
         agent, container interfaces), V(name) the guest's name.
-      - V(config) reads every guest's configuration, one request per guest.
+      - V(config) reads every guest's configuration, one request per guest, as it is in effect now (C(current=1));
+        changes still pending until the guest's next start are not used.
     type: list
     elements: str
     choices: [config, agent, name]
@@ -138,7 +139,8 @@ options:
     description:
       - Configuration keys to copy into C(proxmox_config) (the whole configuration is never copied). Secret values
         (C(cipassword)) are masked as C(********), whatever the API returns.
-      - Setting any reads every guest's configuration, one request per guest.
+      - Setting any reads every guest's configuration, one request per guest. The values are those in effect now
+        (C(current=1)), without the changes still pending until the guest's next start.
     type: list
     elements: str
     default: []
@@ -320,7 +322,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         details = {'config': {}, 'interfaces': None}
         if self._need_config:
             try:
-                details['config'] = mask_guest_config(client.get(base + '/config') or {})
+                details['config'] = mask_guest_config(client.get(base + '/config', current=1) or {})
             except ProxmoxError as error:
                 # An offline node (595): the guest stays a host, without the variables its configuration gives.
                 details['config_error'] = error.describe('guest {0} on node {1}'.format(vmid, node))

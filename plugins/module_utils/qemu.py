@@ -591,3 +591,139 @@ def mask_config(config):
         else:
             out[key] = value
     return out
+
+
+# ---------------------------------------------------------------- hot-plug: applied at once or pending
+
+# What a running VM does with a configuration change, after qemu-server's PVE/QemuServer.pm
+# (vmconfig_hotplug_pending, $fast_plug_option, parse_hotplug_features, vmconfig_update_disk, vmconfig_update_net,
+# vmconfig_update_agent) and PVE/API2/Qemu.pm (update_vm_api: every change is written to the pending section, then
+# hot-plugged; what cannot be stays pending until the next start or reboot).
+HOTPLUG_DEFAULT = 'network,disk,usb'
+# $fast_plug_option plus every cloud-init key ($confdesc_cloudinit): written at once, they cannot fail.
+FAST_PLUG_KEYS = ('description', 'hookscript', 'lock', 'migrate_downtime', 'migrate_speed', 'name', 'onboot',
+                  'protection', 'shares', 'startup', 'tags', 'vmstatestorage', 'citype', 'ciuser', 'cipassword',
+                  'ciupgrade', 'cicustom', 'searchdomain', 'nameserver', 'sshkeys')
+# Changed through cgroups (cpuunits, cpulimit) or a balloon target: live whatever `hotplug` says.
+LIVE_RESOURCE_KEYS = ('cpuunits', 'cpulimit')
+# vmconfig_update_disk: a change of one of these options of an attached disk waits for the next start.
+COLD_DRIVE_OPTIONS = ('aio', 'discard', 'iothread', 'queues', 'product', 'cache', 'ssd', 'vendor', 'ro')
+# vmconfig_update_net: a change of one of these needs the NIC unplugged and plugged again (the `network` feature).
+REPLUG_NET_OPTIONS = ('model', 'macaddr', 'queues', 'mtu')
+# vmconfig_update_agent: the only agent option a running VM takes at once.
+LIVE_AGENT_OPTIONS = ('fstrim_cloned_disks',)
+
+
+def hotplug_features(value):
+    """parse_hotplug_features: the features of a `hotplug` value (unset or `1`: network, disk, usb; `0`: none)."""
+    text = HOTPLUG_DEFAULT if value is None or str(value) == '1' else str(value)
+    if text == '0':
+        return frozenset()
+    return frozenset(f for f in re.split(r'[,;\s]+', text) if f)
+
+
+def _fast_plug(key):
+    return key in FAST_PLUG_KEYS or re.match(r'^ipconfig\d+$', key) is not None
+
+
+def _usb_hotplug(features, config):
+    ostype = str(config.get('ostype') or '')
+    found = re.match(r'^win(\d+)$', ostype)
+    return 'usb' in features and (ostype == 'l26' or (found is not None and int(found.group(1)) > 7))
+
+
+def _changed(old, new, names):
+    return any(old.get(name) != new.get(name) for name in names)
+
+
+def hotplugs(config, key, new):
+    """True when a running VM with current configuration `config` takes `key`=`new` at once; False when the new
+    value stays pending until the next start or reboot (a refused hot-plug stays pending too)."""
+    features = hotplug_features(config.get('hotplug'))
+    old = config.get(key)
+    if _fast_plug(key) or key in LIVE_RESOURCE_KEYS:
+        return True
+    if key == 'hotplug':
+        return not re.search(r'cpu|memory', '{0} {1}'.format(new, config.get('hotplug') or ''))
+    if key == 'tablet':
+        return 'usb' in features
+    if re.match(r'^usb\d+$', key):
+        return _usb_hotplug(features, config)
+    if key in ('vcpus', 'memory'):
+        return ('cpu' if key == 'vcpus' else 'memory') in features
+    if key == 'balloon':
+        return (old is None or str(old) != '0') == (str(new) != '0')
+    if key == 'agent':
+        if not old:
+            return False
+        before, after = propstring.parse(old, 'enabled'), propstring.parse(new, 'enabled')
+        names = (set(before) | set(after)) - set(LIVE_AGENT_OPTIONS)
+        return not _changed(before, after, names)
+    if NET_SLOT_RE.match(key):
+        if old:
+            was, now = parse_net(old), parse_net(new)
+            now.setdefault('macaddr', was.get('macaddr'))
+            if not _changed(was, now, REPLUG_NET_OPTIONS) and was.get('bridge') and now.get('bridge'):
+                return True
+        return 'network' in features
+    if DISK_SLOT_RE.match(key):
+        if key in ('efidisk0', 'tpmstate0'):
+            return False
+        cold_slot = re.match(r'^(ide|sata)\d+$', key) is not None
+        if old:
+            was_volume, was = parse_drive(old)
+            now_volume, now = parse_drive(new)
+            if (was.get('media') or 'disk') != (now.get('media') or 'disk'):
+                return False  # PVE refuses: unable to change media type
+            if is_cdrom(was_volume, was):
+                return True  # a new medium
+            if was_volume != now_volume:
+                return 'disk' in features and not cold_slot
+            return not _changed(was, now, COLD_DRIVE_OPTIONS)
+        return 'disk' in features and not cold_slot
+    return False
+
+
+def hot_unplugs(config, key):
+    """True when a running VM removes `key` at once; False when the removal stays pending."""
+    features = hotplug_features(config.get('hotplug'))
+    if key == 'hotplug':
+        return not re.search(r'cpu|memory', str(config.get('hotplug') or ''))
+    if key == 'tablet':
+        return 'usb' in features
+    if re.match(r'^usb\d+$', key):
+        return _usb_hotplug(features, config)
+    if key == 'vcpus':
+        return 'cpu' in features
+    if key == 'balloon':
+        return str(config.get('balloon', '')) != '0'
+    if _fast_plug(key) or key in LIVE_RESOURCE_KEYS:
+        return True
+    if NET_SLOT_RE.match(key):
+        return 'network' in features
+    if DISK_SLOT_RE.match(key):
+        return 'disk' in features and re.match(r'^(efidisk|ide|sata|tpmstate)\d+$', key) is None
+    if key == 'memory':
+        return 'memory' in features
+    return False
+
+
+def predict_pending(config, pending, params, delete):
+    """The pending section a running VM will hold after a config update of `params` and `delete`: pending (as
+    read_pending() gives it) with the keys of this update that stay pending added, those applied at once removed,
+    and a pending value equal to the current one dropped (cleanup_pending)."""
+    out = dict((k, dict(v)) for k, v in pending.items())
+    for key, value in params.items():
+        value = propstring.stringify(value)
+        if hotplugs(config, key, value) or (key in config and propstring.stringify(config[key]) == value):
+            out.pop(key, None)
+        else:
+            out[key] = {'value': config.get(key), 'pending': value}
+    for key in delete:
+        if key not in config:
+            out.pop(key, None)
+        elif hot_unplugs(config, key):
+            out.pop(key, None)
+        else:
+            out[key] = {'value': config.get(key), 'delete': True}
+    return out

@@ -62,7 +62,8 @@ options:
     type: bool
   config:
     description:
-      - Read each listed guest's configuration (its current values, without pending changes) into RV(guests[].config).
+      - Read each listed guest's configuration (its current values, without pending changes, C(current=1)) into
+        RV(guests[].config).
       - Secret values (C(cipassword)) are masked, whatever the API returns.
       - A guest whose configuration cannot be read (its node is offline, C(595 No route to host)) is listed all
         the same, with RV(guests[].config) V(null) and the reason in RV(guests[].config_error); the run warns naming
@@ -335,7 +336,8 @@ def read_config(client, guest):
     """(config, error) of a guest: its configuration with secrets masked, or why it could not be read (an offline
     node answers 595): a fact about that guest, not a failure of the listing."""
     try:
-        config = client.get(client.path('nodes', guest['node'], guest['type'], guest['vmid'], 'config')) or {}
+        config = client.get(client.path('nodes', guest['node'], guest['type'], guest['vmid'], 'config'),
+                            current=1) or {}
     except ProxmoxError as error:
         return None, error.describe('{0} on node {1}'.format(g.describe_guest(guest), guest['node']))
     return mask_guest_config(config), None

@@ -22,7 +22,15 @@ description:
     set, SSH keys however encoded, a NIC's MAC address kept when not given), against the configuration the VM gets
     at its next start (pending changes included), so the same task twice reports no change.
   - On a running VM, changes Proxmox VE cannot apply live stay pending; RV(pending) lists them, and
-    O(apply_pending=reboot) reboots the VM to apply them.
+    O(apply_pending=reboot) reboots the VM to apply them. Which changes apply live follows qemu-server's hot-plug
+    rules (fast-plug and cloud-init keys at once; C(agent), new IDE/SATA disks, C(efidisk0), C(tpmstate0), a disk's
+    cache or discard options, C(memory) and CPU unless the VM's C(hotplug) allows them stay pending); check mode
+    forecasts RV(pending) by the same rules.
+  - A hot-plug QEMU refuses fails the run with QEMU's words (after Proxmox VE applied the other changes); the
+    refused value stays pending and is reported in RV(pending), also by later runs. With O(apply_pending=reboot)
+    the run warns instead and the reboot applies it.
+  - A disk that is still pending (not attached yet) is never resized as if attached; a larger size for it fails
+    before any write, or with O(apply_pending=reboot) is applied after the reboot that attaches it.
   - Disks grow (never shrink), new disks are allocated, removed disks are detached (they become C(unusedN)) or,
     when asked with O(disks[].destroy), destroyed.
   - Every check that can be made before a write is made first (slots, sizes, storages, bridges, keys, names), so
@@ -514,7 +522,9 @@ pending:
   description:
     - Changes Proxmox VE keeps pending until the next start or reboot of the running VM, key -> V(value) (now) and
       V(pending) (next), or V(delete). Empty when nothing is pending.
-  returned: success and O(state) is not V(absent)
+      In check mode, what the real run would leave pending. Also returned when a hot-plug QEMU refused fails the
+      run, with the refused value.
+  returned: success and O(state) is not V(absent); failure of a hot-plug
   type: dict
   sample: {memory: {value: '4096', pending: '8192'}}
 actions:
@@ -560,7 +570,7 @@ import re
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl, qemu
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError, ProxmoxTaskError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
@@ -571,9 +581,6 @@ EMPTY_REMOVES = ('description', 'machine', 'startup', 'vga', 'ciuser', 'nameserv
                  'cpu', 'agent')
 SLOT_OPTIONS = (('serial', r'^serial[0-3]$', 'serial'), ('hostpci', r'^hostpci\d+$', 'hostpci'),
                 ('usb', r'^usb\d+$', 'usb'), ('ipconfig', r'^ipconfig\d+$', 'ipconfig'))
-# Keys Proxmox VE changes at once on a running VM (the others may wait for a reboot): for check mode's forecast.
-LIVE_KEYS = ('name', 'description', 'tags', 'onboot', 'protection', 'startup', 'agent', 'ciuser', 'cipassword',
-             'sshkeys', 'nameserver', 'searchdomain', 'cicustom')
 RESERVED_RAW = FIELD_NAMES | {'tags', 'pool', 'lock', 'digest', 'template', 'meta', 'vmgenid', 'smbios1'}
 
 
@@ -772,6 +779,7 @@ class VmRun(object):
         self.url = module.target_url
         self.actions = []
         self.cloned = False
+        self.deferred = []
         self.before = {}
         self.after = {}
 
@@ -919,6 +927,9 @@ class VmRun(object):
             self.after.update(plan.after)
         if plan.changed:
             check_storages_and_bridges(self.module, guest.node, plan.disk_changes, plan.net_changes, params)
+            # A pending disk is resized after the reboot that attaches it (apply_pending: reboot), never before.
+            self.deferred = pending_resizes(guest, config, pending, plan, after_reboot=self.applies_pending(guest))
+            plan.resize = [item for item in plan.resize if item not in self.deferred]
             self.write(guest, plan)
         if to_template:
             self.template(guest)
@@ -927,17 +938,23 @@ class VmRun(object):
                 guest = self.relocate(guest.vmid)
             self.actions.extend(gl.set_power(self.module, guest, power_state, timeout=params['timeout'],
                                              force_stop=params['force_stop'], qmpstatus=qmpstatus))
+        # Check mode's forecast of the pending section, by qemu-server's hot-plug rules (qemu.predict_pending).
+        predicted = pending
+        if not power and (plan.params or plan.delete):
+            # A stopped VM's config update applies every pending change (vmconfig_apply_pending).
+            predicted = qemu.predict_pending(config, pending, plan.params, plan.delete) if guest.running else {}
         if self.applies_pending(guest) and not power:
-            if self.module.check_mode and (pending or any(k not in LIVE_KEYS for k in plan.params) or
-                                           any(k not in LIVE_KEYS for k in plan.delete)):
+            if self.module.check_mode and predicted:
                 self.actions.append('reboot')
+                self.actions.extend('resize ' + slot for slot, _size in self.deferred)
+                predicted = {}
             elif not self.actions and pending:
                 return self.finish(guest)
         changed = bool(self.actions)
         if not changed:
             return self.result(guest, config, pending, qmpstatus=qmpstatus)
         if self.module.check_mode:
-            return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True, created=self.cloned)
+            return self.result(guest, config, predicted, qmpstatus=qmpstatus, changed=True, created=self.cloned)
         return self.finish(self.relocate(guest.vmid), created=False, cloned=self.cloned)
 
     def applies_pending(self, guest):
@@ -953,7 +970,10 @@ class VmRun(object):
             send['delete'] = ','.join(plan.delete)
         if send:
             self.actions.append('config')
-            gl.run_config_update(self.module, guest, send)
+            try:
+                gl.run_config_update(self.module, guest, send)
+            except ProxmoxTaskError as error:
+                self.hotplug_failed(guest, error)
         if plan.destroy:
             self.actions.append('destroy ' + ','.join(plan.destroy))
             if not self.module.check_mode:
@@ -966,6 +986,24 @@ class VmRun(object):
             self.actions.append('pool')
             if not self.module.check_mode:
                 self.client.put(self.client.path('pools', plan.pool), vms=str(guest.vmid), **{'allow-move': 1})
+
+    def hotplug_failed(self, guest, error):
+        """A config task that failed because QEMU refused a hot-plug (update_vm_api raises `hotplug problem - ...`
+        after writing what it could): the refused values stay pending. With apply_pending=reboot the run goes on and
+        the reboot applies them; otherwise the module fails with QEMU's words, the pending values and the diff."""
+        if not guest.running or 'hotplug problem' not in ' '.join([str(error.message)] + list(error.log_tail or [])):
+            raise error
+        config, pending = self.read(guest)
+        if self.applies_pending(guest):
+            self.module.warn('{0}: {1}; the values stay pending and the reboot applies them'.format(
+                guest.describe(), error.describe()))
+            return
+        error.message = '{0}; the values Proxmox VE could not hot-plug stay pending until the next start or reboot ' \
+                        '(apply_pending: reboot applies them)'.format(error.message)
+        self.module.fail_from(error, target=guest.describe(), changed=True, actions=self.actions,
+                              pending=gl.mask_pending(pending, qemu.SECRET_KEYS),
+                              vm=self.vm_view(guest, config),
+                              diff={'before': self.before, 'after': self.after})
 
     def template(self, guest):
         if guest.running:
@@ -1001,6 +1039,9 @@ class VmRun(object):
                             force_stop=self.params['force_stop'])
             self.actions.append('reboot')
             guest = self.relocate(guest.vmid)
+            for slot, size in self.deferred:
+                self.actions.append('resize ' + slot)
+                gl.resize_disk(self.module, guest, slot, size)
             config, pending = self.read(guest)
         if created:
             state = self.params['state']
@@ -1026,6 +1067,27 @@ class VmRun(object):
         diff = {'before': self.before if not created else {}, 'after': self.after}
         return {'changed': changed, 'vm': view, 'pending': gl.mask_pending(pending, qemu.SECRET_KEYS),
                 'actions': self.actions, 'diff': diff}
+
+
+def pending_resizes(guest, config, pending, plan, after_reboot=False):
+    """The resizes of `plan` that target a disk still pending (added to a running VM that could not hot-plug it):
+    it is not attached yet, and Proxmox VE's resize only knows the disks of the current configuration. Without a
+    reboot of this run to attach it first (after_reboot), refused before any write."""
+    found = []
+    for slot, size in plan.resize:
+        change = pending.get(slot) or {}
+        if 'pending' not in change:
+            continue
+        now = qemu.parse_drive(config[slot])[0] if config.get(slot) else None
+        if now == qemu.parse_drive(change['pending'])[0]:
+            continue
+        if not after_reboot:
+            raise ProxmoxConfigError(
+                'disks: {0} of {1} is still pending (Proxmox VE attaches it at the next start or reboot) and cannot be '
+                'resized before: apply the pending changes first (apply_pending: reboot, or restart the VM)'.format(
+                    slot, guest.describe()))
+        found.append((slot, size))
+    return found
 
 
 def run(module):

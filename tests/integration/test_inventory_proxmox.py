@@ -259,6 +259,8 @@ def test_config_keys_mask_secrets_and_keep_the_guests_of_an_offline_node(lab_fn,
     one.pve.secrets_in_clear = True
     for vm in on_up:
         vm.config['cipassword'] = 'clear-text-from-the-api'
+        # A change waiting for the next start: the inventory shows the values in effect (current=1).
+        vm.pending['memory'] = '65536'
     one.pve.set_node_offline(down)
     path = tmp_path / 'degraded.proxmox.yml'
     path.write_text(_plain_config(lab_fn, 'config_keys: [cipassword, memory]'))

@@ -32,6 +32,8 @@ def test_filters_config_and_interfaces(lab_fn):
     pve.vm(100).agent = None
     first = pve.vm(102)
     probe = {'tag': tags_of(first)[0], 'node': first.node, 'pattern': first.name.split('-')[0] + '-*'}
+    # A change waiting for the next start: `config` holds the values in effect now (current=1).
+    first.pending['memory'] = '65536'
     pve.requests.clear()
     run = run_playbook(target('pve_guest_info'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'probe': probe})
     assert run.ok, run.explain()

@@ -164,3 +164,27 @@ def test_delete_honours_protection_and_running_vms(lab_fn):
     # purge (a query parameter of the DELETE) took the HA-managed VM out of HA, as the task log says.
     destroyed = [task for task in pve.tasklog if task['type'] == 'qmdestroy' and task['id'] == '105']
     assert any('removed VM 105 from HA resource configuration' in line for line in destroyed[0]['log'])
+
+
+@pytest.mark.lab(**ESTATE)
+def test_hotplug_pending_and_refused_hotplug(lab_fn):
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    vm = pve.vm(100)
+    refusal = "VM 100 qmp command 'device_add' failed - Bus 'scsihw0' does not support hotplugging"
+    pve.qemu_refusals = {100: {'scsi5': refusal, 'scsi6': refusal}}
+    # A stopped VM with a change left pending from when it ran.
+    pve.vm(102).pending = {'cores': '4'}
+    since = len(pve.requests)
+    run = run_playbook(target('pve_vm', 'hotplug.yml'), lab_fn, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'vmid': 100, 'stopped_vmid': 102, 'refusal': refusal})
+    assert run.ok, run.explain()
+    # The pending disk's resize was refused before any write, then made once, after the reboot that attached it.
+    calls = [path for method, path, _body in pve.requests[since:] if method != 'GET']
+    resizes = [i for i, path in enumerate(calls) if path.endswith('/resize')]
+    reboots = [i for i, path in enumerate(calls) if path.endswith('/status/reboot')]
+    assert len(resizes) == 1 and reboots and reboots[0] < resizes[0], calls
+    assert vm.pending == {} and vm.config['memory'] == '3072'
+    assert pve.vm(102).pending == {} and str(pve.vm(102).config['cores']) == '4'
+    warned = run.result('A refused hot-plug with apply_pending reboot is applied by the reboot').get('warnings') or []
+    assert [w for w in warned if 'hotplug problem - ' + refusal in w and 'the reboot applies them' in w], warned

@@ -8,14 +8,20 @@ handling:
 - removing a drive detaches it: its volume becomes the next `unusedN` (a CD-ROM is simply dropped; with
   `force` the volume is destroyed); removing an `unusedN` destroys the volume; both are refused on a protected
   VM with PVE's words; a removed drive leaves the boot order;
-- on a running VM, new disks and NICs are hot-plugged (PVE's default hotplug `network,disk,usb`); a changed
-  option of an existing disk and the other keys wait in the pending section until the next start or reboot;
+- on a running VM, each key of an update is applied at once or left in the pending section as qemu-server's
+  vmconfig_hotplug_pending decides (hotplug_decision, hotplug_delete_decision: $fast_plug_option and cloud-init
+  keys at once, the `hotplug` features, vmconfig_update_disk / _net / _agent); a hot-plug QEMU refuses leaves the
+  value pending and fails the update with `<key>: hotplug problem - <QEMU's words>` (update_vm_api's
+  raise_param_exc: 400 for PUT, the qmconfig task's exit status for POST);
+- an update of a stopped VM applies every pending change, older ones too (vmconfig_apply_pending);
+- GET config answers the configuration with the pending changes applied unless `current=1` (load_current_config);
 - `cipassword` is written at once, hashed as PVE stores it, and read back as asterisks: GET config answers
   `**********` and GET pending `**********` as the value and `********** ` (a trailing space) as a pending one
   (vm_config, vm_pending);
 - PUT .../resize is a `resize` task that grows a disk to an absolute or `+`relative size, and fails with PVE's
   `shrinking disks is not supported`; PUT .../unlink detaches (or with `force` destroys) disks.
-Scenario knobs: `secrets_in_clear` (GET config and pending answer cipassword as stored, as a fake, a proxy or an
+Scenario knobs: `qemu_refusals` ({vmid: {key: QEMU's error}}: hot-plugging that key fails with those words),
+`secrets_in_clear` (GET config and pending answer cipassword as stored, as a fake, a proxy or an
 older version may: readers must mask it themselves), `nextid_races` (a concurrent creation takes the id /cluster/nextid just handed out, that many
 times), `lock_release_reads` ({vmid: n}: the VM's lock goes away after n reads of /cluster/resources);
 GET /nodes/{node}/network lists the bridges in `pve.bridges` on every node.
@@ -31,6 +37,7 @@ from fakepve.lxc import SIZE_UNITS, format_size
 from fakepve.model import PveError, TaskError
 from fakepve.qemu import DRIVE_KEY, NEW_DISK, is_cdrom, join_drive, split_drive, volume_ref, with_mac
 from fakepve.routing import StatefulRoutes, param_error
+from fakepve.server import USER, ok, params
 
 from ._common import set_lock
 
@@ -38,8 +45,137 @@ _UNUSED = re.compile(r'^unused(\d+)$')
 _SIZE = re.compile(r'^(\+)?(\d+(?:\.\d+)?)([KMGT])?$')
 # What qemu-server answers for a cipassword it holds.
 _HIDDEN = '**********'
-# Keys fakepve's update writes at once on a running VM (the rest waits in pending).
+# qemu-server's default `hotplug` (PVE/QemuServer.pm $confdesc, parse_hotplug_features).
 _HOT_DEFAULT = 'network,disk,usb'
+# PVE/QemuServer.pm $fast_plug_option, with every key of $confdesc_cloudinit: written at once, never fail.
+_FAST_PLUG = ('description', 'hookscript', 'lock', 'migrate_downtime', 'migrate_speed', 'name', 'onboot', 'protection',
+              'shares', 'startup', 'tags', 'vmstatestorage', 'citype', 'ciuser', 'cipassword', 'ciupgrade', 'cicustom',
+              'searchdomain', 'nameserver', 'sshkeys')
+# vmconfig_update_disk: a change of these drive options of an existing disk waits for the next start.
+_DISK_COLD = ('aio', 'discard', 'iothread', 'queues', 'product', 'cache', 'ssd', 'vendor', 'ro')
+# vmconfig_update_net: a change of these NIC options needs a hot-unplug and plug (the `network` feature).
+_NET_REPLUG = ('model', 'macaddr', 'queues', 'mtu')
+_NIC_MODELS = ('e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551', 'i82557b', 'i82559er',
+               'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3')
+
+
+def _hotplug_features(value):
+    """parse_hotplug_features: `0` none, `1` (or unset) the default, else the listed features."""
+    text = _HOT_DEFAULT if value is None or str(value) == '1' else str(value)
+    if text == '0':
+        return set()
+    return set(f for f in re.split(r'[,;\s]+', text) if f)
+
+
+def _fast_plug(key):
+    return key in _FAST_PLUG or re.fullmatch(r'ipconfig\d+', key) is not None
+
+
+def _props(value, default_key):
+    out = {}
+    for part in str(value or '').split(','):
+        if not part:
+            continue
+        name, sep, val = part.partition('=')
+        if not sep:
+            name, val = default_key, name
+        out[name] = val
+    return out
+
+
+def _net_props(value):
+    props = _props(value, 'model')
+    for model in _NIC_MODELS:
+        if model in props:
+            props['macaddr'] = props.pop(model)
+            props['model'] = model
+    return props
+
+
+def _usb_hot(features, config):
+    """is_usb_hotplug_supported (QEMU 7.1 or later assumed): the `usb` feature and a Linux or Windows 8+ guest."""
+    ostype = str(config.get('ostype') or '')
+    win = re.fullmatch(r'win(\d+)', ostype)
+    return 'usb' in features and (ostype == 'l26' or (win is not None and int(win.group(1)) > 7))
+
+
+def hotplug_decision(hotplug, key, old, new, config):
+    """What vmconfig_hotplug_pending does with a new value of `key` on a running VM: 'fast' (written at once),
+    'device' (applied through QEMU, which may refuse) or None (stays pending until the next start)."""
+    features = _hotplug_features(hotplug)
+    if _fast_plug(key):
+        return 'fast'
+    if key == 'hotplug':
+        both = str(new) + ' ' + str(hotplug or '')
+        return None if 'memory' in both or 'cpu' in both else 'fast'
+    if key == 'tablet':
+        return 'device' if 'usb' in features else None
+    if re.fullmatch(r'usb\d+', key):
+        return 'device' if _usb_hot(features, config) else None
+    if key == 'vcpus':
+        return 'device' if 'cpu' in features else None
+    if key == 'memory':
+        return 'device' if 'memory' in features else None
+    if key == 'balloon':
+        was_on = old is None or str(old) != '0'
+        return 'fast' if was_on == (str(new) != '0') else None
+    if key in ('cpuunits', 'cpulimit'):
+        return 'fast'
+    if key == 'agent':
+        if not old:
+            return None
+        before, after = _props(old, 'enabled'), _props(new, 'enabled')
+        for name in set(before) | set(after):
+            if name != 'fstrim_cloned_disks' and before.get(name) != after.get(name):
+                return None
+        return 'fast'
+    if re.fullmatch(r'net\d+', key):
+        if old:
+            was, now = _net_props(old), _net_props(new)
+            if not any(was.get(o) != now.get(o) for o in _NET_REPLUG) and was.get('bridge') and now.get('bridge'):
+                return 'fast'  # bridge, tag, trunks, firewall, rate, link_down: changed on the tap device
+        return 'device' if 'network' in features else None
+    if DRIVE_KEY.match(key):
+        if key in ('efidisk0', 'tpmstate0'):
+            return None
+        if old:
+            was_vol, was = split_drive(old)
+            now_vol, now = split_drive(new)
+            if (was.get('media') or 'disk') != (now.get('media') or 'disk'):
+                return 'error:unable to change media type'
+            if is_cdrom(was_vol, was):
+                return 'device'  # change_medium
+            if was_vol != now_vol:
+                return 'device' if 'disk' in features and not re.match(r'^(ide|sata)\d+$', key) else None
+            if any(was.get(o) != now.get(o) for o in _DISK_COLD):
+                return None
+            return 'fast'  # throttling and bookkeeping options (backup, replicate, size, ...)
+        return 'device' if 'disk' in features and not re.match(r'^(ide|sata)\d+$', key) else None
+    return None
+
+
+def hotplug_delete_decision(hotplug, key, config):
+    """What vmconfig_hotplug_pending does with a pending delete of `key` (same answers as hotplug_decision)."""
+    features = _hotplug_features(hotplug)
+    if key == 'hotplug':
+        return None if re.search(r'cpu|memory', str(config.get('hotplug') or '')) else 'fast'
+    if key == 'tablet':
+        return 'device' if 'usb' in features else None
+    if re.fullmatch(r'usb\d+', key):
+        return 'device' if _usb_hot(features, config) else None
+    if key == 'vcpus':
+        return 'device' if 'cpu' in features else None
+    if key == 'balloon':
+        return None if str(config.get('balloon', '')) == '0' else 'fast'
+    if _fast_plug(key) or key in ('cpuunits', 'cpulimit'):
+        return 'fast'
+    if re.fullmatch(r'net\d+', key):
+        return 'device' if 'network' in features else None
+    if DRIVE_KEY.match(key):
+        return 'device' if 'disk' in features and not re.match(r'^(efidisk|ide|sata|tpmstate)\d+$', key) else None
+    if key == 'memory':
+        return 'device' if 'memory' in features else None
+    return None
 
 
 def _size_bytes(text):
@@ -65,6 +201,8 @@ class QemuExtraArea(StatefulRoutes):
         self.nextid_races = 0
         self.lock_release_reads = {}
         self.secrets_in_clear = False
+        # {vmid: {key: QEMU's error}}: hot-plugging that key into that running VM fails with these words.
+        self.qemu_refusals = {}
         if not hasattr(self, 'bridges'):
             self.bridges = {'vmbr0'}
 
@@ -96,8 +234,39 @@ class QemuExtraArea(StatefulRoutes):
     # ------------------------------------------------------------- reading a config
 
     async def _config_get(self, request):
-        """qemu-server's vm_config: cipassword (kept hashed) is answered as asterisks."""
-        return self._qx_hide_secrets(await super()._config_get(request), self._qx_hide_config)
+        """qemu-server's vm_config: the configuration with the pending changes applied unless `current=1`
+        (PVE::AbstractConfig::load_current_config); cipassword (kept hashed) is answered as asterisks."""
+        response = await super()._config_get(request)
+        current = str(request.query.get('current', '0')).lower() in ('1', 'true', 'yes', 'on')
+        if response.status == 200 and not current:
+            body = json.loads(response.body)
+            vm = self.vm(int(request.match_info['vmid']))
+            data = body.get('data') or {}
+            for key, value in (vm.pending.items() if vm is not None else ()):
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = str(value) if key == 'memory' else value
+            body['data'] = data
+            response = web.json_response(body)
+        return self._qx_hide_secrets(response, self._qx_hide_config)
+
+    async def _config_post(self, request):
+        """update_vm_api's asynchronous form: a qmconfig task; a parameter error (a failed hot-plug among them)
+        ends the task with its message and every per-key error on one line, as fork_worker records it."""
+        p = await params(request)
+        self._verify(request, p)
+        vm = self._vm(request)
+        user = request[USER]
+        self.need_quorum()
+
+        async def body():
+            try:
+                await self._apply_config(vm, user, p)
+            except PveError as e:
+                words = [e.message] + ['{0}: {1}'.format(k, v) for k, v in sorted((e.errors or {}).items())]
+                raise TaskError(' '.join(words)) from e
+        return ok(await self.task(vm.node, 'qmconfig', vm.vmid, user, body))
 
     async def _pending(self, request):
         """qemu-server's vm_pending: the current cipassword as asterisks, a pending one as asterisks and a space."""
@@ -161,10 +330,7 @@ class QemuExtraArea(StatefulRoutes):
     # ------------------------------------------------------------- config update
 
     def _qx_hot(self, vm, what):
-        hotplug = str(vm.config.get('hotplug', _HOT_DEFAULT))
-        if hotplug == '1':
-            return True
-        return what in hotplug.split(',')
+        return what in _hotplug_features(vm.config.get('hotplug'))
 
     def _qx_add_unused(self, vm, volume):
         taken = set(int(m.group(1)) for m in (_UNUSED.match(k) for k in vm.config) if m)
@@ -183,7 +349,7 @@ class QemuExtraArea(StatefulRoutes):
                 if not vm.config['boot']:
                     vm.config.pop('boot')
 
-    def _qx_delete_drive(self, vm, user, key, force, protected):
+    def _qx_delete_drive(self, vm, user, key, force, protected, errors):
         """A drive or unusedN named in `delete` (update_vm's delete loop); True when handled here."""
         value = vm.config.get(key, vm.pending.get(key))
         if value is None:
@@ -202,9 +368,15 @@ class QemuExtraArea(StatefulRoutes):
         if protected:
             raise PveError(500, "can't remove drive '{0}' - protection mode enabled".format(key))
         self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Disk')
-        if vm.status == 'running' and not self._qx_hot(vm, 'disk'):
-            vm.pending[key] = None
-            return True
+        if vm.status == 'running':
+            if not self._qx_hot(vm, 'disk') or re.match(r'^(efidisk|ide|sata|tpmstate)\d+$', key):
+                vm.pending[key] = None
+                return True
+            refused = self.qemu_refusals.get(vm.vmid, {}).get(key)
+            if refused:
+                vm.pending[key] = None
+                errors[key] = 'hotplug problem - ' + refused
+                return True
         vm.pending.pop(key, None)
         vm.config.pop(key, None)
         self._qx_drop_from_boot(vm, key)
@@ -233,7 +405,8 @@ class QemuExtraArea(StatefulRoutes):
         deletes = [k for k in re.split(r'[,;\s]+', str(p.pop('delete', '') or '')) if k]
         protected = str(vm.config.get('protection', '0')) in ('1', 'true')
         running = vm.status == 'running'
-        rest_deletes = [key for key in deletes if not self._qx_delete_drive(vm, user, key, force, protected)]
+        errors = {}
+        rest_deletes = [key for key in deletes if not self._qx_delete_drive(vm, user, key, force, protected, errors)]
         later = {}
         for key, value in p.items():
             if key == 'skiplock':
@@ -261,20 +434,14 @@ class QemuExtraArea(StatefulRoutes):
                     old = vm.config.get(key)
                     if old and not is_cdrom(*split_drive(old)):
                         self._qx_add_unused(vm, split_drive(old)[0])
-                    if not running or self._qx_hot(vm, 'disk'):
+                    if not running:
                         self.require(user, '/vms/{0}'.format(vm.vmid), self._config_priv(key))
                         vm.config[key] = value
                         vm.pending.pop(key, None)
                         continue
                 later[key] = value
             elif re.fullmatch(r'net\d+', key):
-                value = with_mac(value)
-                if running and self._qx_hot(vm, 'network'):
-                    self.require(user, '/vms/{0}'.format(vm.vmid), 'VM.Config.Network')
-                    vm.config[key] = value
-                    vm.pending.pop(key, None)
-                    continue
-                later[key] = value
+                later[key] = with_mac(value)
             elif key == 'tags':
                 later[key] = ';'.join(sorted(set(t.lower() for t in re.split(r'[;, ]+', value) if t)))
             elif key == 'cipassword':
@@ -282,11 +449,55 @@ class QemuExtraArea(StatefulRoutes):
                 vm.config[key] = _hash_password(value)
             else:
                 later[key] = value
+        before = dict(vm.config)
         if later or rest_deletes:
             if rest_deletes:
                 later['delete'] = ','.join(rest_deletes)
             await super()._apply_config(vm, user, later)
+        if running:
+            self._qx_hotplug_pending(vm, before, dict((k, str(v)) for k, v in later.items()
+                                                      if k not in ('skiplock', 'delete')), rest_deletes, errors)
+        elif vm.pending:
+            # vmconfig_apply_pending: an update of a stopped VM applies every pending change, older ones included.
+            vm.apply_pending()
         self._qx_cleanup_pending(vm)
+        if errors:
+            # update_vm_api: what could be applied stays applied, then raise_param_exc with every hot-plug error.
+            raise PveError(400, 'Parameter verification failed.', errors)
+
+    def _qx_hotplug_pending(self, vm, before, updates, deletes, errors):
+        """qemu-server's vmconfig_hotplug_pending over the keys of this update: each key of a running VM is either
+        applied at once or left in the pending section, by the rules of hotplug_decision(); a hot-plug QEMU refuses
+        (the `qemu_refusals` knob) leaves the value pending and records `hotplug problem - <QEMU's words>`."""
+        refusals = self.qemu_refusals.get(vm.vmid, {})
+        for key, value in updates.items():
+            decision = hotplug_decision(before.get('hotplug'), key, before.get(key), value, before)
+            if decision == 'device' and refusals.get(key):
+                decision = 'error:' + refusals[key]
+            if decision and decision.startswith('error:'):
+                errors[key] = 'hotplug problem - ' + decision[len('error:'):]
+                decision = None
+            if decision:
+                vm.config[key] = value
+                vm.pending.pop(key, None)
+            else:
+                vm.pending[key] = value
+                if key in before:
+                    vm.config[key] = before[key]
+                else:
+                    vm.config.pop(key, None)
+        for key in deletes:
+            decision = hotplug_delete_decision(before.get('hotplug'), key, before)
+            if decision == 'device' and refusals.get(key):
+                errors[key] = 'hotplug problem - ' + refusals[key]
+                decision = None
+            if decision:
+                vm.config.pop(key, None)
+                vm.pending.pop(key, None)
+            elif key in before:
+                vm.pending[key] = None
+                vm.config[key] = before[key]
+        vm.name = vm.config.get('name') or 'VM {0}'.format(vm.vmid)
 
     @staticmethod
     def _qx_cleanup_pending(vm):

@@ -88,7 +88,8 @@ def test_cipassword_is_read_back_as_asterisks_unless_the_knob_says_clear(lab_fn,
     pending = next(item for item in qm.pending.get() if item['key'] == 'cipassword')
     assert pending == {'key': 'cipassword', 'value': '**********', 'pending': '********** '}
     lab_fn.clusters[0].pve.secrets_in_clear = True
-    assert qm.config.get()['cipassword'] == vm.config['cipassword']
+    assert qm.config.get(current=1)['cipassword'] == vm.config['cipassword']
+    assert qm.config.get()['cipassword'] == '$5$next$hash'
     assert next(item for item in qm.pending.get() if item['key'] == 'cipassword')['pending'] == '$5$next$hash'
 
 
@@ -127,3 +128,133 @@ def test_node_bridges(lab_fn, api):
     cluster.pve.bridges.add('vmbr7')
     bridges = api(cluster).nodes(cluster.nodes[0]).network.get(type='any_bridge')
     assert sorted(item['iface'] for item in bridges) == ['vmbr0', 'vmbr7']
+
+
+# ------------------------------------------------------------- hot-plug as qemu-server does (vmconfig_hotplug_pending)
+
+def test_fast_plug_and_cloud_init_keys_apply_at_once_on_a_running_vm(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    qm.config.put(name='renamed', shares='500', vmstatestorage='local-lvm', migrate_downtime='0.5', ciuser='ops',
+                  ipconfig0='ip=dhcp', nameserver='192.0.2.53', cores='4', sockets='2', cpu='host')
+    assert vm.config['name'] == 'renamed' and vm.config['shares'] == '500'
+    assert vm.config['vmstatestorage'] == 'local-lvm' and vm.config['migrate_downtime'] == '0.5'
+    assert vm.config['ciuser'] == 'ops' and vm.config['ipconfig0'] == 'ip=dhcp'
+    assert vm.config['nameserver'] == '192.0.2.53'
+    assert vm.pending == {'cores': '4', 'sockets': '2', 'cpu': 'host'}
+
+
+def test_agent_stays_pending_except_fstrim_cloned_disks(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    vm.config.pop('agent', None)
+    qm.config.put(agent='1')
+    assert vm.pending == {'agent': '1'} and 'agent' not in vm.config
+    vm.apply_pending()
+    qm.config.put(agent='1,fstrim_cloned_disks=1')
+    assert vm.config['agent'] == '1,fstrim_cloned_disks=1' and vm.pending == {}
+    qm.config.put(agent='enabled=1,fstrim_cloned_disks=1,type=isa')
+    assert vm.pending == {'agent': 'enabled=1,fstrim_cloned_disks=1,type=isa'}
+
+
+@pytest.mark.parametrize('hotplug,hot', [
+    (None, set()), ('network,disk,usb,cpu', {'vcpus'}), ('memory', {'memory'}), ('0', set()), ('1', set()),
+])
+def test_memory_and_vcpus_follow_the_hotplug_option(lab_fn, api, hotplug, hot):
+    vm, qm = vm_api(lab_fn, api, 100)
+    if hotplug is not None:
+        vm.config['hotplug'] = hotplug
+    qm.config.put(memory='8192', vcpus='1', cpuunits='200')
+    assert vm.config['cpuunits'] == '200'  # a cgroup change, always live
+    assert set(k for k in ('memory', 'vcpus') if k not in vm.pending) == hot
+
+
+def test_drives_ide_sata_efidisk_tpmstate_stay_pending(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    qm.config.put(scsi5='local-lvm:1', ide1='local-lvm:1', sata1='local-lvm:1', efidisk0='local-lvm:1',
+                  tpmstate0='local-lvm:1')
+    assert vm.config['scsi5'].startswith('local-lvm:vm-100-disk-')
+    assert sorted(vm.pending) == ['efidisk0', 'ide1', 'sata1', 'tpmstate0']
+    assert [k for k in ('ide1', 'sata1', 'efidisk0', 'tpmstate0') if k in vm.config] == []
+
+
+def test_changed_disk_options_cold_or_live(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    qm.config.put(scsi5='local-lvm:1')
+    base = vm.config['scsi5']
+    qm.config.put(scsi5=base + ',backup=0,mbps_rd=100')  # bookkeeping and throttling: live
+    assert vm.config['scsi5'] == base + ',backup=0,mbps_rd=100' and vm.pending == {}
+    qm.config.put(scsi5=base + ',backup=0,mbps_rd=100,cache=writeback')  # a cache mode: next start
+    assert vm.pending == {'scsi5': base + ',backup=0,mbps_rd=100,cache=writeback'}
+
+
+def test_nic_bridge_change_is_live_model_change_needs_network_hotplug(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    vm.config['hotplug'] = 'disk'
+    qm.config.put(net5='virtio=BC:24:11:00:00:05,bridge=vmbr0')
+    assert vm.pending == {'net5': 'virtio=BC:24:11:00:00:05,bridge=vmbr0'}  # a new NIC needs `network`
+    vm.apply_pending()
+    qm.config.put(net5='virtio=BC:24:11:00:00:05,bridge=vmbr0,tag=20')
+    assert vm.config['net5'].endswith('tag=20') and vm.pending == {}
+    qm.config.put(net5='e1000=BC:24:11:00:00:05,bridge=vmbr0,tag=20')
+    assert vm.pending == {'net5': 'e1000=BC:24:11:00:00:05,bridge=vmbr0,tag=20'}
+
+
+def test_pending_deletes_follow_the_same_rules(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    vm.config.update(vcpus='1', shares='100', ide1='local-lvm:vm-100-disk-9,size=1G', cpulimit='2')
+    qm.config.put(delete='vcpus,shares,ide1,cpulimit')
+    assert 'shares' not in vm.config and 'cpulimit' not in vm.config
+    assert vm.pending == {'vcpus': None, 'ide1': None}
+    assert vm.config['vcpus'] == '1' and vm.config['ide1'].startswith('local-lvm:')
+
+
+def test_failed_hotplug_fails_the_task_and_stays_pending(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    refusal = "VM 100 qmp command 'device_add' failed - Bus 'pci.0' does not support hotplugging"
+    lab_fn.clusters[0].pve.qemu_refusals = {100: {'scsi6': refusal}}
+    upid = qm.config.post(scsi6='local-lvm:1', description='applied anyway')
+    task = task_status(lab_fn, upid)
+    assert task['exitstatus'] == 'Parameter verification failed. scsi6: hotplug problem - ' + refusal
+    assert 'scsi6' not in vm.config and vm.pending['scsi6'].startswith('local-lvm:vm-100-disk-')
+    assert vm.config['description'] == 'applied anyway'
+    with pytest.raises(ResourceException, match='hotplug problem') as raised:
+        qm.config.put(net6='virtio,bridge=vmbr0', **{'scsi6': vm.pending['scsi6']})
+    assert raised.value.status_code == 400 and raised.value.errors == {'scsi6': 'hotplug problem - ' + refusal}
+    assert vm.config['net6'].startswith('virtio=')  # what could be plugged was plugged
+    lab_fn.clusters[0].pve.qemu_refusals = {}
+    vm.apply_pending()
+    assert vm.config['scsi6'].startswith('local-lvm:vm-100-disk-')
+
+
+def test_get_config_applies_pending_unless_current(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 100)
+    vm.config['numa'] = '1'
+    qm.config.put(memory='8192', delete='numa')
+    assert vm.pending == {'memory': '8192', 'numa': None}
+    merged = qm.config.get()
+    assert merged['memory'] == '8192' and 'numa' not in merged
+    current = qm.config.get(current=1)
+    assert current['memory'] == str(vm.config['memory']) and current['numa'] == '1'
+
+
+def test_get_ct_config_applies_pending_unless_current(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    ct = cluster.pve.cts[0]
+    lxc = api(cluster).nodes(ct.node).lxc(ct.vmid)
+    ct.pending['memory'] = '2048'
+    assert lxc.config.get()['memory'] == '2048'
+    assert lxc.config.get(current=1).get('memory') == ct.config.get('memory')
+
+
+def test_cloud_init_drive_is_named_as_pve_names_it(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    qm.config.put(ide2='local-lvm:cloudinit')
+    assert vm.config['ide2'] == 'local-lvm:vm-102-cloudinit,media=cdrom'
+    assert 'vm-102-cloudinit' in lab_fn.clusters[0].pve.storages['local-lvm']['volumes']
+
+
+def test_an_update_of_a_stopped_vm_applies_every_pending_change(lab_fn, api):
+    vm, qm = vm_api(lab_fn, api, 102)
+    vm.pending = {'cores': '4', 'numa': None}
+    vm.config['numa'] = '1'
+    qm.config.put(description='any change')
+    assert vm.pending == {} and vm.config['cores'] == '4' and 'numa' not in vm.config

@@ -319,3 +319,67 @@ def test_options_converge_in_one_run(desired, stored_as):
     # PVE keeps what was sent (numbers may come back as numbers or strings).
     config = dict((key, stored_as(value)) for key, value in changes.params.items())
     assert not compare(fields, desired, config).changed
+
+
+# ---------------------------------------------------------------- hot-plug forecast (vmconfig_hotplug_pending)
+
+RUNNING = {'memory': '2048', 'agent': '1', 'ostype': 'l26', 'scsi0': DISK, 'ide2': 'none,media=cdrom',
+           'net0': 'virtio=BC:24:11:00:00:01,bridge=vmbr0', 'balloon': '1024'}
+
+
+@pytest.mark.parametrize('value,features', [
+    (None, {'network', 'disk', 'usb'}), ('1', {'network', 'disk', 'usb'}), ('0', set()),
+    ('disk,cpu,memory', {'disk', 'cpu', 'memory'}),
+])
+def test_hotplug_features(value, features):
+    assert qemu.hotplug_features(value) == features
+
+
+@pytest.mark.parametrize('key,new,extra,live', [
+    ('name', 'x', {}, True), ('shares', '500', {}, True), ('vmstatestorage', 'local', {}, True),
+    ('migrate_speed', '100', {}, True), ('ipconfig3', 'ip=dhcp', {}, True), ('ciupgrade', '0', {}, True),
+    ('hookscript', 'local:snippets/h.pl', {}, True),
+    ('memory', '4096', {}, False), ('memory', '4096', {'hotplug': 'memory'}, True),
+    ('cores', '4', {'hotplug': '1'}, False), ('vcpus', '2', {}, False), ('vcpus', '2', {'hotplug': 'cpu'}, True),
+    ('cpuunits', '200', {'hotplug': '0'}, True), ('cpulimit', '2', {}, True),
+    ('balloon', '512', {}, True), ('balloon', '0', {}, False),
+    ('agent', '1,fstrim_cloned_disks=1', {}, True), ('agent', 'enabled=1,type=isa', {}, False),
+    ('agent', '1', {'agent': None}, False),
+    ('usb0', 'host=1-1', {}, True), ('usb0', 'host=1-1', {'ostype': 'win7'}, False),
+    ('usb0', 'host=1-1', {'ostype': 'win11'}, True), ('tablet', '0', {'hotplug': 'disk'}, False),
+    ('scsi1', 'local-lvm:1', {}, True), ('scsi1', 'local-lvm:1', {'hotplug': 'network'}, False),
+    ('ide1', 'local-lvm:1', {}, False), ('sata1', 'local-lvm:1', {}, False), ('efidisk0', 'local-lvm:1', {}, False),
+    ('tpmstate0', 'local-lvm:1,version=v2.0', {}, False),
+    ('scsi0', DISK + ',backup=0,mbps_rd=10', {}, True), ('scsi0', DISK + ',cache=writeback', {}, False),
+    ('ide2', 'local:iso/x.iso,media=cdrom', {'hotplug': '0'}, True),
+    ('net1', 'virtio,bridge=vmbr0', {}, True), ('net1', 'virtio,bridge=vmbr0', {'hotplug': 'disk'}, False),
+    ('net0', 'virtio=BC:24:11:00:00:01,bridge=vmbr1,tag=5', {'hotplug': '0'}, True),
+    ('net0', 'e1000=BC:24:11:00:00:01,bridge=vmbr0', {'hotplug': 'disk'}, False),
+    ('net0', 'virtio=BC:24:11:00:00:01,bridge=vmbr0,mtu=1400', {}, True),
+    ('hotplug', 'disk,network', {}, True), ('hotplug', 'disk,memory', {}, False),
+    ('bios', 'ovmf', {}, False), ('machine', 'q35', {}, False),
+])
+def test_hotplugs(key, new, extra, live):
+    config = dict(RUNNING, **extra)
+    config = dict((k, v) for k, v in config.items() if v is not None)
+    assert qemu.hotplugs(config, key, new) is live
+
+
+@pytest.mark.parametrize('key,extra,live', [
+    ('vcpus', {'vcpus': '2'}, False), ('vcpus', {'vcpus': '2', 'hotplug': 'cpu'}, True), ('shares', {}, True),
+    ('balloon', {}, True), ('balloon', {'balloon': '0'}, False), ('ide2', {}, False), ('scsi0', {}, True),
+    ('net0', {'hotplug': 'disk'}, False), ('cpulimit', {}, True), ('numa', {}, False),
+])
+def test_hot_unplugs(key, extra, live):
+    assert qemu.hot_unplugs(dict(RUNNING, **extra), key) is live
+
+
+def test_predict_pending():
+    pending = {'cores': {'value': '2', 'pending': '4'}}
+    out = qemu.predict_pending(dict(RUNNING, cores='2', numa='1'), pending,
+                               {'memory': 4096, 'description': 'x', 'scsi1': 'local-lvm:1', 'ide1': 'local-lvm:1',
+                                'cores': '2'}, ['numa'])
+    # cores written back to its current value: cleanup_pending drops it.
+    assert out == {'memory': {'value': '2048', 'pending': '4096'}, 'ide1': {'value': None, 'pending': 'local-lvm:1'},
+                   'numa': {'value': '1', 'delete': True}}
+    assert qemu.predict_pending(RUNNING, {}, {}, ['nonexistent']) == {}
