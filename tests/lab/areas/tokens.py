@@ -35,6 +35,10 @@ ROLES.update({
 })
 # pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
 TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
+# The only identity RPCEnvironment::check_api2_permissions lets past every rule, and its words for everyone else
+# on a method declared without permissions.
+ROOT_LOGIN = 'root@pam'
+NOT_ROOT = 'Permission check failed (user != root@pam)'
 ACL_PATH = re.compile(r'^/(?:|access(?:/(?:groups|realm)(?:/[^/]+)?)?|vms(?:/\d+)?|storage(?:/[^/]+)?|'
                       r'pool/[^/].*|nodes(?:/[^/]+)?|sdn(?:/.*)?|mapping(?:/.*)?)$')
 
@@ -259,15 +263,32 @@ class TokensArea(StatefulRoutes):
             return True
         return self._acl_grants(userid, path, priv)
 
+    async def answer(self, request, match, params, user, call=None):
+        """A method the schema declares without permissions is the root@pam login's alone, refused to everyone else
+        (every API token too) before its parameters and its node are looked at, as pveproxy checks permissions
+        before it calls the handler (RPCEnvironment::check_api2_permissions)."""
+        if match is not None and user is not None and user != ROOT_LOGIN:
+            info = match.methods.get(request.method)
+            if info is not None and info.get('permissions') is None:
+                raise PveError(403, NOT_ROOT)
+        return await super().answer(request, match, params, user, call)
+
     def check_permissions(self, user, perms, values, declared=None):
-        """The schema's permission rule; a root@pam token with privilege separation is no root."""
-        info = self.token_info(user) if user and '!' in user else None
-        if not (info and info.get('privsep', 1) and user.startswith('root@pam!')):
+        """PVE's RPCEnvironment::check_api2_permissions, in its order: only the root@pam login itself skips the
+        rule (fakepve also lets root's tokens through: PVE compares the whole id, so `root@pam!name` is no root);
+        no `permissions` -> root@pam only; `user => 'all'` -> every logged-in user, before any `check`; a `check`
+        -> evaluated with the caller's privileges (a root token's as its privsep says); otherwise refused."""
+        if user is None or user == ROOT_LOGIN:
             return super().check_permissions(user, perms, values, declared)
-        if perms and perms.get('user') in ('all', 'world') and 'check' not in perms:
+        if perms is None:
+            raise PveError(403, NOT_ROOT)
+        if perms.get('user') == 'all':
             return None
-        granted, why = self._check(user, perms['check'], values, declared) if perms and 'check' in perms \
-            else (False, 'user != root@pam')
+        if 'check' not in perms:
+            if perms.get('user') == 'world':
+                return None
+            raise PveError(403, 'Permission check failed')
+        granted, why = self._check(user, perms['check'], values, declared)
         if not granted:
             raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
         return None
