@@ -84,6 +84,8 @@ class TokensArea(StatefulRoutes):
         self.user_tokens = {}
         # groupid -> {'comment': str, 'users': set of userids}; their ACL entries are pve.acl['@<groupid>']
         self.groups = {}
+        # roleid -> set of privileges, the roles made through POST /access/roles
+        self.custom_roles = {}
         # [{'path', 'type' (user, group, token), 'ugid', 'roleid', 'propagate'}], as GET /access/acl shows them
         self.acl_entries = []
 
@@ -94,6 +96,7 @@ class TokensArea(StatefulRoutes):
                 ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update),
                 ('GET', '/access/groups', self._grp_index), ('POST', '/access/groups', self._grp_create),
                 ('GET', '/access/groups/{groupid}', self._grp_read),
+                ('POST', '/access/roles', self._role_create),
                 ('DELETE', '/access/groups/{groupid}', self._grp_delete)]
 
     # ---------------------------------------------------------------- state
@@ -208,7 +211,7 @@ class TokensArea(StatefulRoutes):
         entries = [dict(e) for e in self.acl_entries]
         try:
             for role in split_list(v.get('roles')):
-                if role not in ROLES:
+                if role not in ROLES and role not in self.custom_roles:
                     raise PveError(500, "role '{0}' does not exist".format(role))
                 targets = []
                 for group in split_list(v.get('groups')):
@@ -242,12 +245,31 @@ class TokensArea(StatefulRoutes):
         if self.acl is None:
             self.acl = {}
         kept = [e for e in self.acl.get(key, []) if not isinstance(e, AclEntry)]
-        made = [AclEntry(e['path'], set(ROLES[e['roleid']]), e['propagate'], e['roleid']) for e in self.acl_entries
+        made = [AclEntry(e['path'], set(self.role_privs(e['roleid'])), e['propagate'], e['roleid'])
+                for e in self.acl_entries
                 if _acl_key(e) == key]
         if kept or made:
             self.acl[key] = kept + made
         else:
             self.acl.pop(key, None)
+
+    # -------------------------------------------------------------- roles
+
+    def role_privs(self, roleid):
+        """The privileges of a built-in or custom role."""
+        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES[roleid]
+
+    async def _role_create(self, v, user):
+        """POST /access/roles (pve-access-control PVE/API2/Role.pm create_role): a name not taken, known privileges."""
+        roleid = v['roleid']
+        if roleid in ROLES or roleid in self.custom_roles:
+            raise PveError(500, "create role failed: role '{0}' already exists".format(roleid))
+        privs = split_list(v.get('privs'))
+        for priv in privs:
+            if priv not in shapes.PRIVILEGES:
+                raise PveError(500, "create role failed: invalid privilege '{0}'".format(priv))
+        self.need_quorum()
+        self.custom_roles[roleid] = set(privs)
 
     # ------------------------------------------------------------- groups
 
