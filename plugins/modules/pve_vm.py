@@ -29,11 +29,11 @@ description:
     bad input fails without changing anything. Every task is waited for within O(timeout).
   - A VM that holds a lock (a backup, a snapshot, a migration) fails with the lock's name, or is waited for up to
     O(lock_timeout) seconds. A VM with nothing to change is never refused for its lock.
-  - Keys Proxmox VE lets only C(root@pam) logged in with a password set (API tokens, root@pam's own included, are
-    refused): O(config) keys outside its privilege groups (C(args), C(affinity), C(hookscript), C(hugepages),
-    C(ivshmem), C(spice_enhancements) ...), O(serial) ports other than C(socket), O(usb) host devices other than
-    C(spice), and non-mapped O(hostpci) devices (or a C(romfile)). Setting or removing them with any other login
-    fails before any write, naming the key.
+  - Proxmox VE lets only C(root@pam) logged in with a password (no API token, not even root@pam's own) set
+    O(config) keys outside its privilege groups (C(args), C(affinity), C(hookscript), C(hugepages), C(ivshmem),
+    C(spice_enhancements) ...), O(serial) ports other than C(socket), O(usb) host devices other than C(spice), and
+    non-mapped O(hostpci) devices (or a C(romfile)). Setting or removing them with any other login fails before any
+    write, naming the key.
   - Needs C(VM.Audit) on the VM; to create it C(VM.Allocate) on C(/vms/{vmid}) (or on its pool), to configure it the
     C(VM.Config.*) privileges of the keys it changes, to power it C(VM.PowerMgmt), to clone C(VM.Clone) on the
     source; C(Datastore.AllocateSpace) on the storages of new disks, C(SDN.Use) on the bridges of its NICs, and

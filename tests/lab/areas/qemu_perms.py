@@ -43,6 +43,9 @@ KNOWN_KEYS = frozenset(key for keys, _privs in _GROUPS for key in keys)
 _DRIVE = re.compile(r'^(?:ide[0-3]|sata[0-5]|scsi(?:[0-9]|[1-2][0-9]|30)|virtio(?:[0-9]|1[0-5])|efidisk0|tpmstate0)$')
 _ELSEWHERE = re.compile(r'^(?:unused|serial|usb|hostpci|virtiofs)\d+$')
 _GROUPED = re.compile(r'^(?:numa|net|ipconfig)\d+$')
+# Parameters of the create call that are not configuration keys.
+_CREATE_ONLY = ('node', 'vmid', 'pool', 'storage', 'start', 'archive', 'unique', 'force', 'live-restore', 'bwlimit',
+                'ha-managed')
 
 
 def root_only_keys(keys):
@@ -146,9 +149,7 @@ class QemuPermsArea(StatefulRoutes):
     # ------------------------------------------------------------------ create
 
     async def _qm_create(self, v, user):
-        values = dict((k, x) for k, x in v.items() if k not in ('node', 'vmid', 'pool', 'storage', 'start', 'archive',
-                                                                 'unique', 'force', 'live-restore', 'bwlimit',
-                                                                 'ha-managed'))
+        values = dict((k, x) for k, x in v.items() if k not in _CREATE_ONLY)
         self._qp_keys(user, values)
         self._qp_values(user, v['vmid'], values, creating=True)
         return await super()._qm_create(v, user)

@@ -54,8 +54,11 @@ def test_tokens_are_refused_root_only_keys(lab_fn, raw, api, until):
     # In the asynchronous form the value checks fail the qmconfig task.
     client = api(cluster)
     upid = client.nodes(node).qemu(vm.vmid).config.post(hostpci0='0000:01:00.0')
-    status = until(lambda: (lambda s: s if s.get('status') == 'stopped' else None)(
-        client.nodes(node).tasks(upid).status.get()), 'the qmconfig task')
+
+    def ended():
+        answer = client.nodes(node).tasks(upid).status.get()
+        return answer if answer.get('status') == 'stopped' else None
+    status = until(ended, 'the qmconfig task')
     assert status['exitstatus'] == "only root can set 'hostpci0' config for non-mapped devices"
     # A token of root@pam with privilege separation and Administrator on / is no root either.
     secret = pve.add_token('root@pam', 'sep', privsep=1)
