@@ -126,6 +126,13 @@ def test_lists_leave_out_what_the_caller_may_not_see(lab_fn, api):
     viewer = api(cluster, auth='ticket', user='viewer@pve', password='viewer-secret')
     vmids = [g['vmid'] for g in viewer.cluster.resources.get(type='vm')]
     assert first not in vmids and second in vmids
+    # Storage lists too.
+    root.access.acl.put(path='/storage/local', roles='NoAccess', users='viewer@pve')
+    assert 'local' not in [s['storage'] for s in viewer.storage.get()]
+    assert 'local-lvm' in [s['storage'] for s in viewer.storage.get()]
+    node = cluster.nodes[0]
+    assert 'local' not in [s['storage'] for s in viewer.nodes(node).storage.get()]
+    assert 'local-lvm' in [s['storage'] for s in viewer.nodes(node).storage.get()]
     assert root.access.groups.get() == [{'groupid': 'viewers', 'users': 'viewer@pve'}]
     # Removing the group removes its ACL entries.
     root.access.groups('viewers').delete()
