@@ -58,11 +58,14 @@ def _fill(path, where):
     return out
 
 
-def acl_grants(text, **where):
-    """{ACL path: set of privileges} for the clauses of one cell (`;`-separated)."""
+def acl_grants(text, major=None, **where):
+    """{ACL path: set of privileges} for the clauses of one cell (`;`-separated). A privilege marked `(PVE N)` counts
+    only when major (the cluster's major version) is N."""
     grants = {}
     for clause in text.split(';'):
-        privs = [word for word in re.findall(r'`([^`]+)`', clause) if PRIV.match(word)]
+        other = set(name for name, version in re.findall(r'`([^`]+)` \(PVE (\d+)\)', clause)
+                    if major is not None and int(version) != major)
+        privs = [word for word in re.findall(r'`([^`]+)`', clause) if PRIV.match(word) and word not in other]
         if not privs:
             continue
         paths = ON_PATH.findall(clause)[:1]
@@ -89,7 +92,8 @@ def least_privilege_token(cluster, module, **where):
     user = 'lp-{0}@pve'.format(module.replace('_', '-'))
     cluster.pve.users[user] = 'lp-password'
     read, write = privileges_row(module)
-    grants = acl_grants(read + ';' + (write if write != '-' else ''), **where)
+    major = int(str(cluster.version).split('.', maxsplit=1)[0])
+    grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, **where)
 
     def call(method, where, **params):
         answer = requests.request(method, cluster.url + '/api2/json' + where, data=params, timeout=30,

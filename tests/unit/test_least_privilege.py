@@ -34,3 +34,9 @@ def test_a_missing_row_or_value_is_an_error():
         privileges_row('pve_no_such_module')
     with pytest.raises(KeyError):
         acl_grants('`VM.Audit` on `/vms/<vmid>`')
+
+
+def test_privileges_of_one_version():
+    read, _write = privileges_row('pve_guest_info')
+    assert acl_grants(read, major=9, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.GuestAgent.Audit'}}
+    assert acl_grants(read, major=8, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.Monitor'}}
