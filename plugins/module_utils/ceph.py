@@ -15,10 +15,6 @@ from __future__ import annotations
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
 
-# The only identity Proxmox VE lets create or destroy an OSD: those API methods declare no permissions, and
-# RPCEnvironment::check_api2_permissions then admits the root@pam login alone (a token acts as `root@pam!name`).
-ROOT_LOGIN = 'root@pam'
-
 FLAGS = ('nobackfill', 'nodeep-scrub', 'nodown', 'noin', 'noout', 'norebalance', 'norecover', 'noscrub',
          'notieragent', 'noup', 'pause')
 
@@ -135,23 +131,6 @@ class CephApi(object):
         """Names of the flags that are set."""
         return sorted(item['name'] for item in self.client.get(self.client.path('cluster', 'ceph', 'flags')) or []
                       if int(item.get('value') or 0))
-
-
-def require_root_login(settings, action):
-    """Fail before any write unless the connection is the root@pam login with a password.
-
-    `settings` is the client's ConnectionSettings; `action` says what needs it ('creating an OSD').
-    """
-    if settings.auth_id == ROOT_LOGIN:
-        return
-    if settings.uses_token:
-        why, fix = 'uses the API token {0}'.format(settings.auth_id), ' instead of api_token_id and api_token_secret'
-    else:
-        why, fix = 'logs in as {0}'.format(settings.auth_id), ''
-    raise ProxmoxConfigError(
-        '{0} needs the root@pam login with its password: Proxmox VE lets no other user and no API token (not even '
-        'one of root@pam) do it, and this run {1}. Give this task api_user: root@pam and api_password{2}'.format(
-            action, why, fix))
 
 
 def disk_osds(disk):

@@ -132,6 +132,29 @@ def _check_token_secret(secret):
     return text
 
 
+# The one identity Proxmox VE lets call an API method declared without permissions (cluster create, join and node
+# removal, Ceph OSD create and destroy, disk wipe, ACME accounts, ...): RPCEnvironment::check_api2_permissions returns
+# early for `root@pam` itself only; a token acts as `root@pam!name` and no privilege makes up for it.
+ROOT_LOGIN = 'root@pam'
+
+
+def require_root_login(settings, action):
+    """Fail before any write unless the connection is the root@pam login with a password.
+
+    `settings` is the client's ConnectionSettings; `action` says what needs it ('creating an OSD').
+    """
+    if settings.auth_id == ROOT_LOGIN:
+        return
+    if settings.uses_token:
+        why, fix = 'uses the API token {0}'.format(settings.auth_id), ' instead of api_token_id and api_token_secret'
+    else:
+        why, fix = 'logs in as {0}'.format(settings.auth_id), ''
+    raise ProxmoxConfigError(
+        '{0} needs the root@pam login with its password: Proxmox VE lets no other user and no API token (not even '
+        'one of root@pam) do it, and this run {1}. Give this task api_user: root@pam and api_password{2}'.format(
+            action, why, fix))
+
+
 class ConnectionSettings(object):
     """Validated connection options for one endpoint; built before any request so bad input fails first."""
 

@@ -26,6 +26,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     ProxmoxClient,
     format_fingerprint,
     normalize_fingerprint,
+    require_root_login,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll
@@ -306,8 +307,19 @@ def ensure_removed(module, status):
     return _result(True, managed(status), managed(final), shown(final))
 
 
+def _action(params):
+    if params['state'] == 'absent':
+        return 'removing node {0} from a cluster'.format(params.get('node'))
+    if params.get('member_host'):
+        return 'joining a cluster'
+    return 'creating a cluster'
+
+
 def run(module):
     params = module.params
+    # Cluster create, join and node removal declare no permissions in Proxmox VE: only the root@pam login may call
+    # them, so anything else is refused before the first request (a no-change run would pass, then fail next time).
+    require_root_login(module.client.settings, _action(params))
     status = read_status(module.client)
     if params['state'] == 'absent':
         return ensure_removed(module, status)

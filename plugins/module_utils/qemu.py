@@ -727,3 +727,72 @@ def predict_pending(config, pending, params, delete):
         else:
             out[key] = {'value': config.get(key), 'delete': True}
     return out
+
+
+# ---------------------------------------------------------------------- keys only root@pam may set
+# qemu-server's check_vm_modify_config_perm (PVE/API2/Qemu.pm) gives every key a privilege group; a key outside
+# them all is root@pam's alone ("only root can set '<key>' config"), and so are real serial ports, host USB devices
+# and non-mapped PCI devices (check_usb_perm, check_hostpci_perm). PVE compares the whole login, so every API
+# token, root@pam's included, is refused.
+_PRIVILEGED_KEYS = frozenset((
+    'cores', 'cpu', 'runningcpu', 'cpulimit', 'cpuunits', 'numa', 'smp', 'sockets', 'vcpus',
+    'memory', 'balloon', 'shares', 'allow-ksm',
+    'acpi', 'hotplug', 'kvm', 'machine', 'runningmachine', 'scsihw', 'smbios1', 'tablet', 'vga', 'watchdog', 'audio0',
+    'rng0',
+    'agent', 'autostart', 'bios', 'description', 'keyboard', 'localtime', 'migrate_downtime', 'migrate_speed', 'name',
+    'onboot', 'ostype', 'protection', 'reboot', 'startdate', 'startup', 'tdf', 'template',
+    'freeze', 'boot', 'bootdisk', 'vmstatestorage', 'running-nets-host-mtu',
+    'cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgrade', 'nameserver', 'searchdomain', 'sshkeys', 'vmstate',
+    'cdrom', 'tags'))
+_VALUE_CHECKED_RE = re.compile(r'^(?:unused|serial|usb|hostpci|virtiofs|numa|net|ipconfig)\d+$')
+
+
+def _device(text):
+    props = propstring.parse(propstring.stringify(text), default_key='host')
+    return props
+
+
+def _root_only_value(key, value):
+    """Why setting (or removing) key with value needs root@pam, or None."""
+    text = propstring.stringify(value).strip()
+    if re.match(r'^serial\d+$', key):
+        return None if text == 'socket' else '{0} as the real device {1!r}'.format(key, text)
+    if re.match(r'^usb\d+$', key):
+        host = _device(text).get('host')
+        return '{0} as the host USB device {1!r}'.format(key, host) if host and host.lower() != 'spice' else None
+    if re.match(r'^hostpci\d+$', key):
+        props = _device(text)
+        if props.get('host'):
+            return '{0} as the non-mapped PCI device {1!r} (a resource mapping needs Mapping.Use instead)'.format(
+                key, props['host'])
+        if 'romfile' in props:
+            return "{0} with 'romfile'".format(key)
+    return None
+
+
+def root_only_changes(params, delete=(), current=None):
+    """What of a config write only root@pam may do in Proxmox VE, as phrases naming the key ([] when nothing).
+
+    `params` are the keys to set, `delete` the keys to remove, `current` the VM's configuration (for what a removed
+    serial port, USB or PCI device was).
+    """
+    current = current or {}
+    found = []
+    for key in sorted(params):
+        if not (DISK_SLOT_RE.match(key) or _VALUE_CHECKED_RE.match(key) or key in _PRIVILEGED_KEYS):
+            found.append("setting '{0}'".format(key))
+            continue
+        why = _root_only_value(key, params[key])
+        if why is None and current.get(key) is not None and re.match(r'^(?:serial|usb|hostpci)\d+$', key):
+            # Changing a serial port, USB or PCI device is checked against the old device as well.
+            why = _root_only_value(key, current[key])
+        if why:
+            found.append('setting ' + why)
+    for key in delete:
+        if not (DISK_SLOT_RE.match(key) or _VALUE_CHECKED_RE.match(key) or key in _PRIVILEGED_KEYS):
+            found.append("removing '{0}'".format(key))
+        elif current.get(key) is not None:
+            why = _root_only_value(key, current[key])
+            if why:
+                found.append('removing ' + why)
+    return found

@@ -177,6 +177,7 @@ diff:
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import ceph
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import require_root_login
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
@@ -228,7 +229,7 @@ def run(module):
         if disk.get('used'):
             raise ProxmoxConfigError('device {0} is already in use ({1}) and holds no OSD'.format(
                 params['dev'], disk['used']))
-        ceph.require_root_login(client.settings, 'creating an OSD')
+        require_root_login(client.settings, 'creating an OSD')
         body = {'dev': params['dev']}
         for option, api_name in CREATE_OPTIONS:
             if params.get(option) not in (None, False):
@@ -261,7 +262,7 @@ def run(module):
             if osd['up'] and not params['stop']:
                 raise ProxmoxConfigError('osd.{0} is still up: set stop: true to stop it before it is destroyed, or '
                                          'stop it yourself'.format(osd['id']))
-        ceph.require_root_login(client.settings, 'destroying an OSD')
+        require_root_login(client.settings, 'destroying an OSD')
         changed = True
         for osd in mine:
             if not check:

@@ -24,8 +24,9 @@ description:
   - O(state=absent) removes O(node) from the cluster (C(DELETE /cluster/config/nodes/{node})). Point O(api_host) at
     a member that stays; power the removed node off first, as the Proxmox VE documentation asks, and do not let it
     come back with its old configuration.
-  - Privileges. Creating, joining and removing are C(root@pam) only in Proxmox VE; API tokens, even root's, are
-    refused. Log in to the joining node with O(api_user=root@pam) and O(api_password), since its API tokens and tickets
+  - Privileges. Creating, joining and removing are C(root@pam) only in Proxmox VE (the API methods declare no
+    permissions); API tokens, even root's, and other users are refused, so the module refuses them before its first
+    request, whatever the state, in check mode too. Log in to the joining node with O(api_user=root@pam) and O(api_password), since its API tokens and tickets
     are replaced by the cluster's once it has joined (the module logs in again by itself). Reads need C(Sys.Audit)
     on C(/).
 author:

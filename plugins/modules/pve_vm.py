@@ -37,6 +37,11 @@ description:
     bad input fails without changing anything. Every task is waited for within O(timeout).
   - A VM that holds a lock (a backup, a snapshot, a migration) fails with the lock's name, or is waited for up to
     O(lock_timeout) seconds. A VM with nothing to change is never refused for its lock.
+  - Proxmox VE lets only C(root@pam) logged in with a password (no API token, not even root@pam's own) set
+    O(config) keys outside its privilege groups (C(args), C(affinity), C(hookscript), C(hugepages), C(ivshmem),
+    C(spice_enhancements) ...), O(serial) ports other than C(socket), O(usb) host devices other than C(spice), and
+    non-mapped O(hostpci) devices (or a C(romfile)). Setting or removing them with any other login fails before any
+    write, naming the key.
   - Needs C(VM.Audit) on the VM; to create it C(VM.Allocate) on C(/vms/{vmid}) (or on its pool), to configure it the
     C(VM.Config.*) privileges of the keys it changes, to power it C(VM.PowerMgmt), to clone C(VM.Clone) on the
     source; C(Datastore.AllocateSpace) on the storages of new disks, C(SDN.Use) on the bridges of its NICs, and
@@ -569,6 +574,7 @@ tasks:
 import re
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl, qemu
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import require_root_login
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError, ProxmoxTaskError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import list_guests
@@ -845,6 +851,7 @@ class VmRun(object):
         if params.get('pool'):
             send['pool'] = params['pool']
         self.after = dict(plan.after, pool=params.get('pool')) if params.get('pool') else dict(plan.after)
+        self.require_root(plan.params)
         self.actions.append('create')
         vmid = params.get('vmid')
         if self.module.check_mode:
@@ -926,6 +933,7 @@ class VmRun(object):
             plan = make_plan(params, target, pool=guest.entry.get('pool'))
             self.after.update(plan.after)
         if plan.changed:
+            self.require_root(plan.params, plan.delete, target)
             check_storages_and_bridges(self.module, guest.node, plan.disk_changes, plan.net_changes, params)
             # A pending disk is resized after the reboot that attaches it (apply_pending: reboot), never before.
             self.deferred = pending_resizes(guest, config, pending, plan, after_reboot=self.applies_pending(guest))
@@ -956,6 +964,12 @@ class VmRun(object):
         if self.module.check_mode:
             return self.result(guest, config, predicted, qmpstatus=qmpstatus, changed=True, created=self.cloned)
         return self.finish(self.relocate(guest.vmid), created=False, cloned=self.cloned)
+
+    def require_root(self, send, delete=(), current=None):
+        """Refuse, before any write (check mode too), what Proxmox VE lets only the root@pam login set."""
+        found = qemu.root_only_changes(send, delete, current)
+        if found:
+            require_root_login(self.client.settings, ' and '.join(found))
 
     def applies_pending(self, guest):
         """True when pending changes of this run are to be applied by a reboot (apply_pending: reboot, a running VM,

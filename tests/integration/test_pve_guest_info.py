@@ -11,6 +11,7 @@ import fnmatch
 import pytest
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 
@@ -35,7 +36,10 @@ def test_filters_config_and_interfaces(lab_fn):
     # A change waiting for the next start: `config` holds the values in effect now (current=1).
     first.pending['memory'] = '65536'
     pve.requests.clear()
-    run = run_playbook(target('pve_guest_info'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'probe': probe})
+    # A privilege-separated token holding only what docs/privileges.md lists for pve_guest_info, on every guest.
+    token = least_privilege_token(cluster, 'pve_guest_info', vmid=[guest.vmid for guest in guests_of(pve)])
+    pve.requests.clear()
+    run = run_playbook(target('pve_guest_info'), lab_fn, extra_vars={'pve': token, 'probe': probe})
     assert run.ok, run.explain()
     everything = run.result('All guests')['guests']
     assert [g['vmid'] for g in everything] == [g.vmid for g in guests_of(pve)]

@@ -7,7 +7,8 @@ A fresh 2 x 2 estate of 8 guests (lab_fn): lab1 has VMs 100 (running), 102, 104 
 
 import pytest
 
-from tests.integration.conftest import pve_vars, target
+from tests.integration.conftest import target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.areas._common import set_lock
 from tests.lab.pytest_plugin import run_playbook
 
@@ -26,8 +27,10 @@ def test_take_prune_rollback_remove(lab_fn):
     ct.status = 'stopped'
     # Another operation holds VM 104: the module refuses it before any write.
     set_lock(one.pve.vm(104), 'backup')
+    # Privilege-separated tokens holding only what docs/privileges.md lists for pve_snapshot, on these guests.
     run = run_playbook(target('pve_snapshot'), lab_fn, diff=True, extra_vars={
-        'one': pve_vars(one), 'two': pve_vars(two), 'ct': 103, 'retained': 102, 'locked': 104,
+        'one': least_privilege_token(one, 'pve_snapshot', vmid=[100, 102, 104]),
+        'two': least_privilege_token(two, 'pve_snapshot', vmid=[103]), 'ct': 103, 'retained': 102, 'locked': 104,
         'vm': {'vmid': 100, 'name': vm.name, 'node': vm.node}})
     assert run.ok, run.explain()
     # The memory went into the snapshot of the running VM (the fake records where it would be kept).

@@ -18,6 +18,7 @@ from .areas.lxc_extra import LxcExtraArea
 from .areas.migrate import MigrateArea
 from .areas.pbs_storage import PbsStorageArea
 from .areas.qemu_extra import QemuExtraArea
+from .areas.qemu_perms import QemuPermsArea
 from .areas.remote_migrate import RemoteMigrateArea
 from .areas.restored_agent import RestoredAgentArea
 from .areas.sdn import SdnArea
@@ -28,7 +29,7 @@ from .areas.version import VersionArea
 from .areas.vzdump import VzdumpArea
 
 
-class LabPve(RestoredAgentArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
+class LabPve(RestoredAgentArea, QemuPermsArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""

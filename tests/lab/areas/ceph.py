@@ -20,14 +20,15 @@ Follows pve-manager's PVE/API2/Ceph.pm (init), PVE/API2/Ceph/{MON,MGR,MDS,Pool,O
   needs it out and down; `cleanup` frees its device;
 - creating and destroying an OSD are the root@pam login's alone: the two API methods declare no permissions, so
   PVE's RPCEnvironment::check_api2_permissions refuses everyone else, API tokens included (root's too: a token acts
-  as `root@pam!name`), with a 403 "Permission check failed (user != root@pam)", before it looks at the parameters.
+  as `root@pam!name`), with a 403 "Permission check failed (user != root@pam)", before it looks at the parameters
+  (modelled for every such method in tokens.py).
 """
 
 import re
 import time
 import uuid
 
-from fakepve.model import PveError, TaskError
+from fakepve.model import TaskError
 from fakepve.routing import StatefulRoutes, die, ok, param_error
 
 from ._common import task_log
@@ -45,9 +46,6 @@ FLAG_TEXT = {
     'noscrub': 'Scrubbing is disabled.', 'notieragent': 'Cache tiering activity is suspended.',
     'noup': 'OSDs are not allowed to start.', 'pause': 'Pauses read and writes.',
 }
-# The methods PVE declares without permissions: only the root@pam login may call them.
-ROOT_LOGIN_ONLY = (('POST', '/nodes/{node}/ceph/osd'), ('DELETE', '/nodes/{node}/ceph/osd/{osdid}'))
-NOT_ROOT = 'Permission check failed (user != root@pam)'
 VERSION = '19.2.3'
 GIB = 1024 ** 3
 POOL_DEFAULTS = {'size': 3, 'min_size': 2, 'pg_num': 128, 'application': 'rbd', 'pg_autoscale_mode': 'warn'}
@@ -96,13 +94,6 @@ class CephArea(StatefulRoutes):
         index = sorted(self.nodes).index(node) + 1
         net = (network or (self.cephx or {}).get('network') or '10.10.10.0/24').split('/')[0]
         return '{0}.{1}'.format(net.rsplit('.', 1)[0], 10 + index)
-
-    async def answer(self, request, match, params, user, call=None):
-        """OSD create and destroy: the root@pam login only, checked before the parameters and the node, as on PVE
-        (fakepve's generic check takes root's tokens for root)."""
-        if match is not None and (request.method, match.template) in ROOT_LOGIN_ONLY and user != 'root@pam':
-            raise PveError(403, NOT_ROOT)
-        return await super().answer(request, match, params, user, call)
 
     async def _ceph_task(self, node, ttype, tid, user, body, log=()):
         return await self.task(node, ttype, tid, user, body, lock=False, log=list(log))

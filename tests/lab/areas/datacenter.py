@@ -61,13 +61,6 @@ class DatacenterArea(StatefulRoutes):
         super().__init__(*args, **kwargs)
         self.datacenter = {}
 
-    def check_permissions(self, user, perms, values, declared=None):
-        """RPCEnvironment::check_api2_permissions: `user => 'all'` lets every logged-in user in before any `check`
-        (GET /cluster/options declares both; its handler then reduces the answer)."""
-        if user is not None and perms and perms.get('user') == 'all':
-            return None
-        return super().check_permissions(user, perms, values, declared)
-
     def _routes_datacenter(self):
         return [('GET', '/cluster/options', self._dc_get), ('PUT', '/cluster/options', self._dc_put)]
 

@@ -216,7 +216,8 @@ class SdnArea(StatefulRoutes):
         return out
 
     def _sdn_any(self, user, path, privs):
-        if user is None or user.split('!')[0] == 'root@pam':
+        """RPCEnvironment::check_any: root@pam holds all; a token (root's too) what allowed() says of it."""
+        if user is None:
             return True
         return any(self.allowed(user, path, priv) for priv in privs)
 

@@ -4,8 +4,12 @@
 Follows pve-access-control (PVE/API2/User.pm, PVE/API2/ACL.pm, PVE/RPCEnvironment.pm): a token is
 created with privsep=1 unless told otherwise, its secret is shown once, and it logs in at once. A
 token with privilege separation holds what both its user and its own ACL entries allow; one
-without holds its user's privileges. ACL entries name roles; `propagate=0` limits an entry to its
-own path. Errors raised under PVE's user.cfg lock carry the lock's and the action's words.
+without holds its user's privileges. ACL entries name roles; privileges follow PVE/AccessControl.pm
+`roles` (most specific path wins, user entries override group entries on a path, `propagate=0`
+counts on its own path only, NoAccess) and RPCEnvironment.pm `compile_acl_path` (pool roles, token
+intersection). Every request's permission rule follows RPCEnvironment::check_api2_permissions: a
+method declared without permissions is the root@pam login's alone. Errors raised under PVE's
+user.cfg lock carry the lock's and the action's words.
 """
 
 import re
@@ -35,17 +39,34 @@ ROLES.update({
 })
 # pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
 TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
+# The only identity RPCEnvironment::check_api2_permissions lets past every rule, and its words for everyone else
+# on a method declared without permissions.
+ROOT_LOGIN = 'root@pam'
+NOT_ROOT = 'Permission check failed (user != root@pam)'
 ACL_PATH = re.compile(r'^/(?:|access(?:/(?:groups|realm)(?:/[^/]+)?)?|vms(?:/\d+)?|storage(?:/[^/]+)?|'
                       r'pool/[^/].*|nodes(?:/[^/]+)?|sdn(?:/.*)?|mapping(?:/.*)?)$')
 
 
 class AclEntry(tuple):
-    """(path, privileges), as fakepve's pve.acl holds them, that also knows its `propagate` flag."""
+    """(path, privileges), as fakepve's pve.acl holds them, that also knows its `propagate` flag and its role."""
 
-    def __new__(cls, path, privs, propagate=1):
+    def __new__(cls, path, privs, propagate=1, roleid=None):
         entry = super().__new__(cls, (path, privs))
         entry.propagate = propagate
+        entry.roleid = roleid
         return entry
+
+
+def _acl_key(entry):
+    """The key of an API ACL entry in pve.acl: the user or token id, `@<groupid>` for a group."""
+    return '@' + entry['ugid'] if entry['type'] == 'group' else entry['ugid']
+
+
+def acl_levels(path):
+    """The ACL tree's nodes from the root down to path, as AccessControl::roles walks them: '/vms/100' ->
+    ['/', '/vms', '/vms/100']."""
+    parts = [seg for seg in path.split('/') if seg]
+    return ['/'] + ['/' + '/'.join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
 def _locked(action, error):
@@ -61,6 +82,10 @@ class TokensArea(StatefulRoutes):
         super().__init__(*args, **kwargs)
         # userid -> {tokenid -> {'privsep': 0|1, 'expire': epoch, 'comment': str}}
         self.user_tokens = {}
+        # groupid -> {'comment': str, 'users': set of userids}; their ACL entries are pve.acl['@<groupid>']
+        self.groups = {}
+        # roleid -> set of privileges, the roles made through POST /access/roles
+        self.custom_roles = {}
         # [{'path', 'type' (user, group, token), 'ugid', 'roleid', 'propagate'}], as GET /access/acl shows them
         self.acl_entries = []
 
@@ -68,7 +93,11 @@ class TokensArea(StatefulRoutes):
         one = '/access/users/{userid}/token/{tokenid}'
         return [('GET', '/access/users/{userid}/token', self._tok_index), ('GET', one, self._tok_read),
                 ('POST', one, self._tok_create), ('PUT', one, self._tok_update), ('DELETE', one, self._tok_delete),
-                ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update)]
+                ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update),
+                ('GET', '/access/groups', self._grp_index), ('POST', '/access/groups', self._grp_create),
+                ('GET', '/access/groups/{groupid}', self._grp_read),
+                ('POST', '/access/roles', self._role_create),
+                ('DELETE', '/access/groups/{groupid}', self._grp_delete)]
 
     # ---------------------------------------------------------------- state
 
@@ -182,11 +211,13 @@ class TokensArea(StatefulRoutes):
         entries = [dict(e) for e in self.acl_entries]
         try:
             for role in split_list(v.get('roles')):
-                if role not in ROLES:
+                if role not in ROLES and role not in self.custom_roles:
                     raise PveError(500, "role '{0}' does not exist".format(role))
                 targets = []
                 for group in split_list(v.get('groups')):
-                    raise PveError(500, "group '{0}' does not exist".format(group))
+                    if group not in self.groups:
+                        raise PveError(500, "group '{0}' does not exist".format(group))
+                    targets.append(('group', group))
                 for userid in split_list(v.get('users')):
                     if not self.user_exists(userid):
                         raise PveError(500, "user '{0}' does not exist".format(userid))
@@ -203,71 +234,190 @@ class TokensArea(StatefulRoutes):
                                         'propagate': propagate})
         except PveError as e:
             raise _locked('ACL update failed', e) from None
-        touched = set(e['ugid'] for e in entries) | set(e['ugid'] for e in self.acl_entries)
+        touched = set(_acl_key(e) for e in entries) | set(_acl_key(e) for e in self.acl_entries)
         self.acl_entries = entries
-        for ugid in touched:
-            self._acl_sync(ugid)
+        for key in touched:
+            self._acl_sync(key)
 
-    def _acl_sync(self, ugid):
-        """Put the API's entries for ugid into pve.acl (path, privileges, propagate), beside those of grant()."""
+    def _acl_sync(self, key):
+        """Put the API's entries for key (a user or token id, `@group` for a group) into pve.acl (path, privileges,
+        propagate, role), beside those of grant()."""
         if self.acl is None:
             self.acl = {}
-        kept = [e for e in self.acl.get(ugid, []) if not isinstance(e, AclEntry)]
-        made = [AclEntry(e['path'], set(ROLES[e['roleid']]), e['propagate']) for e in self.acl_entries
-                if e['ugid'] == ugid]
+        kept = [e for e in self.acl.get(key, []) if not isinstance(e, AclEntry)]
+        made = [AclEntry(e['path'], set(self.role_privs(e['roleid'])), e['propagate'], e['roleid'])
+                for e in self.acl_entries
+                if _acl_key(e) == key]
         if kept or made:
-            self.acl[ugid] = kept + made
+            self.acl[key] = kept + made
         else:
-            self.acl.pop(ugid, None)
+            self.acl.pop(key, None)
+
+    # -------------------------------------------------------------- roles
+
+    def role_privs(self, roleid):
+        """The privileges of a built-in or custom role."""
+        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES[roleid]
+
+    async def _role_create(self, v, user):
+        """POST /access/roles (pve-access-control PVE/API2/Role.pm create_role): a name not taken, known privileges."""
+        roleid = v['roleid']
+        if roleid in ROLES or roleid in self.custom_roles:
+            raise PveError(500, "create role failed: role '{0}' already exists".format(roleid))
+        privs = split_list(v.get('privs'))
+        for priv in privs:
+            if priv not in shapes.PRIVILEGES:
+                raise PveError(500, "create role failed: invalid privilege '{0}'".format(priv))
+        self.need_quorum()
+        self.custom_roles[roleid] = set(privs)
+
+    # ------------------------------------------------------------- groups
+
+    def add_group(self, groupid, users=(), comment=None):
+        """Lab scenario: a group with these members (PVE sets membership through the users' `groups`)."""
+        self.groups[groupid] = {'comment': comment or '', 'users': set(users)}
+
+    async def _grp_index(self, v, user):
+        return [dict({'groupid': name, 'users': ','.join(sorted(group['users']))},
+                     **({'comment': group['comment']} if group['comment'] else {}))
+                for name, group in sorted(self.groups.items())]
+
+    async def _grp_create(self, v, user):
+        if v['groupid'] in self.groups:
+            raise PveError(500, "create group failed: group '{0}' already exists".format(v['groupid']))
+        self.need_quorum()
+        self.add_group(v['groupid'], comment=v.get('comment'))
+
+    def _grp(self, groupid):
+        if groupid not in self.groups:
+            raise PveError(500, "group '{0}' does not exist".format(groupid))
+        return self.groups[groupid]
+
+    async def _grp_read(self, v, user):
+        group = self._grp(v['groupid'])
+        out = {'members': sorted(group['users'])}
+        if group['comment']:
+            out['comment'] = group['comment']
+        return out
+
+    async def _grp_delete(self, v, user):
+        self._grp(v['groupid'])
+        self.need_quorum()
+        del self.groups[v['groupid']]
+        # PVE::AccessControl::delete_group_acl: its ACL entries go with it.
+        self.acl_entries = [e for e in self.acl_entries if not (e['type'] == 'group' and e['ugid'] == v['groupid'])]
+        self._acl_sync('@' + v['groupid'])
 
     # -------------------------------------------------------- permissions
 
-    def _acl_paths(self, path):
-        """The ACL paths whose entries reach path: itself, and the pools its guest or storage is in."""
-        paths = [path]
-        parts = path.split('/')
-        if len(parts) > 2 and parts[1] == 'vms' and parts[2].isdigit():
-            paths += ['/pool/' + name for name, ids in self.pools.items() if int(parts[2]) in ids]
-        elif len(parts) > 2 and parts[1] == 'storage':
-            paths += ['/pool/' + name for name, meta in self.pool_info.items() if parts[2] in meta['storage']]
-        return paths
+    def _acl_level(self, ugids, level, final):
+        """The entries of ugids set on exactly this ACL path that apply there (all on the path itself, only the
+        propagating ones above it)."""
+        found = []
+        for ugid in ugids:
+            for entry in (self.acl or {}).get(ugid, []):
+                if entry[0] == level and (final or getattr(entry, 'propagate', 1)):
+                    found.append(entry)
+        return found
 
-    def _acl_grants(self, ugid, path, priv):
-        """True if the ACL entries of ugid alone give priv on path."""
-        for entry in (self.acl or {}).get(ugid, []):
-            granted, privs = entry
-            propagate = getattr(entry, 'propagate', 1)
-            if priv not in privs:
+    def acl_roles(self, ugid, path):
+        """AccessControl::roles: the ACL entries in force for a user or token on path. Walking from `/` down, the
+        entries of a level that apply replace those above (the most specific path wins); on one level the
+        token's or user's own entries override its groups'; `propagate=0` entries count on their own path only; a
+        `NoAccess` in force is all that is left."""
+        token = '!' in ugid
+        groups = [] if token else [name for name, group in sorted(self.groups.items()) if ugid in group['users']]
+        levels = acl_levels(path)
+        held = []
+        for level in levels:
+            final = level == levels[-1]
+            own = self._acl_level([ugid], level, final)
+            if own:
+                held = own
                 continue
-            for candidate in self._acl_paths(path):
-                if candidate == granted or (propagate and (granted == '/' or candidate.startswith(granted + '/'))):
-                    return True
-        return False
+            shared = self._acl_level(['@' + name for name in groups], level, final)
+            if shared:
+                held = shared
+        noaccess = [entry for entry in held if getattr(entry, 'roleid', None) == 'NoAccess']
+        return noaccess[:1] if noaccess else held
+
+    def _pool_roles(self, ugid, path):
+        """The entries a guest or storage gets from the pools it is in (RPCEnvironment's compile_acl_path)."""
+        parts = path.split('/')
+        if len(parts) != 3 or not parts[2]:
+            return []
+        if parts[1] == 'vms' and parts[2].isdigit():
+            names = [name for name, ids in self.pools.items() if int(parts[2]) in ids]
+        elif parts[1] == 'storage':
+            names = [name for name, meta in self.pool_info.items() if parts[2] in meta.get('storage', ())]
+        else:
+            return []
+        found = []
+        for name in sorted(names):
+            found.extend(self.acl_roles(ugid, '/pool/' + name))
+        return found
+
+    def acl_privileges(self, ugid, path):
+        """RPCEnvironment::permissions for one user or token on its own ACLs: the privileges of the entries in
+        force, with those of its pools added (a pool's NoAccess trumps them, a NoAccess on the path itself is never
+        trumped)."""
+        held = self.acl_roles(ugid, path)
+        if not any(getattr(entry, 'roleid', None) == 'NoAccess' for entry in held):
+            pooled = self._pool_roles(ugid, path)
+            if any(getattr(entry, 'roleid', None) == 'NoAccess' for entry in pooled):
+                held = pooled[:0]
+            else:
+                held = list(held) + pooled
+        privs = set()
+        for entry in held:
+            privs.update(entry[1])
+        return privs
 
     def allowed(self, user, path, priv):
-        """PVE's RPCEnvironment::permissions, per privilege: root@pam holds all; tokens as their privsep says."""
+        """PVE's RPCEnvironment::permissions, per privilege: root@pam holds all; a token without privilege
+        separation holds its user's; one with it the intersection of its own ACLs and its user's (root@pam's
+        tokens just their own)."""
         userid, _sep, tokenid = user.partition('!')
         if tokenid:
             info = self.token_info(user)
             if info is None:
                 # A token put straight into pve.apitokens: fakepve's meaning, the user's privileges and its own.
-                return self.allowed(userid, path, priv) or self._acl_grants(user, path, priv)
+                return self.allowed(userid, path, priv) or priv in self.acl_privileges(user, path)
             if not info.get('privsep', 1):
                 return self.allowed(userid, path, priv)
-            return self.allowed(userid, path, priv) and self._acl_grants(user, path, priv)
-        if userid == 'root@pam' or self.acl is None:
+            if userid == ROOT_LOGIN:
+                return priv in self.acl_privileges(user, path)
+            return self.allowed(userid, path, priv) and priv in self.acl_privileges(user, path)
+        if userid == ROOT_LOGIN or self.acl is None:
             return True
-        return self._acl_grants(userid, path, priv)
+        return priv in self.acl_privileges(userid, path)
+
+    async def answer(self, request, match, params, user, call=None):
+        """A method the schema declares without permissions is the root@pam login's alone, refused to everyone else
+        (every API token too) before its parameters and its node are looked at, as pveproxy checks permissions
+        before it calls the handler (RPCEnvironment::check_api2_permissions)."""
+        if match is not None and user is not None and user != ROOT_LOGIN:
+            info = match.methods.get(request.method)
+            if info is not None and info.get('permissions') is None:
+                raise PveError(403, NOT_ROOT)
+        return await super().answer(request, match, params, user, call)
 
     def check_permissions(self, user, perms, values, declared=None):
-        """The schema's permission rule; a root@pam token with privilege separation is no root."""
-        info = self.token_info(user) if user and '!' in user else None
-        if not (info and info.get('privsep', 1) and user.startswith('root@pam!')):
+        """PVE's RPCEnvironment::check_api2_permissions, in its order: only the root@pam login itself skips the
+        rule (fakepve also lets root's tokens through: PVE compares the whole id, so `root@pam!name` is no root);
+        no `permissions` -> root@pam only; `user => 'all'` -> every logged-in user, before any `check`; a `check`
+        -> evaluated with the caller's privileges (a root token's as its privsep says); otherwise refused."""
+        if user is None or user == ROOT_LOGIN:
             return super().check_permissions(user, perms, values, declared)
-        if perms and perms.get('user') in ('all', 'world') and 'check' not in perms:
+        if perms is None:
+            raise PveError(403, NOT_ROOT)
+        if perms.get('user') == 'all':
             return None
-        granted, why = self._check(user, perms['check'], values, declared) if perms and 'check' in perms \
-            else (False, 'user != root@pam')
+        if 'check' not in perms:
+            if perms.get('user') == 'world':
+                return None
+            raise PveError(403, 'Permission check failed')
+        granted, why = self._check(user, perms['check'], values, declared)
         if not granted:
             raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
         return None
@@ -279,7 +429,9 @@ class TokensArea(StatefulRoutes):
             held = {'/': set(shapes.PRIVILEGES)}
         else:
             paths = set(['/'])
-            for ugid in (who, who.partition('!')[0]):
+            owner = who.partition('!')[0]
+            keys = [who, owner] + ['@' + name for name, group in self.groups.items() if owner in group['users']]
+            for ugid in keys:
                 paths.update(entry[0] for entry in (self.acl or {}).get(ugid, []))
             held = {}
             for path in paths:

@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""plugins/module_utils/ceph.py: OSD create and destroy need the root@pam login, checked before any request; the
-min_size Ceph sets with a new pool size."""
+"""plugins/module_utils/ceph.py: the min_size Ceph sets with a new pool size; client.require_root_login: methods declared
+without permissions (OSD create and destroy, cluster create, join and node removal) need the root@pam login, checked
+before any request."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import ceph
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ConnectionSettings
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ConnectionSettings, require_root_login
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
 SECRET = '01234567-89ab-cdef-0123-456789abcdef'
@@ -20,7 +21,7 @@ def settings(**auth):
 
 
 def test_root_login_with_password_passes():
-    assert ceph.require_root_login(settings(user='root@pam', password='pw'), 'creating an OSD') is None
+    assert require_root_login(settings(user='root@pam', password='pw'), 'creating an OSD') is None
 
 
 @pytest.mark.parametrize('auth, said', [
@@ -35,7 +36,7 @@ def test_root_login_with_password_passes():
 ])
 def test_anyone_else_is_refused_with_what_to_do(auth, said):
     with pytest.raises(ProxmoxConfigError) as caught:
-        ceph.require_root_login(settings(**auth), 'destroying an OSD')
+        require_root_login(settings(**auth), 'destroying an OSD')
     message = str(caught.value)
     assert message.startswith('destroying an OSD needs the root@pam login with its password: Proxmox VE lets no '
                               'other user and no API token (not even one of root@pam) do it')

@@ -1,0 +1,42 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The least-privilege helper of the integration tests reads docs/privileges.md as a person would."""
+
+import os
+import sys
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+pytest.importorskip('requests')
+from tests.integration.least_privilege import acl_grants, privileges_row  # noqa: E402
+
+
+def test_the_snapshot_row():
+    read, write = privileges_row('pve_snapshot')
+    assert acl_grants(read + ';' + write, vmid=[100, 102]) == {
+        '/vms/100': {'VM.Audit', 'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.PowerMgmt'},
+        '/vms/102': {'VM.Audit', 'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.PowerMgmt'}}
+
+
+def test_paths_words_and_kinds():
+    text = ('`Sys.Audit` on `/` (cluster status); `VM.Audit` on the guests (`/cluster/resources`); '
+            '`Sys.Syslog` on `/nodes/<node>`; `Datastore.AllocateSpace` on every storage; `Pool.Allocate`')
+    assert acl_grants(text, vmid=7, node='pve1', storage='local', pool='web') == {
+        '/': {'Sys.Audit'}, '/vms/7': {'VM.Audit'}, '/nodes/pve1': {'Sys.Syslog'},
+        '/storage/local': {'Datastore.AllocateSpace'}, '/pool/web': {'Pool.Allocate'}}
+
+
+def test_a_missing_row_or_value_is_an_error():
+    with pytest.raises(KeyError):
+        privileges_row('pve_no_such_module')
+    with pytest.raises(KeyError):
+        acl_grants('`VM.Audit` on `/vms/<vmid>`')
+
+
+def test_privileges_of_one_version():
+    read, _write = privileges_row('pve_guest_info')
+    assert acl_grants(read, major=9, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.GuestAgent.Audit'}}
+    assert acl_grants(read, major=8, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.Monitor'}}
