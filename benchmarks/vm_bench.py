@@ -3,6 +3,7 @@
 
     python -m benchmarks.vm_bench [--vms 50] [--nodes 3] [--runs 3] [--latency 0 0.02] [--peer-venv DIR]
                                  [--pve-version 9.0.10] [--out FILE] [--json FILE]
+    python -m benchmarks.vm_bench --speed [--vms 50] [--rounds 5] [--peer-venv DIR] [--out FILE] [--json FILE]
 
 Run it from the repository root (it starts the lab of tests/lab in its own process). The lab serves one PVE cluster
 (9.0.10 unless --pve-version). The benchmark makes --vms VMs with a full configuration (CPU, memory, balloon, NUMA,
@@ -28,11 +29,21 @@ pve_vm's options describe them.
 This is a measurement, not a test: nothing here asserts a time. The wall time of a run is the whole
 ansible-playbook (start-up included) over every VM; its CPU time is the user + system time of ansible-playbook and
 every process it waited for (the modules), which a busy machine stretches far less. Medians of --runs runs.
+
+--speed measures the cost of a run itself: --vms VMs made by pve_vm with `cores: 2`, `memory: 2048` and
+`state: present`; then --rounds rounds in which each of these runs once over them, in an order that turns every
+round: the same pve_vm task (nothing to change: it reads and compares the configuration), proxmox_kvm with the same
+options (with `state: present` and no `update` it only checks that the VM exists), and ansible.builtin.ping looping
+over the same items, in each virtualenv (Ansible's own floor: a module run that makes no request). These runs have
+no results callback (what a user's run has). The report gives each scenario's CPU and wall time (median, lowest,
+highest) and the ratios of each round's pair, pve_vm / proxmox_kvm first; CPU time is the measure to read on a
+shared machine.
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -46,15 +57,23 @@ ENVS = ('prod', 'staging', 'dev')
 OURS = 'pve_vm, state: started'
 PEER_STARTED = 'proxmox_kvm, state: started'
 PEER_UPDATE = 'proxmox_kvm, state: present + update: true, then state: started'
+# --speed: a no-change pve_vm that converges cores and memory, beside proxmox_kvm checking existence only and
+# ansible.builtin.ping (Ansible's own floor: a task that makes no request), on VMs of their own.
+SPEED_FIRST_VMID = 3000
+SPEED_OURS = 'pve_vm, state: present, cores and memory'
+SPEED_PEER = 'proxmox_kvm, state: present (existence only)'
+FLOOR = 'ansible.builtin.ping (the floor)'
+FLOOR_PEER = "ansible.builtin.ping, the peer's virtualenv"
+SPEED_LABELS = (SPEED_OURS, SPEED_PEER, FLOOR, FLOOR_PEER)
 
 
 # ---------------------------------------------------------------- what the VMs are
 
-def vm_specs(cluster, count):
+def vm_specs(cluster, count, first=FIRST_VMID):
     """The VMs: vmid, name, node and the values that differ between them (tag, address, notes)."""
     specs = []
     for idx in range(count):
-        specs.append({'vmid': FIRST_VMID + idx, 'name': 'bench-{0:03d}'.format(idx),
+        specs.append({'vmid': first + idx, 'name': 'bench-{0:03d}'.format(idx),
                       'node': cluster.nodes[idx % len(cluster.nodes)], 'env': ENVS[idx % len(ENVS)],
                       'vlan': 100 + idx % len(ENVS), 'ip': '198.51.100.{0}/24'.format(10 + idx % 240),
                       'description': 'benchmark VM {0}'.format(idx)})
@@ -126,19 +145,32 @@ def scenarios(peer):
     return found
 
 
+def speed_scenarios(peer):
+    """label -> (side, playbook data, tasks per VM) of --speed: the same few options for pve_vm and proxmox_kvm."""
+    options = {'vmid': '{{ item.vmid }}', 'node': '{{ item.node }}', 'cores': 2, 'memory': 2048, 'state': 'present'}
+    ours_group = 'group/proxfleet.proxmox.proxmox'
+    found = {SPEED_OURS: ('ours', playbook(ours_group, [('pve_vm', 'proxfleet.proxmox.pve_vm', options)]), 1),
+             FLOOR: ('ours', playbook(ours_group, [('ping', 'ansible.builtin.ping', {})]), 1)}
+    if peer:
+        group = 'group/community.proxmox.proxmox'
+        found[SPEED_PEER] = ('peer', playbook(group, [('proxmox_kvm', 'community.proxmox.proxmox_kvm', options)]), 1)
+        found[FLOOR_PEER] = ('peer', playbook(group, [('ping', 'ansible.builtin.ping', {})]), 1)
+    return found
+
+
 # ---------------------------------------------------------------- running a playbook
 
 class Runner(object):
     """Runs the scenarios' playbooks against one lab cluster and counts what the lab answered."""
 
-    def __init__(self, lab, directory, count, peer_venv=None):
+    def __init__(self, lab, directory, count, peer_venv=None, speed=False):
         self.lab = lab
         self.cluster = lab.clusters[0]
         self.directory = directory
-        self.specs = vm_specs(self.cluster, count)
+        self.specs = vm_specs(self.cluster, count, SPEED_FIRST_VMID if speed else FIRST_VMID)
         self.peer_venv = peer_venv
         self.log = RequestLog(lab)
-        self.scenarios = scenarios(peer_venv)
+        self.scenarios = speed_scenarios(peer_venv) if speed else scenarios(peer_venv)
         self.serial = 0
         cluster = self.cluster
         user, _sep, token = cluster.token_id.partition('!')
@@ -151,11 +183,17 @@ class Runner(object):
         }
 
     def environment(self, side, report):
+        """The run's environment; with report None, no results callback (what a user's run does, nothing more)."""
         home = os.path.join(self.directory, 'home-' + side)
-        env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=CALLBACK_DIR, ANSIBLE_CALLBACKS_ENABLED='lab_results',
-                   PROXFLEET_LAB_RESULTS=report, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
+        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
                    ANSIBLE_HOME=home, ANSIBLE_LOCAL_TEMP=os.path.join(home, 'tmp'),
                    ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+        for name in ('ANSIBLE_CALLBACK_PLUGINS', 'ANSIBLE_CALLBACKS_ENABLED', 'PROXFLEET_LAB_RESULTS',
+                     'ANSIBLE_KEEP_REMOTE_FILES', 'ANSIBLE_DEBUG', 'ANSIBLE_VERBOSITY'):
+            env.pop(name, None)
+        if report is not None:
+            env.update(ANSIBLE_CALLBACK_PLUGINS=CALLBACK_DIR, ANSIBLE_CALLBACKS_ENABLED='lab_results',
+                       PROXFLEET_LAB_RESULTS=report)
         env.pop('REQUESTS_CA_BUNDLE', None)
         if side == 'peer':
             # Only what the peer's venv carries (site-packages/ansible_collections), nothing of ours.
@@ -185,8 +223,11 @@ class Runner(object):
         args = [os.path.join(bin_dir, 'ansible-playbook'), '-i', paths['inventory'], '-e', '@' + paths['vars'],
                 paths['playbook']]
         self.log.mark()
-        proc, wall, cpu = timed_cpu(args, self.environment(side, paths['report']), cwd=work)
+        quiet = label in SPEED_LABELS
+        proc, wall, cpu = timed_cpu(args, self.environment(side, None if quiet else paths['report']), cwd=work)
         requests = self.log.since()
+        if quiet:
+            return self.checked_output(label, proc, wall, cpu, requests, per_vm)
         report = {}
         if os.path.exists(paths['report']):
             with open(paths['report'], encoding='utf-8') as handle:
@@ -202,6 +243,20 @@ class Runner(object):
                 'by_kind': by_kind(requests, self.cluster.nodes), 'items': len(items), 'vms': len(self.specs),
                 'changed': sum(1 for item in items if item.get('changed')), 'tasks_per_vm': per_vm,
                 'results': items}
+
+    def checked_output(self, label, proc, wall, cpu, requests, per_vm):
+        """A run without the results callback, checked from ansible-playbook's own output: one line per item."""
+        lines = proc.stdout.splitlines()
+        items = [line for line in lines if re.match(r'^(ok|changed|failed|fatal): \[localhost\] => \(item=', line)]
+        changed = [line for line in items if line.startswith('changed')]
+        failed = [line for line in items if line.startswith(('failed', 'fatal'))]
+        if proc.returncode != 0 or failed or len(items) != per_vm * len(self.specs):
+            raise RuntimeError('{0}: ansible-playbook failed (rc {1}, {2} of {3} items failed): {4}'.format(
+                label, proc.returncode, len(failed), len(items), proc.stdout[-3000:] + proc.stderr[-3000:]))
+        writes = [(method, path, body) for _cluster, method, path, body in requests if method != 'GET']
+        return {'label': label, 'wall': wall, 'cpu': cpu, 'requests': len(requests), 'writes': writes,
+                'by_kind': by_kind(requests, self.cluster.nodes), 'items': len(items), 'vms': len(self.specs),
+                'changed': len(changed), 'tasks_per_vm': per_vm, 'results': []}
 
 
 def summarize(label, latency, runs):
@@ -248,6 +303,52 @@ def bench(lab, directory, count=50, runs=3, latencies=(0.0,), peer_venv=None, sa
         found['rows'].extend(summarize(label, latency, measured[label]) for label in labels)
     for pve in (c.pve for c in lab.clusters):
         pve.real_latency = 0.0
+    return found
+
+
+def _ratios(measured, top, bottom, key):
+    """Per-round ratios of two scenarios' `key` (cpu or wall): a list, in round order."""
+    return [a[key] / b[key] for a, b in zip(measured[top], measured[bottom]) if b[key]]
+
+
+def spread(values):
+    """(median, lowest, highest) of a list."""
+    return (median(values), min(values), max(values)) if values else (float('nan'),) * 3
+
+
+# The ratios --speed reports: (top, bottom), each side by side in every round.
+SPEED_RATIOS = ((SPEED_OURS, SPEED_PEER), (SPEED_OURS, FLOOR), (SPEED_PEER, FLOOR_PEER), (SPEED_PEER, FLOOR),
+                (FLOOR_PEER, FLOOR))
+
+
+def speed(lab, directory, count=50, rounds=5, peer_venv=None, say=print):
+    """--speed: make `count` VMs with pve_vm (cores and memory, state: present), then `rounds` rounds in which a
+    no-change pve_vm, proxmox_kvm's existence check and ansible.builtin.ping each run once over the VMs, in an order
+    that turns every round. Returns a dict of what was found."""
+    runner = Runner(lab, directory, count, peer_venv, speed=True)
+    found = {'vms': count, 'nodes': len(runner.cluster.nodes), 'version': runner.cluster.version,
+             'rounds': rounds, 'converge': {}, 'rows': [], 'ratios': []}
+    for pve in (c.pve for c in lab.clusters):
+        pve.real_latency = 0.0
+    say('making {0} VMs with pve_vm (cores and memory, state: present)'.format(count))
+    found['converge'][SPEED_OURS] = runner.run(SPEED_OURS)
+    labels = [label for label in SPEED_LABELS if label in runner.scenarios]
+    measured = dict((label, []) for label in labels)
+    for round_number in range(rounds):
+        shift = round_number % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            say('round {0} of {1}: {2}'.format(round_number + 1, rounds, label))
+            measured[label].append(runner.run(label))
+    for label in labels:
+        row = summarize(label, 0.0, measured[label])
+        row['cpu_spread'] = spread(row['cpus'])
+        row['wall_spread'] = spread(row['walls'])
+        found['rows'].append(row)
+    for top, bottom in SPEED_RATIOS:
+        if top in measured and bottom in measured:
+            found['ratios'].append({'top': top, 'bottom': bottom,
+                                    'cpu': spread(_ratios(measured, top, bottom, 'cpu')),
+                                    'wall': spread(_ratios(measured, top, bottom, 'wall'))})
     return found
 
 
@@ -298,6 +399,38 @@ def report(found):
     return '\n'.join(text)
 
 
+def speed_report(found):
+    """The markdown of a speed() result: the runs, then the ratios, each with its spread over the rounds."""
+    def cell(values, unit='s', digits=1):
+        mid, low, high = values
+        return '{0:.{3}f} {2} ({1:.{3}f} to {4:.{3}f})'.format(mid, low, unit, digits, high).replace('  ', ' ')
+
+    floor = dict((row['label'], row) for row in found['rows'])
+    rows = []
+    for row in found['rows']:
+        base = floor.get(FLOOR_PEER if row['label'] in (SPEED_PEER, FLOOR_PEER) else FLOOR)
+        above = (row['cpu'] - base['cpu']) / (row['vms'] * row['tasks_per_vm']) if base else float('nan')
+        rows.append([row['label'], row['vms'] * row['tasks_per_vm'], row['changed'],
+                     _per_vm(row['requests'] - row['writes'], row['vms']), _per_vm(row['writes'], row['vms']),
+                     cell(row['cpu_spread']), cell(row['wall_spread']),
+                     '{0:.0f} ms'.format(above * 1000)])
+    heading = ('{0} VMs on one PVE {1} cluster of {2} nodes; {3} rounds, each scenario once per round in an order that '
+               'turns; medians with the lowest and highest run in brackets.')
+    text = [heading.format(found['vms'], found['version'], found['nodes'], found['rounds']), '',
+            table(['scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
+                   'CPU time (run)', 'wall time (run)', 'CPU per task above its floor'], rows), '',
+            table(['ratio', 'CPU time, median of the rounds (range)', 'wall time, median of the rounds (range)'],
+                  [['{0} / {1}'.format(r['top'], r['bottom']), cell(r['cpu'], '', 2), cell(r['wall'], '', 2)]
+                   for r in found['ratios']]), '']
+    for row in found['rows']:
+        kinds = sorted(row['by_kind'].items(), key=lambda kv: (kv[0][0] != 'GET', kv[0][1]))
+        if kinds:
+            text.append('Requests per VM, {0}: {1}.'.format(row['label'], ', '.join(
+                '{0} `{1}` {2}'.format(m, p, _per_vm(n, row['vms'])) for (m, p), n in kinds)))
+    text.append('')
+    return '\n'.join(text)
+
+
 def jsonable(found):
     """The numbers of a bench() result as JSON takes them: request kinds as [method, path, count], no results."""
     def run(entry):
@@ -308,7 +441,12 @@ def jsonable(found):
         out.pop('write_samples', None)
         return out
     return dict(found, converge=dict((k, run(v)) for k, v in found['converge'].items()),
-                rows=[run(r) for r in found['rows']], after_peer=run(found['after_peer']) if found['after_peer'] else None)
+                rows=[run(r) for r in found['rows']],
+                after_peer=run(found['after_peer']) if found.get('after_peer') else None)
+
+
+def say(text):
+    print(text, file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -321,6 +459,10 @@ def main(argv=None):
     parser.add_argument('--peer-venv', help='virtualenv with ansible (community.proxmox) and proxmoxer installed')
     parser.add_argument('--out', help='write the markdown report here too')
     parser.add_argument('--json', help='write every measured number here (JSON)')
+    parser.add_argument('--speed', action='store_true',
+                        help='instead: no-change pve_vm (cores, memory, state: present) beside proxmox_kvm checking '
+                             'existence only and ansible.builtin.ping, in --rounds interleaved rounds')
+    parser.add_argument('--rounds', type=int, default=5, help='rounds of --speed')
     args = parser.parse_args(argv)
     if args.peer_venv and not os.path.exists(os.path.join(args.peer_venv, 'bin', 'ansible-playbook')):
         parser.error('--peer-venv {0}: no bin/ansible-playbook there (see the docstring to make it)'.format(
@@ -328,9 +470,11 @@ def main(argv=None):
     peer_venv = os.path.abspath(args.peer_venv) if args.peer_venv else None
     with tempfile.TemporaryDirectory(prefix='vm-bench-') as directory:
         with Lab(directory, clusters=1, nodes=args.nodes, guests=0, versions=[args.pve_version], pbs=False) as lab:
-            found = bench(lab, directory, args.vms, args.runs, args.latency, peer_venv,
-                          say=lambda text: print(text, file=sys.stderr, flush=True))
-    text = report(found)
+            if args.speed:
+                found = speed(lab, directory, args.vms, args.rounds, peer_venv, say=say)
+            else:
+                found = bench(lab, directory, args.vms, args.runs, args.latency, peer_venv, say=say)
+    text = speed_report(found) if args.speed else report(found)
     print(text)
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as out:

@@ -66,3 +66,29 @@ def test_request_log_counts_what_the_lab_answers_from_the_mark(lab_fn):
 ])
 def test_shape(path, expected):
     assert shape(path, ['pve1', 'pve10']) == expected
+
+
+def test_speed_path_of_the_vm_benchmark(lab_fn, tmp_path):
+    """--speed without the peer: two VMs made with cores and memory, then one round of the no-change pve_vm and
+    the ansible.builtin.ping floor, checked against the lab's own log."""
+    pve = lab_fn.clusters[0].pve
+    found = vm_bench.speed(lab_fn, str(tmp_path), count=2, rounds=1, say=lambda _text: None)
+    made = found['converge'][vm_bench.SPEED_OURS]
+    assert made['changed'] == 2
+    created = dict((vm.vmid, vm) for vm in pve.vms if vm.vmid >= vm_bench.SPEED_FIRST_VMID)
+    assert sorted(created) == [vm_bench.SPEED_FIRST_VMID, vm_bench.SPEED_FIRST_VMID + 1]
+    assert all(int(vm.config['cores']) == 2 and int(vm.config['memory']) == 2048 for vm in created.values())
+    rows = dict((row['label'], row) for row in found['rows'])
+    assert sorted(rows) == sorted([vm_bench.SPEED_OURS, vm_bench.FLOOR])
+    ours, floor = rows[vm_bench.SPEED_OURS], rows[vm_bench.FLOOR]
+    assert ours['changed'] == 0 and ours['writes'] == 0
+    assert ours['by_kind'] == {('GET', '/api2/json/cluster/resources'): 2,
+                               ('GET', '/api2/json/nodes/{node}/qemu/{vmid}/pending'): 2}
+    assert floor['requests'] == 0 and floor['changed'] == 0
+    # Only the ratios whose two sides ran; each has its median and range over the rounds.
+    assert [(r['top'], r['bottom']) for r in found['ratios']] == [(vm_bench.SPEED_OURS, vm_bench.FLOOR)]
+    median, low, high = found['ratios'][0]['cpu']
+    assert low <= median <= high and median > 0
+    text = vm_bench.speed_report(found)
+    assert '| {0} | 2 | 0 | 2 | 0 |'.format(vm_bench.SPEED_OURS) in text
+    assert '{0} / {1}'.format(vm_bench.SPEED_OURS, vm_bench.FLOOR) in text
