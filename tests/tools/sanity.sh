@@ -21,6 +21,8 @@ if (( ${#ignores[@]} )); then
     exit 1
 fi
 
+# Its shellcheck test skips (with a mere warning) when shellcheck is missing: install it, or fail saying so.
+"$here/ensure_tools.sh" shellcheck
 link=$("$here/collection_link.sh")
 python "$here/install_get_pip.py"
 
