@@ -25,7 +25,12 @@ def skips(report: str) -> list[tuple[str, str]]:
         for skipped in case.findall('skipped'):
             if skipped.get('type') == 'pytest.xfail':
                 continue
-            message = skipped.get('message') or (skipped.text or '').strip()
+            # A skip inside a test: the reason is the message. A whole module skipped at collection: the message
+            # says "collection skipped" and the text holds "path:line: reason".
+            message = skipped.get('message') or ''
+            text = (skipped.text or '').strip()
+            if text and (not message or message == 'collection skipped'):
+                message = text.split(': ', 1)[-1]
             test = '::'.join(part for part in (case.get('classname'), case.get('name')) if part)
             found.append((test, message))
     return found

@@ -76,7 +76,7 @@ def test_the_gates_ensure_their_tools():
 def gate(tmp_path, test_source):
     """pytest_gate.sh on one test file, its JUnit report in tmp_path."""
     tests = tmp_path / 'suite'
-    tests.mkdir()
+    tests.mkdir(parents=True)
     (tests / 'test_it.py').write_text(textwrap.dedent(test_source))
     env = dict(os.environ, PYTEST_GATE_REPORTS=str(tmp_path / 'reports'), PYTEST_DISABLE_PLUGIN_AUTOLOAD='1',
                PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get('PATH', '')]))
@@ -161,3 +161,25 @@ def test_the_smoke_set_names_existing_tests():
         path, _, name = node.partition('::')
         source = open(os.path.join(ROOT, path), encoding='utf-8').read()
         assert re.search(r'^def %s\(' % re.escape(name.split('[')[0]), source, re.M), node
+
+
+def test_a_module_skipped_at_collection_is_judged_by_its_reason(tmp_path):
+    run = gate(tmp_path, '''
+        import pytest
+
+        pytest.importorskip('no_such_module_anywhere', reason='patch_module_args needs ansible-core 2.19+')
+
+        def test_never_collected():
+            pass
+    ''')
+    # The whole module skipped and nothing else collected: pytest exits 5, the gate fails for that, not for the skip.
+    assert 'allowed skip' in run.stdout and 'patch_module_args needs ansible-core 2.19+' in run.stdout, run
+    refused = gate(tmp_path / 'other', '''
+        import pytest
+
+        pytest.importorskip('no_such_module_anywhere', reason='needs a module nobody installs')
+
+        def test_never_collected():
+            pass
+    ''')
+    assert 'REFUSED skip' in refused.stderr and 'needs a module nobody installs' in refused.stderr, refused
