@@ -8,6 +8,7 @@ searched in each skip's message. Exits 1 when a skip matches none of them, 0 oth
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -18,6 +19,17 @@ def allowed_patterns(path: str) -> list[re.Pattern[str]]:
         return [re.compile(line.strip()) for line in handle if line.strip() and not line.lstrip().startswith('#')]
 
 
+def collection_reason(text: str) -> str:
+    """The reason of a whole module skipped at collection: pytest writes ('path', line, 'Skipped: reason')."""
+    try:
+        where = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        where = None
+    if isinstance(where, tuple) and where and isinstance(where[-1], str):
+        text = where[-1]
+    return re.sub(r'^Skipped: ', '', text)
+
+
 def skips(report: str) -> list[tuple[str, str]]:
     """(test id, message) of every skipped test in one JUnit report."""
     found = []
@@ -25,12 +37,9 @@ def skips(report: str) -> list[tuple[str, str]]:
         for skipped in case.findall('skipped'):
             if skipped.get('type') == 'pytest.xfail':
                 continue
-            # A skip inside a test: the reason is the message. A whole module skipped at collection: the message
-            # says "collection skipped" and the text holds "path:line: reason".
             message = skipped.get('message') or ''
-            text = (skipped.text or '').strip()
-            if text and (not message or message == 'collection skipped'):
-                message = text.split(': ', 1)[-1]
+            if not message or message == 'collection skipped':
+                message = collection_reason((skipped.text or '').strip())
             test = '::'.join(part for part in (case.get('classname'), case.get('name')) if part)
             found.append((test, message))
     return found
