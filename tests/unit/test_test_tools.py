@@ -163,7 +163,7 @@ def test_the_smoke_set_names_existing_tests():
     ids = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith('#')]
     assert ids
     for node in ids:
-        path, _, name = node.partition('::')
+        path, name = node.split('::', 1)
         source = open(os.path.join(ROOT, path), encoding='utf-8').read()
         assert re.search(r'^def %s\(' % re.escape(name.split('[')[0]), source, re.M), node
 
