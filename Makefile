@@ -14,6 +14,8 @@ PYTEST_ARGS ?=
 # session lab): most of its time is ansible-playbook waiting on the lab, so two workers about halve it on 2 cores.
 INTEGRATION_WORKERS ?= 2
 DEMO_ARGS ?=
+# The ansible-core releases `make matrix` covers besides .venv's (default: every tests/tools/matrix/requirements-*.txt).
+MATRIX_RELEASES ?=
 
 # The venv's tools first; Ansible finds this checkout as proxfleet.proxmox through the link in .cache.
 export PATH := $(VENV)/bin:$(PATH)
@@ -21,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export VIRTUAL_ENV := $(VENV)
 
 # The gates `make test` runs, in order.
-GATES := ruff yamllint unit integration sanity docs ansible-lint changelog galaxy
+GATES := ruff yamllint unit integration sanity matrix docs ansible-lint changelog galaxy
 
 .PHONY: help test venv link $(GATES) demo fix clean distclean
 
@@ -47,10 +49,14 @@ unit: venv link ## unit tests: pytest tests/unit
 	$(TOOLS)/pytest_gate.sh unit tests/unit $(PYTEST_ARGS)
 
 integration: venv link ## integration tests: pytest tests/integration (ansible-playbook against the local lab)
+	$(TOOLS)/ensure_tools.sh chromium
 	$(TOOLS)/pytest_gate.sh integration tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-sanity: venv ## ansible-test sanity --python 3.11 --requirements, no ignore file
+sanity: venv ## ansible-test sanity --python 3.11 --requirements, no ignore file (installs shellcheck if missing)
 	$(TOOLS)/sanity.sh
+
+matrix: venv link ## the support matrix: sanity, unit tests and the smoke set on ansible-core 2.17 and 2.18 (own venvs in .cache/matrix)
+	$(TOOLS)/matrix.sh $(MATRIX_RELEASES)
 
 docs: venv link ## antsibull-docs lint of every plugin's docs and docs/docsite, and the HTML site in .cache/docs-site
 	$(TOOLS)/docs.sh

@@ -21,9 +21,22 @@ if (( ${#ignores[@]} )); then
     exit 1
 fi
 
+# Its shellcheck test skips (with a mere warning) when shellcheck is missing: install it, or fail saying so.
+"$here/ensure_tools.sh" shellcheck
 link=$("$here/collection_link.sh")
 python "$here/install_get_pip.py"
 
 unset ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS
 cd "$link"
-ANSIBLE_TEST_CONTENT_ROOT="$link" exec ansible-test sanity --python "${SANITY_PYTHON:-3.11}" --requirements "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+ANSIBLE_TEST_CONTENT_ROOT="$link" ansible-test sanity --python "${SANITY_PYTHON:-3.11}" --requirements "$@" 2>&1 |
+    tee "$log" || rc=$?
+# ansible-test skips a test whose program is missing with a mere warning: here that fails.
+if grep -q 'Required program ".*" not found' "$log"; then
+    echo "sanity: ansible-test skipped a test for a missing program (see its warning above); install it" \
+        "(tests/tools/ensure_tools.sh knows shellcheck)" >&2
+    ((rc)) || rc=1
+fi
+exit "$rc"

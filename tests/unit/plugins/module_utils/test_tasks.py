@@ -391,7 +391,9 @@ def test_fakepve_task_timeout_then_it_goes_on(fakepve, fakepve_cafile):
     """A start that outlasts the budget (on the fake clock) goes on in the background; a new wait sees it end."""
     fakepve.time_scale = 0.001
     vm = fakepve.add_vm(101, 'slow')
-    vm.start_secs = 150  # 0.15 s of real time
+    # 3 s of real time: far more than the few polls of the fake budget take even on a loaded machine (at 0.15 s the
+    # task sometimes ended before the budget ran out, and the test failed).
+    vm.start_secs = 3000
     client = _client(fakepve, fakepve_cafile)
     clock = FakeClock()
     upid = client.post('/nodes/pve1/qemu/101/status/start')
@@ -400,5 +402,5 @@ def test_fakepve_task_timeout_then_it_goes_on(fakepve, fakepve_cafile):
     assert 'task qmstart 101 on node pve1' in str(info.value) and 'after the 3 s timeout' in str(info.value)
     assert sum(clock.sleeps) == pytest.approx(3.0)
     # The same task, a new (real) budget: it ends well within it.
-    assert wait_for_task(client, upid, 10).exitstatus == 'OK'
+    assert wait_for_task(client, upid, 60).exitstatus == 'OK'
     assert vm.status == 'running'
