@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # What a user of the collection runs or reads, and what meta/execution-environment.yml names.
 SHIPPED_DIRS = ('plugins', 'roles', 'playbooks', 'docs', 'meta', 'changelogs', 'extensions')
-SHIPPED_FILES = ('README.md', 'requirements.txt', 'bindep.txt', 'MANIFEST.json', 'FILES.json')
+SHIPPED_FILES = ('README.md', 'COPYING', 'requirements.txt', 'bindep.txt', 'MANIFEST.json', 'FILES.json')
 
 
 @pytest.fixture(scope='module')
