@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.integration.test_pve_export import seed
+from tests.integration.test_pve_export import api_of
 from tests.lab.lab import Lab
 from tests.lab.pytest_plugin import run_playbook
 
@@ -75,6 +75,31 @@ def would_write(run, task):
     return found
 
 
+def seed(cluster):
+    """What the export covers and names no guest (the other cluster has other guests): made through the API."""
+    api = api_of(cluster)
+    n1 = cluster.nodes[0]
+    api.storage.post(storage='dir-x', type='dir', path='/srv/x', content='backup,images', shared=1,
+                     **{'prune-backups': 'keep-daily=3,keep-weekly=2'})
+    api.cluster.backup.post(id='weekly', schedule='sun 04:00', storage='dir-x', all=1, mode='stop', enabled=0)
+    api.cluster.sdn.zones.post(zone='zvlan', type='vlan', bridge='vmbr0', mtu=1450)
+    api.cluster.sdn.vnets.post(vnet='vnet10', zone='zvlan', tag=10, alias='ten')
+    api.cluster.sdn.vnets('vnet10').subnets.post(subnet='10.9.0.0/24', type='subnet', gateway='10.9.0.1')
+    api.cluster.sdn.put()
+    fw = api.cluster.firewall
+    fw.aliases.post(name='adminnet', cidr='10.0.0.0/24', comment='admins')
+    fw.ipset.post(name='mgmt', comment='management')
+    fw.ipset('mgmt').post(cidr='10.1.0.0/24')
+    fw.groups.post(group='webs', comment='web servers')
+    fw.groups('webs').post(type='in', action='ACCEPT', proto='tcp', dport='80,443', enable=1)
+    fw.rules.post(type='in', action='ACCEPT', macro='SSH', source='adminnet', enable=1, comment='[id=ssh] admins')
+    fw.options.put(enable=1, policy_in='DROP')
+    api.nodes(n1).firewall.rules.post(type='in', action='ACCEPT', proto='icmp', enable=1)
+    vnet = api.cluster.sdn.vnets('vnet10').firewall
+    vnet.options.put(enable=1, policy_forward='DROP')
+    vnet.rules.post(type='forward', action='ACCEPT', proto='tcp', dport='22', enable=1, comment='[id=ssh-fwd]')
+
+
 def test_export_check_mode(estate, tmp_path):
     """export.yml --check reads each cluster, writes no export file, and names each file it would write."""
     before = writes(estate)
@@ -91,3 +116,88 @@ def test_export_check_mode(estate, tmp_path):
             run, 'Write the cluster, the secrets its items need elsewhere, and what the export left out')
         expected = [str(folder / '{0}.yml'.format(area)) for area in AREAS + ('cluster',)]
         assert sorted(f for f in written if f.startswith(str(folder) + os.sep)) == sorted(expected)
+
+
+def test_apply_export_check_mode_onto_an_empty_cluster(estate, tmp_path):
+    """apply_export.yml --check --diff with lab1's export (storages, backup jobs, HA, SDN, firewall) onto lab2, where
+    none of it exists: every item shows as one it would create, with nothing written, and no task fails for want of
+    an item an earlier task would have created (a vnet's zone, a subnet's vnet, a rule's security group)."""
+    source, empty = estate.clusters
+    seed(source)
+    out = tmp_path / 'export'
+    areas = '["storage", "backup", "ha", "sdn", "firewall"]'
+    exported = run_playbook(os.path.join(PLAYBOOKS, 'export.yml'), estate, env=FAST,
+                            extra_args=estate.inventory_args + ['-l', 'proxmox_cluster_{0}'.format(source.name),
+                                                                '-e', 'export_dir={0}'.format(out),
+                                                                '-e', '{{"export_areas": {0}}}'.format(areas)])
+    assert exported.ok, exported.explain()
+    # The nodes are named after their cluster: the export names lab2's nodes instead, as one moving it would.
+    for path in files_under(out):
+        with open(path, encoding='utf-8') as handle:
+            text = handle.read()
+        with open(path, 'w', encoding='utf-8') as handle:
+            handle.write(text.replace(source.nodes[0], empty.nodes[0]).replace(source.nodes[1], empty.nodes[1]))
+    files = files_under(out)
+    before = writes(estate)
+    run = run_playbook(os.path.join(PLAYBOOKS, 'apply_export.yml'), estate, check=True, diff=True, env=FAST,
+                       extra_args=estate.inventory_args + ['-l', 'proxmox_cluster_{0}'.format(empty.name),
+                                                           '-e', 'export_dir={0}'.format(out),
+                                                           '-e', 'export_name={0}'.format(source.name)])
+    assert run.ok, run.explain()
+    assert writes(estate) == before
+    assert files_under(out) == files
+    changed = {}
+    for entry in run.tasks:
+        for item in entry['result'].get('results', []):
+            if item.get('changed'):
+                changed.setdefault(entry['task'], []).append(item['item'])
+    names = dict((task, sorted(str(i.get('id') or i.get('storage') or i.get('vnet') or i.get('zone') or i.get('name')
+                                   or i.get('level')) for i in items)) for task, items in changed.items())
+    assert names == {
+        'Storages (pve_storage)': ['dir-x'],
+        'Backup jobs (pve_backup_job)': ['weekly'],
+        'SDN zones (pve_sdn_zone)': ['zvlan'],
+        # Checked against a zone and a vnet that are not there yet: reported, not failed.
+        'SDN vnets in a zone the check would create (pve_sdn_vnet)': ['vnet10'],
+        'SDN subnets of a vnet the check would create (pve_sdn_subnet)': ['vnet10'],
+        'Firewall options of a vnet the check would create (pve_firewall_options)': ['vnet10'],
+        'Firewall rules of a vnet the check would create (pve_firewall_rule)': ['vnet10'],
+        'Firewall aliases (pve_firewall_alias)': ['adminnet'],
+        'Firewall IP sets (pve_firewall_ipset)': ['mgmt'],
+        'Firewall security groups (pve_firewall_group)': ['webs'],
+        'Firewall options (pve_firewall_options)': ['cluster'],
+        'Firewall rules (pve_firewall_rule)': ['cluster', 'node'],
+    }, changed
+    assert 'Would create subnet 10.9.0.0/24 of vnet vnet10' in run.stdout
+    assert empty.pve.sdn['zones'].get('zvlan') is None and 'vnet10' not in empty.pve.sdn['vnets']
+
+
+def test_collect_logs_check_mode(estate, tmp_path):
+    """collect_logs.yml --check reads the logs (a read is safe in check mode) and writes no file."""
+    node = estate.clusters[0].nodes[0]
+    before = writes(estate)
+    out = tmp_path / 'logs'
+    run = run_playbook(os.path.join(PLAYBOOKS, 'collect_logs.yml'), estate, check=True, env=FAST,
+                       extra_args=estate.inventory_args + ['-l', node], extra_vars={'logs_dir': str(out)})
+    assert run.ok, run.explain()
+    assert writes(estate) == before
+    assert not out.exists()
+    folder = out / estate.clusters[0].name / node
+    written = [f for entry in run.tasks if entry['action'] in ('ansible.builtin.copy', 'ansible.builtin.file')
+               for f in would_write(run, entry['task'])]
+    assert str(folder / 'summary.json') in written and str(folder / 'syslog.log') in written, written
+
+
+def test_fleet_report_check_mode(estate, tmp_path):
+    """fleet_report.yml --check reads every cluster and writes neither report, naming both."""
+    before = writes(estate)
+    out = tmp_path / 'report'
+    run = run_playbook(os.path.join(PLAYBOOKS, 'fleet_report.yml'), estate, check=True, env=FAST,
+                       extra_args=estate.inventory_args, extra_vars={'fleet_report_dir': str(out)})
+    assert run.ok, run.explain()
+    assert writes(estate) == before
+    assert not out.exists()
+    assert would_write(run, 'Write the report as JSON') == [str(out / 'fleet-report.json')]
+    assert would_write(run, 'Write the report as HTML') == [str(out / 'fleet-report.html')]
+    assert sorted(c['name'] for c in run.result('Sum up the fleet')['ansible_facts']['fleet_report']['clusters']) == \
+        sorted(c.name for c in estate.clusters)
