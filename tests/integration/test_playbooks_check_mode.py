@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The playbooks not covered elsewhere, in check mode (--check) on a fresh estate: export.yml, apply_export.yml,
-collect_logs.yml and fleet_report.yml (the roles and site/backup/dr/dr_drill/cluster_join have their own tests).
+collect_logs.yml, fleet_report.yml and dr_cleanup.yml (the roles and site/backup/dr/dr_drill/cluster_join have their
+own tests).
 
 Each run must succeed, send no write request to any cluster, write no file on the controller (the export files, the
 log bundle, the report), and report what it would do: the tasks that would write report a change naming the file.
@@ -201,3 +202,22 @@ def test_fleet_report_check_mode(estate, tmp_path):
     assert would_write(run, 'Write the report as HTML') == [str(out / 'fleet-report.html')]
     assert sorted(c['name'] for c in run.result('Sum up the fleet')['ansible_facts']['fleet_report']['clusters']) == \
         sorted(c.name for c in estate.clusters)
+
+
+def test_dr_cleanup_check_mode(estate):
+    """dr_cleanup.yml --check lists the leftovers of an earlier drill it would remove, and removes nothing. The
+    leftover (a guest as a drill marks it) is put in the lab's model directly: no request to the API."""
+    empty = estate.clusters[1]
+    empty.pve.add_vm(4300, 'web-01', node=empty.nodes[1], status='running',
+                     config={'name': 'web-01', 'memory': '512', 'cores': 1, 'tags': 'dr-drill',
+                             'description': 'proxfleet-drill 20260101T000000Z\nweb server'})
+    before = writes(estate)
+    run = run_playbook(os.path.join(PLAYBOOKS, 'dr_cleanup.yml'), estate, check=True, env=FAST,
+                       extra_vars={'dr_target': empty.name})
+    assert run.ok, run.explain()
+    assert writes(estate) == before
+    assert empty.pve.vm(4300) is not None and empty.pve.vm(4300).status == 'running'
+    found = run.result('proxfleet.proxmox.dr : Pick what earlier drills marked')['ansible_facts']['dr_leftovers']
+    assert [g['vmid'] for g in found['guests']] == [4300], found
+    removed = run.result('proxfleet.proxmox.dr : Remove the VMs of earlier drills')
+    assert [r['dr_gone']['vmid'] for r in removed['results'] if r['changed']] == [4300]
