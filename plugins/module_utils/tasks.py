@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxConfigError,
@@ -117,7 +118,7 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES, page=1000, max_pages=100):
     """
     upid = upid if isinstance(upid, Upid) else Upid(upid)
     path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log')
-    tail = []
+    tail: List[str] = []
     last = 0
     try:
         for number in range(max_pages):
