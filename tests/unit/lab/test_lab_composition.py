@@ -48,11 +48,12 @@ def function_of(value):
 
 
 def calls_super(function, name):
-    """True when the function's body calls super().<name>(...) (or super(Cls, self).<name>(...))."""
+    """True when the function's body reaches super().<name> (or super(Cls, self).<name>): a call, an await, or a
+    property's value."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name:
-            target = node.func.value
+        if isinstance(node, ast.Attribute) and node.attr == name:
+            target = node.value
             if isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == 'super':
                 return True
     return False
@@ -104,8 +105,12 @@ class _Base(object):
     def hello(self):
         return ['base']
 
-    def bye(self):
+    async def bye(self):
         return ['base']
+
+    @property
+    def size(self):
+        return 1
 
 
 class _Chains(_Base):
@@ -113,16 +118,23 @@ class _Chains(_Base):
         return ['chains'] + super().hello()
 
     async def bye(self):
-        return ['chains'] + super(_Chains, self).bye()
+        return ['chains'] + await super(_Chains, self).bye()
+
+    @property
+    def size(self):
+        return super().size + 1
 
 
 class _Hides(_Base):
     def hello(self):
         return ['hides']
 
-    @property
-    def bye(self):
+    async def bye(self):
         return ['hides']
+
+    @property
+    def size(self):
+        return 5
 
 
 @pytest.mark.parametrize('base_is_ours', [False, True])
@@ -132,9 +144,9 @@ def test_the_check_sees_an_area_that_does_not_chain(monkeypatch, base_is_ours):
 
     for cls in (Composed, _Chains, _Hides) + ((_Base,) if base_is_ours else ()):
         monkeypatch.setattr(cls, '__module__', 'tests.lab.example')
-    assert Composed().hello() == ['chains', 'hides']
-    assert violations(Composed) == ['_Hides.bye hides _Base.bye: call super().bye(...) for what it does not handle',
-                                    '_Hides.hello hides _Base.hello: call super().hello(...) for what it does not handle']
+    assert Composed().hello() == ['chains', 'hides'] and Composed().size == 6
+    assert violations(Composed) == ['_Hides.{0} hides _Base.{0}: call super().{0}(...) for what it does not '
+                                    'handle'.format(name) for name in ('bye', 'hello', 'size')]
 
     class Alone(_Hides):
         def hello(self):
