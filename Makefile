@@ -23,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export VIRTUAL_ENV := $(VENV)
 
 # The gates `make test` runs, in order.
-GATES := ruff yamllint unit integration sanity matrix docs ansible-lint changelog galaxy
+GATES := ruff yamllint mypy unit integration sanity matrix docs ansible-lint changelog galaxy
 
 .PHONY: help test venv link $(GATES) demo fix clean distclean
 
@@ -44,6 +44,9 @@ ruff: venv ## lint the project's Python with ruff (config in pyproject.toml)
 
 yamllint: venv ## lint all YAML with yamllint (config in .yamllint)
 	yamllint --strict .
+
+mypy: venv link ## type-check plugins/module_utils and plugins/plugin_utils with mypy (config in pyproject.toml)
+	mypy
 
 unit: venv link ## unit tests: pytest tests/unit
 	$(TOOLS)/pytest_gate.sh unit tests/unit $(PYTEST_ARGS)

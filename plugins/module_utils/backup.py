@@ -10,6 +10,7 @@ Proxmox Backup Server snapshots alike), the newest backup of a guest, and which 
 from __future__ import annotations
 
 import re
+from typing import Any, Dict, List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -110,7 +111,7 @@ def backup_view(item, node=None):
 
 def list_backups(client, node, storage, vmid=None):
     """The backup volumes of a storage as the node sees them (GET .../content?content=backup)."""
-    params = {'content': 'backup'}
+    params: Dict[str, Any] = {'content': 'backup'}
     if vmid is not None:
         params['vmid'] = int(vmid)
     return [item for item in client.get(client.path('nodes', node, 'storage', storage, 'content'), **params) or []
@@ -154,7 +155,7 @@ def select_guests(guests, vmids=None, pool=None, all_guests=False, exclude=None,
 
 def by_node(guests):
     """{node: [vmid, ...]} of guests."""
-    out = {}
+    out: Dict[str, List[int]] = {}
     for guest in guests:
         out.setdefault(guest.get('node'), []).append(int(guest['vmid']))
     return out

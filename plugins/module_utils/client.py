@@ -22,6 +22,7 @@ import random
 import re
 import time
 import traceback
+from typing import Any, Dict
 from urllib.parse import quote
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
@@ -47,11 +48,12 @@ try:
     from requests.cookies import cookiejar_from_dict
 except ImportError:  # reported by the module through missing_required_lib
     PROXMOXER_IMPORT_ERROR = traceback.format_exc()
-    HTTPAdapter = object
+    # Stand-ins so the classes below can be defined; no client is made without requests (see missing_required_lib).
+    HTTPAdapter = object  # type: ignore[misc,assignment]  # the real class when requests is importable
     ProxmoxHTTPAuthBase = object
 
 # What differs between the two services on the wire.
-SERVICES = {
+SERVICES: Dict[str, Dict[str, Any]] = {
     'PVE': {'port': 8006, 'cookie': 'PVEAuthCookie', 'env': 'PROXMOX', 'label': 'Proxmox VE'},
     'PBS': {'port': 8007, 'cookie': 'PBSAuthCookie', 'env': 'PBS', 'label': 'Proxmox Backup Server'},
 }
@@ -326,7 +328,9 @@ class PinnedAdapter(HTTPAdapter):
         super().__init__(*args, **kwargs)
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
+        host_params, typed_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
+        # urllib3 takes assert_fingerprint, which requests' own keyword list (and its type stubs) do not name.
+        pool_kwargs: Dict[str, Any] = dict(typed_kwargs)
         pool_kwargs['cert_reqs'] = 'CERT_NONE'
         pool_kwargs.pop('ca_certs', None)
         pool_kwargs.pop('ca_cert_dir', None)

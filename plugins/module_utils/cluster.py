@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     ConnectionSettings,
@@ -29,7 +28,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     require_root_login,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, poll_until
 
 JOIN_PORT = 8006  # PVE's join always talks to the member's API on 8006
 MAX_LINKS = 8
@@ -142,18 +141,14 @@ def managed(status):
 
 def wait_for(module, client, predicate, what):
     """Poll /cluster/status until predicate(status) holds, within the run's one timeout budget; the last status."""
-    for interval in AdaptivePoll(first=0.2, cap=2.0).intervals():
-        status = read_status(client)
-        if predicate(status):
-            return status
-        remaining = module.deadline.remaining()
-        if remaining <= 0:
-            raise ProxmoxError('{0}: still not the case after the {1:g} s timeout (the cluster shows: {2}, quorate: {3}, '
-                               'online: {4})'.format(what, module.deadline.seconds, status['name'], status['quorate'],
-                                                     ', '.join(n['name'] for n in status['nodes'] if n['online']) or 'none'),
-                               url=client.settings.url)
-        time.sleep(min(interval, remaining))
-    raise AssertionError('unreachable')  # pragma: no cover
+    def timed_out(status):
+        return ProxmoxError('{0}: still not the case after the {1:g} s timeout (the cluster shows: {2}, quorate: {3}, '
+                            'online: {4})'.format(what, module.deadline.seconds, status['name'], status['quorate'],
+                                                  ', '.join(n['name'] for n in status['nodes'] if n['online']) or 'none'),
+                            url=client.settings.url)
+
+    return poll_until(lambda: read_status(client), predicate, module.deadline, timed_out,
+                      poll=AdaptivePoll(first=0.2, cap=2.0))
 
 
 def quorate_with(name, node):

@@ -26,6 +26,7 @@ Nothing here ever puts a secret into a message.
 from __future__ import annotations
 
 import json
+from typing import Any, Dict
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -143,7 +144,7 @@ def _entry(name, options, where):
     if unknown:
         raise EstateError('{0} {1!r}: unknown options {2} (known: {3})'.format(
             where, name, ', '.join(unknown), ', '.join(CONNECTION_KEYS)))
-    entry = {}
+    entry: Dict[str, Any] = {}
     for key, value in options.items():
         if key == 'name' or value is None:
             continue

@@ -19,6 +19,7 @@ Only what the API returns is exported: a key the cluster leaves unset stays unma
 from __future__ import annotations
 
 import re
+from typing import Any, Dict, List, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import (
     firewall,
@@ -247,12 +248,12 @@ def ha_group_options(item):
 def ha_rule_options(item):
     """One entry of GET /cluster/ha/rules (PVE 9) -> pve_ha_rule options, the migrated `ha-group-*` rules too."""
     kind = item.get('type')
-    names = ('type', 'resources', 'affinity', 'disable', 'comment')
+    names: Tuple[str, ...] = ('type', 'resources', 'affinity', 'disable', 'comment')
     defaults = {}
     if kind == 'node-affinity':
         names += ('nodes', 'strict')
         defaults = ha.RULE_DEFAULTS
-    options = {'name': str(item['rule'])}
+    options: Dict[str, Any] = {'name': str(item['rule'])}
     options.update(_from_spec(ha.RULE_SPEC, item, names, defaults))
     if options.get('disable') is False:
         options.pop('disable')
@@ -364,7 +365,8 @@ def rule_options(rule, level_kind=None):
 
 def duplicate_rules(rules):
     """Indexes of exported rules the module would refuse as the same rule twice (no rule_id, same match fields)."""
-    seen, twice = {}, []
+    seen: Dict[Tuple[Any, ...], int] = {}
+    twice = []
     for index, rule in enumerate(rules):
         if rule.get('rule_id'):
             continue
@@ -525,7 +527,7 @@ def vm_options(guest, config, skipped=None):
         out['purge_tags'] = True
     config.pop('tags', None)
     disks, nets, raw, left = [], [], {}, []
-    slots = dict((option, {}) for option, _pattern in VM_SLOT_OPTIONS)
+    slots: Dict[str, Dict[str, Any]] = dict((option, {}) for option, _pattern in VM_SLOT_OPTIONS)
     for key in sorted(config, key=_slot_order):
         value = config[key]
         if key in VM_BOOKKEEPING or key in GUEST_SECRET_KEYS or key == 'smbios1' and _only_uuid(value):
@@ -653,10 +655,10 @@ def ct_options(guest, config, skipped=None):
     if config.get('features'):
         features = {}
         for key, value in lxc.parse_props('features', config.pop('features')).items():
-            kind = lxc.FEATURE_KEYS.get(key)
-            if kind == 'bool':
+            feature_kind = lxc.FEATURE_KEYS.get(key)
+            if feature_kind == 'bool':
                 features[key] = propstring.to_bool(value)
-            elif kind == 'set':
+            elif feature_kind == 'set':
                 features[key] = propstring.split_list(value, '; ')
             else:
                 left.append('features.' + key)
@@ -751,7 +753,7 @@ class Exporter(object):
 
     def cluster(self):
         status = self.get('/cluster/status') or []
-        header = next((item for item in status if item.get('type') == 'cluster'), {})
+        header: Dict[str, Any] = next((item for item in status if item.get('type') == 'cluster'), {})
         version = self.client.version()
         return {'name': header.get('name'), 'version': version.get('version'), 'url': self.client.settings.url}
 
@@ -785,7 +787,7 @@ class Exporter(object):
         model, groups = ha.read_model(self.client, self.get)
         uses_rules = model == 'rules'
         resources = sorted(self.get('/cluster/ha/resources') or [], key=lambda i: str(i.get('sid')))
-        out = {'pve_ha_group': [], 'pve_ha_resource': [], 'pve_ha_rule': []}
+        out: Dict[str, List[Dict[str, Any]]] = {'pve_ha_group': [], 'pve_ha_resource': [], 'pve_ha_rule': []}
         for item in resources:
             out['pve_ha_resource'].append(ha_resource_options(item, uses_rules))
             if uses_rules and item.get('failback') is not None and not propstring.to_bool(item['failback']):
@@ -801,7 +803,7 @@ class Exporter(object):
         return out
 
     def sdn(self):
-        out = {'pve_sdn_zone': [], 'pve_sdn_vnet': [], 'pve_sdn_subnet': []}
+        out: Dict[str, List[Dict[str, Any]]] = {'pve_sdn_zone': [], 'pve_sdn_vnet': [], 'pve_sdn_subnet': []}
         for item in sorted(self.get_optional('/cluster/sdn/zones', pending=1), key=lambda i: str(i.get('zone'))):
             if item.get('state') == sdn.DELETED:
                 continue
@@ -860,7 +862,7 @@ class Exporter(object):
 
     def firewall(self):
         client = self.client
-        out = dict((name, []) for name in MODULES['firewall'])
+        out: Dict[str, List[Dict[str, Any]]] = dict((name, []) for name in MODULES['firewall'])
         cluster = firewall.Level('cluster', ('cluster', 'firewall'), 'cluster firewall')
         _found, params, rules = self._level_firewall(cluster, out, with_sets=True)
         for group in sorted(self.get('/cluster/firewall/groups') or [], key=lambda g: str(g.get('group'))):
@@ -902,7 +904,7 @@ class Exporter(object):
 
     def guests(self):
         """Every VM and container, from its effective configuration (one read of /pending each)."""
-        out = {'pve_vm': [], 'pve_lxc': []}
+        out: Dict[str, List[Dict[str, Any]]] = {'pve_vm': [], 'pve_lxc': []}
         for entry in self.guests_list():
             guest = guest_lifecycle.Guest(entry)
             self.reads += 1

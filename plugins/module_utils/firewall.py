@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
@@ -305,7 +306,8 @@ class DesiredRule(object):
         self.pos = pos
         self.comment = comment
         self.create_enabled = create_enabled
-        self.level_kind = None
+        # Set by validate(): the level the rule is at (cluster, node, vm, ct, group).
+        self.level_kind: Optional[str] = None
 
     @classmethod
     def from_options(cls, options, level_kind, pos=None):
@@ -367,6 +369,8 @@ class DesiredRule(object):
         """The checks across fields of a whole rule (API names), as Proxmox VE's verify_rule makes them."""
         where = self.label()
         level_kind = self.level_kind
+        if level_kind is None:
+            raise ValueError('check_rule needs the level of the rule: call validate(level_kind) first')
         rtype = values.get('type')
         if rtype:
             rtype = str(rtype).lower()
@@ -565,7 +569,7 @@ def plan(rules, desired, state='present', purge=False):
     sim = [dict(rule, _k=('old', index)) for index, rule in enumerate(rules)]
     for index, rule in enumerate(sim):
         rule['pos'] = index
-    ops = []
+    ops: List[Tuple[Any, ...]] = []
     claimed = []
     for number, want in enumerate(desired):
         found = [index for index, rule in enumerate(sim) if rule['_k'] not in claimed and want.matches(rule)]
@@ -574,7 +578,7 @@ def plan(rules, desired, state='present', purge=False):
         if state == 'absent':
             claimed.append(sim[found[0]]['_k'] if found else None)
             for index in reversed(found):
-                op = ('delete', index)
+                op: Tuple[Any, ...] = ('delete', index)
                 ops.append(op)
                 _apply(sim, op)
             continue
@@ -720,7 +724,7 @@ RULE_SUBOPTIONS['iface'] = dict(type='str')
 def desired_rules(rules, level_kind):
     """A module's `rules` list -> DesiredRule list, each at its index; duplicate identities refused."""
     out = []
-    seen = {}
+    seen: Dict[Tuple[Any, ...], int] = {}
     for index, options in enumerate(rules or []):
         want = DesiredRule.from_options(dict(options, pos=index), level_kind)
         key = ('id', want.rule_id) if want.rule_id is not None else tuple(

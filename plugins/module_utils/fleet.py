@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any, Dict, List, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import backup
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.ceph import not_initialized
@@ -146,7 +147,7 @@ def summarize_storage(resources):
 
     Totals count available storages only; a storage shared with another cluster counts in each of them.
     """
-    groups = {}
+    groups: Dict[str, List[Dict[str, Any]]] = {}
     for item in sorted((r for r in resources if r.get('type') == 'storage' and r.get('storage')),
                        key=lambda r: (r.get('storage'), r.get('node') or '')):
         shared = bool(_int(item.get('shared'))) or item.get('plugintype') in SHARED_TYPES
@@ -160,7 +161,7 @@ def summarize_storage(resources):
         total, used = _int(item.get('maxdisk')), _int(item.get('disk'))
         seen[key] = {
             'storage': item['storage'], 'node': None if shared else item.get('node'),
-            'nodes': sorted(set(i.get('node') for i in items if i.get('node'))), 'type': item.get('plugintype'),
+            'nodes': sorted(set(i['node'] for i in items if i.get('node'))), 'type': item.get('plugintype'),
             'shared': shared, 'status': item.get('status') or 'unknown',
             'content': sorted(c for c in str(item.get('content') or '').split(',') if c),
             'total': total if available else 0, 'used': used if available else 0,
@@ -206,7 +207,7 @@ def summarize_ceph(status, error=None):
 
 def summarize_ha(current):
     """Quorum, the active manager, each LRM's mode and the HA resources by state from /cluster/ha/status/current."""
-    quorum = next((i for i in current if i.get('type') == 'quorum'), {})
+    quorum: Dict[str, Any] = next((i for i in current if i.get('type') == 'quorum'), {})
     master = next((i for i in current if i.get('type') == 'master'), None)
     lrms = []
     for item in current:
@@ -216,7 +217,7 @@ def summarize_ha(current):
         lrms.append({'node': item.get('node'), 'state': found.group(1).strip() if found else 'unknown'})
     services = sorted(({'sid': i.get('sid'), 'node': i.get('node'), 'state': i.get('state') or 'unknown'}
                        for i in current if i.get('type') == 'service'), key=lambda s: str(s['sid']))
-    by_state = {}
+    by_state: Dict[str, int] = {}
     for service in services:
         by_state[service['state']] = by_state.get(service['state'], 0) + 1
     return {
@@ -242,7 +243,8 @@ def summarize_backups(guests, items, now, max_age):
 
     fresh: not older than max_age seconds; stale: older; none: no backup found.
     """
-    newest = {}
+    # vmid -> (ctime, storage, volid) of its newest backup
+    newest: Dict[int, Tuple[int, str, Any]] = {}
     for storage, found in sorted(items.items()):
         for item in found:
             try:
@@ -278,7 +280,7 @@ def summarize_backups(guests, items, now, max_age):
 def summarize(resources, status, ha_current, ceph_status, backup_items, now, max_age, version=None, url=None,
               ceph_error=None, backup_errors=None, storages_read=()):
     """One cluster's summary from its API answers (the module's `cluster` result)."""
-    header = next((item for item in status or [] if item.get('type') == 'cluster'), {})
+    header: Dict[str, Any] = next((item for item in status or [] if item.get('type') == 'cluster'), {})
     nodes = summarize_nodes(resources, status)
     guests = summarize_guests(resources)
     storage, storages = summarize_storage(resources)

@@ -40,7 +40,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import describe_guest, find_guest, list_guests
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import format_size
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, is_upid
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, Deadline, is_upid, poll_until
 
 KINDS = ('qemu', 'lxc')
 KIND_LABEL = {'qemu': 'VM', 'lxc': 'CT'}
@@ -262,22 +262,24 @@ def ensure_unlocked(module, guest, lock_timeout=0, allow=(), sleep=time.sleep, p
     ('... is locked (backup): another operation holds it, cannot take a snapshot of it now')."""
     if not guest.lock or guest.lock in allow:
         return guest
-    start = clock()
-    for interval in (poll or AdaptivePoll(first=0.5, cap=5.0)).intervals():
-        remaining = float(lock_timeout or 0) - (clock() - start)
-        if remaining <= 0:
-            waited = ' after waiting {0:g} s'.format(float(lock_timeout)) if lock_timeout else ''
-            raise GuestLocked(_locked_message(guest, guest.lock, waited, action), lock=guest.lock,
-                              url=module.target_url)
-        sleep(min(interval, remaining))
+    last = [guest]
+
+    def read():
         fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
         if fresh is None:
-            raise ProxmoxError('{0} disappeared while waiting for its lock ({1})'.format(guest.describe(), guest.lock),
+            raise ProxmoxError('{0} disappeared while waiting for its lock ({1})'.format(last[0].describe(), last[0].lock),
                                url=module.target_url)
-        if not fresh.lock or fresh.lock in allow:
-            return fresh
-        guest = fresh
-    raise AssertionError('unreachable')  # pragma: no cover
+        last[0] = fresh
+        return fresh
+
+    def timed_out(locked):
+        waited = ' after waiting {0:g} s'.format(float(lock_timeout)) if lock_timeout else ''
+        return GuestLocked(_locked_message(locked, locked.lock, waited, action), lock=locked.lock, url=module.target_url)
+
+    # The guest as given is judged first: without lock_timeout it fails at once, without another read.
+    return poll_until(read, lambda fresh: not fresh.lock or fresh.lock in allow,
+                      Deadline(float(lock_timeout or 0), clock=clock), timed_out,
+                      poll=poll or AdaptivePoll(first=0.5, cap=5.0), sleep=sleep, first=guest)
 
 
 # ---------------------------------------------------------------- configuration
@@ -366,16 +368,13 @@ def qmp_status(client, guest):
 def _wait_status(module, guest, want, sleep=time.sleep):
     """Poll /cluster/resources until the guest's status is `want` (an HA-managed guest changes on the HA
     manager's schedule, after its request task ended), within the run's budget."""
-    for interval in AdaptivePoll(first=0.2, cap=2.0).intervals():
-        fresh = locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url)
-        if fresh is None or fresh.status == want:
-            return fresh
-        remaining = module.deadline.remaining()
-        if remaining <= 0:
-            raise ProxmoxTaskTimeout('the HA manager has not made {0} {1} within the {2:g} s timeout'.format(
-                guest.describe(), want, module.deadline.seconds), url=module.target_url)
-        sleep(min(interval, remaining))
-    raise AssertionError('unreachable')  # pragma: no cover
+    def timed_out(_fresh):
+        return ProxmoxTaskTimeout('the HA manager has not made {0} {1} within the {2:g} s timeout'.format(
+            guest.describe(), want, module.deadline.seconds), url=module.target_url)
+
+    return poll_until(lambda: locate(module.client, guest.kind, vmid=guest.vmid, url=module.target_url),
+                      lambda fresh: fresh is None or fresh.status == want, module.deadline, timed_out,
+                      poll=AdaptivePoll(first=0.2, cap=2.0), sleep=sleep)
 
 
 def _remaining_seconds(module, timeout=None):

@@ -14,7 +14,7 @@ import time
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import format_fingerprint, normalize_fingerprint
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError, ProxmoxTaskTimeout
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, poll_until
 
 GUEST_TYPES = ('qemu', 'lxc')
 _ID_RE = re.compile(r'^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$')
@@ -137,18 +137,19 @@ def wait_for_ha_move(client, vmid, target, deadline, url=None, poll=None, sleep=
     Returns the guest's entry; ProxmoxError when its HA state turns to `error`, ProxmoxTaskTimeout when the
     budget runs out.
     """
-    for interval in (poll or AdaptivePoll(first=0.2, cap=2.0)).intervals():
-        guest = find_guest(list_guests(client), vmid=vmid, url=url)
+    def moved(guest):
         if guest.get('node') == target and guest.get('hastate') not in ('migrate', 'relocate'):
-            return guest
+            return True
         if guest.get('hastate') == 'error':
             raise ProxmoxError('the HA manager put {0} into the error state while moving it to node {1!r}'.format(
                 describe_guest(guest), target), url=url)
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            message = ('the HA manager has not moved {0} to node {1!r} within the {2:g} s timeout (it is on {3!r}, '
-                       'HA state {4}); the move may still happen')
-            raise ProxmoxTaskTimeout(message.format(describe_guest(guest), target, deadline.seconds, guest.get('node'),
-                                                    guest.get('hastate')), url=url)
-        sleep(min(interval, remaining))
-    raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends
+        return False
+
+    def timed_out(guest):
+        message = ('the HA manager has not moved {0} to node {1!r} within the {2:g} s timeout (it is on {3!r}, '
+                   'HA state {4}); the move may still happen')
+        return ProxmoxTaskTimeout(message.format(describe_guest(guest), target, deadline.seconds, guest.get('node'),
+                                                 guest.get('hastate')), url=url)
+
+    return poll_until(lambda: find_guest(list_guests(client), vmid=vmid, url=url), moved, deadline, timed_out,
+                      poll=poll or AdaptivePoll(first=0.2, cap=2.0), sleep=sleep)

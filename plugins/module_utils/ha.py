@@ -72,13 +72,18 @@ def _nodes_canonical(value):
         return propstring.stringify(value)
 
 
-def check_sid(sid):
-    """`vm:100` or `ct:200` as given; ProxmoxConfigError otherwise (before any request)."""
-    text = str(sid).strip()
-    if not SID_RE.match(text):
+def _match_sid(sid):
+    """SID_RE's match of `vm:100` or `ct:200`; ProxmoxConfigError otherwise (before any request)."""
+    found = SID_RE.match(str(sid).strip())
+    if found is None:
         raise ProxmoxConfigError('{0!r} is not a valid HA resource id: use vm:<vmid> for a VM or ct:<vmid> for a '
                                  'container (vmid 100 or more), e.g. vm:100'.format(sid))
-    return text
+    return found
+
+
+def check_sid(sid):
+    """`vm:100` or `ct:200` as given; ProxmoxConfigError otherwise (before any request)."""
+    return _match_sid(sid).group(0)
 
 
 def sid_set(value):
@@ -306,7 +311,7 @@ class HaCluster(object):
         return self._guests
 
     def check_guest(self, sid):
-        kind, vmid = SID_RE.match(sid).groups()
+        kind, vmid = _match_sid(sid).groups()
         found = self.guests().get(int(vmid))
         if found is None:
             raise self.refuse('guest {0} does not exist on this cluster'.format(vmid))

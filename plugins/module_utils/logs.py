@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -121,7 +122,7 @@ def read_paged(client, path, max_lines, page=PAGE, **params):
     Reads pages until a short one or until max_lines are read; one line more is asked for to tell a log of exactly
     max_lines from a longer one. `limit` is never 0 (the syslog reads 0 as its default of 50).
     """
-    texts = []
+    texts: List[str] = []
     start = 0
     while True:
         want = min(page, max_lines + 1 - len(texts))

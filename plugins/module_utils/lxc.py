@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from decimal import Decimal
+from typing import Dict, List, NoReturn, Optional
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
@@ -79,6 +80,9 @@ class Props(dict):
     def __init__(self, kind, values):
         super().__init__(values)
         self.kind = kind
+        # A mount's new volume: the storage it goes to and its size in bytes (None: an existing volume or a path).
+        self.storage: Optional[str] = None
+        self.size: Optional[int] = None
 
 
 def key_kind(key):
@@ -233,7 +237,7 @@ def _size_shown(kind, parsed):
 
 # ---------------------------------------------------------------- checks
 
-def _fail(message):
+def _fail(message: str) -> NoReturn:
     raise ProxmoxConfigError(message)
 
 
@@ -503,9 +507,9 @@ def bind_mounts(desired):
 
 def storages_named(desired):
     """{storage: [keys]} of the storages new volumes go to."""
-    out = {}
+    out: Dict[str, List[str]] = {}
     for key, value in desired.items():
-        if isinstance(value, Props) and value.kind == 'mount' and getattr(value, 'storage', None):
+        if isinstance(value, Props) and value.kind == 'mount' and value.storage:
             out.setdefault(value.storage, []).append(key)
         elif key_kind(key) == 'mount' and isinstance(value, str):
             volume = parse_props('mount', value).get('volume') or ''
@@ -517,7 +521,7 @@ def storages_named(desired):
 
 def bridges_named(desired):
     """{bridge: [keys]} of the bridges the desired nets use."""
-    out = {}
+    out: Dict[str, List[str]] = {}
     for key, value in desired.items():
         if key_kind(key) != 'net' or value is ABSENT:
             continue

@@ -415,8 +415,11 @@ def decode_sshkeys(value):
 def _memory(value):
     """memory: '2048' or PVE 8.1+'s 'current=2048' -> 2048."""
     props = propstring.parse(value, default_key='current') if isinstance(value, str) else {'current': value}
+    current = props.get('current')
+    if current is None:
+        return propstring.stringify(value)
     try:
-        return int(float(props.get('current')))
+        return int(float(current))
     except (TypeError, ValueError):
         return propstring.stringify(value)
 

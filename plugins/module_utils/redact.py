@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Dict
 
 # The categories, in the order they are looked for: credentials first (they contain user ids that may be e-mail
 # addresses), then the addresses, host names last (an e-mail address or URL holds one).
@@ -128,7 +129,7 @@ class Redactor(object):
         # A known name may stand inside an identifier made with underscores (ha_agent_pve1_lock).
         known = r'(?<![A-Za-z0-9.<-])(?P<known>{0})(?![A-Za-z0-9-]|\.\w)|'.format('|'.join(re.escape(n) for n in names)) if names else ''
         self._host_re = re.compile(r'(?i){0}(?P<fqdn>{1})'.format(known, _FQDN_RE.pattern))
-        self.seen = dict((category, {}) for category in CATEGORIES)
+        self.seen: Dict[str, Dict[str, str]] = dict((category, {}) for category in CATEGORIES)
         self.counts = dict((category, 0) for category in CATEGORIES)
 
     # ------------------------------------------------------------- mapping

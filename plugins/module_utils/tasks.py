@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxConfigError,
@@ -88,6 +89,33 @@ class AdaptivePoll(object):
             interval = min(self.cap, interval * self.factor)
 
 
+_UNREAD = object()
+
+
+def poll_until(read, done, deadline, timed_out, poll=None, sleep=None, first=_UNREAD):
+    """The one wait loop of the collection: read() until done(value) holds, and return that value.
+
+    Between reads it sleeps the poll's next interval (AdaptivePoll() by default), never past `deadline` (a Deadline:
+    usually the run's one budget). When a value is not done and the deadline has passed, it raises timed_out(value),
+    the exception to raise, built from the last value read. done() may raise itself, to end the wait on a failure.
+    first: a value already read, judged before the first read (which then comes after the first interval).
+    sleep: time.sleep unless given (tests pass a fake clock's).
+    """
+    sleep = sleep or time.sleep
+    value = first
+    for interval in (poll or AdaptivePoll()).intervals():
+        if value is _UNREAD:
+            value = read()
+        if done(value):
+            return value
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise timed_out(value)
+        sleep(min(interval, remaining))
+        value = _UNREAD
+    raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends
+
+
 def task_ok(exitstatus):
     """PVE and PBS: 'OK' and 'WARNINGS: n' are success; any other exit status is the error text."""
     text = str(exitstatus or '')
@@ -117,7 +145,7 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES, page=1000, max_pages=100):
     """
     upid = upid if isinstance(upid, Upid) else Upid(upid)
     path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'log')
-    tail = []
+    tail: List[str] = []
     last = 0
     try:
         for number in range(max_pages):
@@ -143,22 +171,20 @@ def wait_for_task(client, upid, deadline, poll=None, sleep=time.sleep):
     if not isinstance(deadline, Deadline):
         deadline = Deadline(deadline)
     path = client.path('nodes', _status_node(upid), 'tasks', upid.text, 'status')
-    for interval in (poll or AdaptivePoll()).intervals():
-        status = client.get(path) or {}
-        if status.get('status') == 'stopped':
-            result = TaskResult(upid, status)
-            if task_ok(result.exitstatus):
-                return result
-            tail = task_log_tail(client, upid)
-            raise ProxmoxTaskError(
-                '{0} failed: {1}'.format(upid.describe(), result.exitstatus or 'unknown error'),
-                upid=upid.text, exitstatus=result.exitstatus, log_tail=tail, node=upid.node,
-                url=client.settings.url)
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise ProxmoxTaskTimeout(
-                '{0} is still running after the {1:g} s timeout; it goes on in the background'.format(
-                    upid.describe(), deadline.seconds),
-                upid=upid.text, node=upid.node, log_tail=task_log_tail(client, upid), url=client.settings.url)
-        sleep(min(interval, remaining))
-    raise AssertionError('unreachable')  # pragma: no cover - intervals() never ends
+
+    def timed_out(_status):
+        return ProxmoxTaskTimeout(
+            '{0} is still running after the {1:g} s timeout; it goes on in the background'.format(
+                upid.describe(), deadline.seconds),
+            upid=upid.text, node=upid.node, log_tail=task_log_tail(client, upid), url=client.settings.url)
+
+    status = poll_until(lambda: client.get(path) or {}, lambda status: status.get('status') == 'stopped', deadline,
+                        timed_out, poll=poll, sleep=sleep)
+    result = TaskResult(upid, status)
+    if task_ok(result.exitstatus):
+        return result
+    tail = task_log_tail(client, upid)
+    raise ProxmoxTaskError(
+        '{0} failed: {1}'.format(upid.describe(), result.exitstatus or 'unknown error'),
+        upid=upid.text, exitstatus=result.exitstatus, log_tail=tail, node=upid.node,
+        url=client.settings.url)

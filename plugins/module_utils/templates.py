@@ -118,9 +118,10 @@ class MultipartFile(object):
                 self.boundary, name, value)).encode()
         head += ('--{0}\r\nContent-Disposition: form-data; name="filename"; filename="{1}"\r\n'
                  'Content-Type: application/octet-stream\r\n\r\n'.format(self.boundary, filename)).encode()
-        self.parts = [head, None, '\r\n--{0}--\r\n'.format(self.boundary).encode()]
+        tail = '\r\n--{0}--\r\n'.format(self.boundary).encode()
+        self.parts = [head, None, tail]
         self.path = path
-        self.length = len(head) + os.path.getsize(path) + len(self.parts[2])
+        self.length = len(head) + os.path.getsize(path) + len(tail)
         self._handle = None
         self._index = 0
 

@@ -317,7 +317,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import logs as p
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import CATEGORIES, Redactor, mask_guest_secrets
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, Deadline
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import AdaptivePoll, Deadline, poll_until
 
 _FILE_UNSAFE_RE = re.compile(r'[^A-Za-z0-9._-]+')
 
@@ -381,15 +381,14 @@ def _guest_journal(module, client, node, vmid, since, until, max_lines):
     command = ['journalctl', '--no-pager', '--output=short-iso', '--since=@{0}'.format(since),
                '--until=@{0}'.format(until), '--lines={0}'.format(max_lines + 1)]
     started = client.post(base + '/exec', command=command) or {}
-    deadline = Deadline(module.params['timeout'])
-    for interval in AdaptivePoll(first=0.2, cap=2.0).intervals():
-        status = client.get(base + '/exec-status', pid=started.get('pid')) or {}
-        if status.get('exited') in (True, 1, '1'):
-            break
-        if deadline.expired():
-            raise ProxmoxError('journalctl in guest {0} did not finish within {1} s'.format(vmid, module.params['timeout']),
-                               url=client.settings.url)
-        time.sleep(min(interval, deadline.remaining()))
+
+    def timed_out(_status):
+        return ProxmoxError('journalctl in guest {0} did not finish within {1} s'.format(vmid, module.params['timeout']),
+                            url=client.settings.url)
+
+    status = poll_until(lambda: client.get(base + '/exec-status', pid=started.get('pid')) or {},
+                        lambda status: status.get('exited') in (True, 1, '1'), Deadline(module.params['timeout']),
+                        timed_out, poll=AdaptivePoll(first=0.2, cap=2.0))
     if int(status.get('exitcode') or 0) != 0:
         raise ProxmoxError('journalctl in guest {0} failed with exit code {1}: {2}'.format(
             vmid, status.get('exitcode'), module.scrub.redact(str(status.get('err-data') or '').strip()[:500])),

@@ -44,7 +44,7 @@ def test_only_what_users_run_is_shipped(artifact):
     assert top <= set(SHIPPED_DIRS) | set(SHIPPED_FILES), sorted(top - set(SHIPPED_DIRS) - set(SHIPPED_FILES))
 
 
-@pytest.mark.parametrize('unwanted', ['tests', 'conftest.py', 'Makefile', 'benchmarks', 'pyproject.toml',
+@pytest.mark.parametrize('unwanted', ['tests', 'conftest.py', 'Makefile', 'CONTRIBUTING.md', 'benchmarks', 'pyproject.toml',
                                       'requirements-dev.txt', '.ci', '.yamllint', '.ansible-lint', '.gitignore'])
 def test_repository_tooling_is_left_out(artifact, unwanted):
     assert not [name for name in artifact if name == unwanted or name.startswith(unwanted + '/')]

@@ -189,3 +189,34 @@ def test_a_module_skipped_at_collection_is_judged_by_its_reason(tmp_path):
             pass
     ''')
     assert 'REFUSED skip' in refused.stderr and 'needs a module nobody installs' in refused.stderr, refused
+
+
+def test_the_mypy_gate_checks_the_engine():
+    """`make test` runs mypy on module_utils and plugin_utils, with its pinned version and the config in pyproject."""
+    makefile = open(os.path.join(ROOT, 'Makefile'), encoding='utf-8').read()
+    gates = re.search(r'^GATES := (.*)$', makefile, re.M).group(1).split()
+    assert 'mypy' in gates
+    recipe = re.search(r'^mypy: (.*)\n((?:\t.*\n)+)', makefile, re.M)
+    assert 'link' in recipe.group(1).split('##')[0].split() and recipe.group(2).strip() == 'mypy'
+    dev = open(os.path.join(ROOT, 'requirements-dev.txt'), encoding='utf-8').read()
+    direct = dev.split('# --- transitive')[0]
+    assert re.search(r'^mypy==[\d.]+$', direct, re.M) and re.search(r'^types-requests==[\d.]+$', direct, re.M)
+    pyproject = open(os.path.join(ROOT, 'pyproject.toml'), encoding='utf-8').read()
+    config = pyproject.split('[tool.mypy]', 1)[1]
+    for package in ('module_utils', 'plugin_utils'):
+        assert '"ansible_collections.proxfleet.proxmox.plugins.%s"' % package in config
+    assert re.search(r'^check_untyped_defs = true$', config, re.M)
+    readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    assert '| mypy | `make mypy` |' in readme
+
+
+def test_every_type_ignore_says_which_error_and_why():
+    """A `# type: ignore` in plugins/ names its mypy error code and gives its reason on the same line."""
+    for folder, _dirs, files in os.walk(os.path.join(ROOT, 'plugins')):
+        for name in files:
+            if not name.endswith('.py'):
+                continue
+            path = os.path.join(folder, name)
+            for number, line in enumerate(open(path, encoding='utf-8'), 1):
+                if 'type: ignore' in line:
+                    assert re.search(r'# type: ignore\[[a-z-]+(?:,[a-z-]+)*\]\s+#\s*\S', line), (path, number, line)

@@ -90,7 +90,8 @@ class CephArea(StatefulRoutes):
         """Lab scenario: the pool holds this many bytes."""
         self.cephx['pools'][name]['bytes_used'] = int(bytes_used)
 
-    def _node_ip(self, node, network=None):
+    def _cx_node_ip(self, node, network=None):
+        """A node's address on the Ceph public network (not the cluster address migrations and /cluster/status use)."""
         index = sorted(self.nodes).index(node) + 1
         net = (network or (self.cephx or {}).get('network') or '10.10.10.0/24').split('/')[0]
         return '{0}.{1}'.format(net.rsplit('.', 1)[0], 10 + index)
@@ -217,7 +218,7 @@ class CephArea(StatefulRoutes):
         state = self._ceph_state()
         node = v['node']
         monid = v.get('monid') or node
-        addr = v.get('mon-address') or self._node_ip(node)
+        addr = v.get('mon-address') or self._cx_node_ip(node)
         if addr in [m['addr'] for m in state['mons'].values()]:
             raise die("monitor address '{0}' already in use".format(addr))
         if monid in state['mons']:
@@ -247,7 +248,7 @@ class CephArea(StatefulRoutes):
         state = self._rados()
         out = []
         for index, (name, mgr) in enumerate(sorted(state['mgrs'].items())):
-            out.append({'name': name, 'host': mgr['host'], 'addr': self._node_ip(mgr['host']),
+            out.append({'name': name, 'host': mgr['host'], 'addr': self._cx_node_ip(mgr['host']),
                         'state': 'active' if index == 0 else 'standby', 'direxists': 1, 'service': 1,
                         'ceph_version': 'ceph version ' + VERSION, 'ceph_version_short': VERSION})
         return out
@@ -275,7 +276,7 @@ class CephArea(StatefulRoutes):
 
     async def _cx_mds_list(self, v, user):
         state = self._rados()
-        return [{'name': name, 'host': mds['host'], 'addr': self._node_ip(mds['host']) + ':6800/0',
+        return [{'name': name, 'host': mds['host'], 'addr': self._cx_node_ip(mds['host']) + ':6800/0',
                  'state': 'up:standby', 'standby_replay': 1 if mds.get('hotstandby') else 0, 'direxists': 1,
                  'service': 1, 'ceph_version': 'ceph version ' + VERSION, 'ceph_version_short': VERSION}
                 for name, mds in sorted(state['mds'].items())]

@@ -40,7 +40,9 @@ def test_offline_migration_moves_the_vm(lab_fn, api):
     assert ':qmigrate:101:' in upid and upid.startswith('UPID:{0}:'.format(source))
     exitstatus, log = wait_task(client, source, upid)
     assert exitstatus == 'OK'
-    assert log[0].startswith("starting migration of VM 101 to node '{0}'".format(target))
+    # QemuMigrate names the target by the address the cluster knows it by, as /cluster/status shows it.
+    address = next(i['ip'] for i in client.cluster.status.get() if i.get('type') == 'node' and i['name'] == target)
+    assert log[0] == "starting migration of VM 101 to node '{0}' ({1})".format(target, address)
     assert log[-2].startswith('migration finished successfully')
     assert [g['node'] for g in client.cluster.resources.get(type='vm') if g['vmid'] == 101] == [target]
     assert client.nodes(target).qemu(101).config.get()['name'] == vm.name

@@ -223,3 +223,10 @@ def test_a_named_rule_adopts_an_unnamed_twin_instead_of_duplicating_it():
     other = desired(rule_id='web', type='in', action='ACCEPT', proto='tcp', dport=['81'])
     ops, _final, _matches = fw.plan(api_rules('22', '80'), [other])
     assert ops[0][0] == 'create'
+
+
+def test_check_rule_needs_a_validated_rule():
+    # The level comes from validate(); without it the check says so instead of failing on RULE_TYPES[None].
+    with pytest.raises(ValueError, match='call validate'):
+        rule(type='in', action='ACCEPT').check_rule({'type': 'in', 'action': 'ACCEPT'})
+    assert desired(type='in', action='ACCEPT').level_kind == 'cluster'
