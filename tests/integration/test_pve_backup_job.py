@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import pve_vars, target
+from tests.integration.conftest import target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 
@@ -13,7 +14,10 @@ from tests.lab.pytest_plugin import run_playbook
 def test_create_modify_delete(lab, index):
     cluster = lab.clusters[index]
     job_id = 'it-' + uuid.uuid4().hex[:8]
-    run = run_playbook(target('pve_backup_job'), lab, extra_vars={'pve': pve_vars(cluster), 'job_id': job_id}, diff=True)
+    # A privilege-separated token holding only what docs/privileges.md lists for pve_backup_job (the job's storage
+    # is `local`).
+    token = least_privilege_token(cluster, 'pve_backup_job', storage='local')
+    run = run_playbook(target('pve_backup_job'), lab, extra_vars={'pve': token, 'job_id': job_id}, diff=True)
     assert run.ok, run.explain()
     created = run.result('Create')
     assert created['changed'] and created['diff']['before'] == {}
