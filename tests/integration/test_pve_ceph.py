@@ -119,6 +119,13 @@ def test_ceph(lab_fn):
     run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'lp': lp, 'pool': pool, 'admin': admin},
                        diff=True)
     assert run.ok, run.explain()
+    # The OSD creates and destroys refused to the tokens (the least-privilege one of pve_ceph_osd) and to the
+    # Administrator never reached the API: every such request made a task (a refused one would have made none).
+    osd_writes = [(method, path) for method, path, _body in cluster.pve.requests
+                  if (method == 'POST' and path.endswith('/ceph/osd')) or (method == 'DELETE' and '/ceph/osd/' in path)]
+    osd_tasks = [t['type'] for t in cluster.pve.tasklog if t['type'] in ('cephcreateosd', 'cephdestroyosd')]
+    assert sorted(m for m, _p in osd_writes) == sorted('POST' if t == 'cephcreateosd' else 'DELETE' for t in osd_tasks)
+    assert osd_tasks
     # Neither the API token nor the Administrator made an OSD on /dev/sdc (the root@pam login made osd.0 to 2).
     sdc = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdc'][0]
     assert 'used' not in sdc
