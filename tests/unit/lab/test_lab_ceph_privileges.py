@@ -81,8 +81,8 @@ def test_pool_storages_need_datastore_allocate_on_storage(lab_fn, api, raw):
         status, body = raw(cluster, method, path, token=token, **params)
         return status, (body.get('message') or '').strip()
 
-    assert call('POST', pools, name='lp-a', add_storages=1) == (403, 'Permission check failed (/storage, '
-                                                                     'Datastore.Allocate)')
+    refused = (403, 'Permission check failed (/storage, Datastore.Allocate)')
+    assert call('POST', pools, name='lp-a', add_storages=1) == refused
     assert 'lp-a' not in cluster.pve.cephx['pools'] and 'lp-a' not in cluster.pve.storages
     # Without storages, Sys.Modify on / is all a pool needs.
     assert call('POST', pools, name='lp-b')[0] == 200
@@ -91,8 +91,7 @@ def test_pool_storages_need_datastore_allocate_on_storage(lab_fn, api, raw):
     assert call('POST', pools, name='lp-a', add_storages=1)[0] == 200
     assert cluster.pve.storages['lp-a']['type'] == 'rbd'
     cluster.pve.acl['root@pam!pools'] = [e for e in cluster.pve.acl['root@pam!pools'] if e[0] != '/storage']
-    assert call('DELETE', pools + '/lp-a', remove_storages=1) == (403, 'Permission check failed (/storage, '
-                                                                      'Datastore.Allocate)')
+    assert call('DELETE', pools + '/lp-a', remove_storages=1) == refused
     assert 'lp-a' in cluster.pve.cephx['pools']
     assert call('DELETE', pools + '/lp-a')[0] == 200
     assert 'lp-a' not in cluster.pve.cephx['pools'] and 'lp-a' in cluster.pve.storages
