@@ -15,7 +15,8 @@ description:
   - Only the options you give are managed; an option left out keeps its value on the cluster.
   - The guests a job backs up are chosen by exactly one of O(vmid), O(all) or O(pool). Giving one removes the
     other selections from the job, since Proxmox VE uses only one.
-  - Needs C(Sys.Modify) on C(/) and C(Datastore.Allocate) on the target storage.
+  - Needs C(Sys.Modify) on C(/) and C(Datastore.Allocate) on the target storage; a job that backs up a O(pool) also
+    C(VM.Backup) on C(/pool/<pool>).
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:

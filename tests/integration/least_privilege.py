@@ -9,6 +9,10 @@ with `<vmid>`, `<node>`, `<storage>`, `<pool>` filled from `where` (a list gives
 privileges per path, a privilege-separated token `lp-<module>@pve!ansible`, and ACL entries for the user and the
 token (a privilege-separated token holds the intersection of both). It returns the cluster's `pve_vars` with that
 token. The user is put in the lab's state (the lab does not model `/access/users`).
+
+A row that lists privileges per level (`cluster and security group: ...; node: ...; guest: ...`) is read for one
+level with `level='node'`: only the clauses headed by that word (and those without a head) count, and the user is
+`lp-<module>-<level>@pve`.
 """
 
 import itertools
@@ -28,6 +32,8 @@ ON_WORDS = (
     (re.compile(r'\bon (?:the|its|every) nodes?\b'), '/nodes/<node>'),
     (re.compile(r'\bon (?:the|its|every) storages?\b'), '/storage/<storage>'),
 )
+# The head of a clause that names the level(s) it is for: `cluster and security group: `Sys.Audit` on `/``.
+LEVEL_HEAD = re.compile(r'^\s*([a-z][a-z ]*):\s')
 
 
 def privileges_row(module, doc=DOC):
@@ -58,11 +64,15 @@ def _fill(path, where):
     return out
 
 
-def acl_grants(text, major=None, **where):
+def acl_grants(text, major=None, level=None, **where):
     """{ACL path: set of privileges} for the clauses of one cell (`;`-separated). A privilege marked `(PVE N)` counts
-    only when major (the cluster's major version) is N."""
+    only when major (the cluster's major version) is N. With level, a clause headed by level words (`node: ...`)
+    counts only when one of them is level."""
     grants = {}
     for clause in text.split(';'):
+        head = LEVEL_HEAD.match(clause)
+        if level is not None and head and level not in head.group(1).split():
+            continue
         other = set(name for name, version in re.findall(r'`([^`]+)` \(PVE (\d+)\)', clause)
                     if major is not None and int(version) != major)
         privs = [word for word in re.findall(r'`([^`]+)`', clause) if PRIV.match(word) and word not in other]
@@ -86,14 +96,15 @@ def _home(priv):
     return '/'
 
 
-def least_privilege_token(cluster, module, **where):
-    """A privilege-separated token holding only what docs/privileges.md lists for module; the cluster's pve_vars
-    with it. Made through the API as root (the role, the token, the ACL entries)."""
-    user = 'lp-{0}@pve'.format(module.replace('_', '-'))
+def least_privilege_token(cluster, module, level=None, **where):
+    """A privilege-separated token holding only what docs/privileges.md lists for module (for one level of it, with
+    level); the cluster's pve_vars with it. Made through the API as root (the role, the token, the ACL entries)."""
+    name = module if level is None else '{0}-{1}'.format(module, level)
+    user = 'lp-{0}@pve'.format(name.replace('_', '-'))
     cluster.pve.users[user] = 'lp-password'
     read, write = privileges_row(module)
     major = int(str(cluster.version).split('.', maxsplit=1)[0])
-    grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, **where)
+    grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, level=level, **where)
 
     def call(method, where, **params):
         answer = requests.request(method, cluster.url + '/api2/json' + where, data=params, timeout=30,
@@ -105,7 +116,7 @@ def least_privilege_token(cluster, module, **where):
 
     made = call('POST', '/access/users/{0}/token/ansible'.format(user), privsep=1)
     for index, (path, privs) in enumerate(sorted(grants.items())):
-        role = 'LP-{0}-{1}'.format(module, index)
+        role = 'LP-{0}-{1}'.format(name, index)
         call('POST', '/access/roles', roleid=role, privs=','.join(sorted(privs)))
         call('PUT', '/access/acl', path=path, roles=role, users=user, tokens=made['full-tokenid'])
     out = pve_vars(cluster)

@@ -1,7 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pve_ceph, pve_ceph_osd, pve_ceph_pool and pve_ceph_info through ansible-playbook, on a fresh lab cluster.
 
-Ceph is cluster-wide and, once initialised, stays: the test gets an estate of its own.
+Ceph is cluster-wide and, once initialised, stays: the test gets an estate of its own. Each module runs with a
+privilege-separated token holding only what docs/privileges.md lists for it (least_privilege.py); OSD create and
+destroy log in as root@pam with its password, the only login PVE lets call them.
 """
 
 import json
@@ -11,6 +13,7 @@ import pytest
 from fakepve.shapes import PRIVILEGES
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 FORCE_PLAY = '''
@@ -110,9 +113,19 @@ def test_ceph(lab_fn):
     admin = {'user': 'ceph-admin@pve', 'password': uuid.uuid4().hex}
     cluster.pve.users[admin['user']] = admin['password']
     cluster.pve.grant(admin['user'], '/', *PRIVILEGES)
-    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool, 'admin': admin},
+    # The RBD storage pve_ceph_pool's add_storages makes is named after the pool.
+    lp = dict((module, least_privilege_token(cluster, module, storage=[pool], node=cluster.nodes))
+              for module in ('pve_ceph', 'pve_ceph_info', 'pve_ceph_pool', 'pve_ceph_osd'))
+    run = run_playbook(target('pve_ceph'), lab_fn, extra_vars={'pve': pve_vars(cluster), 'lp': lp, 'pool': pool, 'admin': admin},
                        diff=True)
     assert run.ok, run.explain()
+    # The OSD creates and destroys refused to the tokens (the least-privilege one of pve_ceph_osd) and to the
+    # Administrator never reached the API: every such request made a task (a refused one would have made none).
+    osd_writes = [(method, path) for method, path, _body in cluster.pve.requests
+                  if (method == 'POST' and path.endswith('/ceph/osd')) or (method == 'DELETE' and '/ceph/osd/' in path)]
+    osd_tasks = [t['type'] for t in cluster.pve.tasklog if t['type'] in ('cephcreateosd', 'cephdestroyosd')]
+    assert sorted(m for m, _p in osd_writes) == sorted('POST' if t == 'cephcreateosd' else 'DELETE' for t in osd_tasks)
+    assert osd_tasks
     # Neither the API token nor the Administrator made an OSD on /dev/sdc (the root@pam login made osd.0 to 2).
     sdc = [d for d in cluster.pve.ceph_disks(cluster.nodes[0]) if d['devpath'] == '/dev/sdc'][0]
     assert 'used' not in sdc
@@ -131,7 +144,7 @@ def test_ceph(lab_fn):
     pve, node = cluster.pve, cluster.nodes[0]
     lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool + '-full'}, 'root@pam'))  # pylint: disable=protected-access
     pve.ceph_pool_usage(pool + '-full', 1024 ** 3)
-    run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool + '-full'})
+    run = run_playbook(FORCE_PLAY, lab_fn, extra_vars={'pve': lp['pve_ceph_pool'], 'pool': pool + '-full'})
     assert run.ok, run.explain()
     assert pool + '-full' not in state['pools']
 
@@ -139,6 +152,6 @@ def test_ceph(lab_fn):
     lab_fn.call(pve._cx_pool_create({'node': node, 'name': pool + '-grow', 'size': 3, 'min_size': 3},  # pylint: disable=protected-access
                                     'root@pam'))
     assert state['pools'][pool + '-grow']['min_size'] == 3
-    run = run_playbook(RESIZE_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'pool': pool + '-grow'})
+    run = run_playbook(RESIZE_PLAY, lab_fn, extra_vars={'pve': lp['pve_ceph_pool'], 'pool': pool + '-grow'})
     assert run.ok, run.explain()
     assert (state['pools'][pool + '-grow']['size'], state['pools'][pool + '-grow']['min_size']) == (5, 2)

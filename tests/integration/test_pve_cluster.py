@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.areas.cluster_join import start_standalone_nodes, stop_standalone_nodes
 from tests.lab.pytest_plugin import run_playbook
 
@@ -46,3 +47,52 @@ def test_create_join_remove(lab, standalone):
     assert sorted(cluster.nodes) == sorted([a.name, b.name])
     # c was removed while it ran: alone with its old configuration, without quorum.
     assert c.pve.cj_cluster is None and not c.pve.quorate
+
+
+LP_PLAY = '''
+- name: Pve_cluster with the least privileges docs/privileges.md lists (root@pam only), through a token
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/proxfleet.proxmox.proxmox:
+      api_host: "{{ pve.host }}"
+      api_port: "{{ pve.port }}"
+      api_token_id: "{{ pve.token_id }}"
+      api_token_secret: "{{ pve.token_secret }}"
+      ca_path: "{{ pve.ca_path }}"
+  tasks:
+    - name: Read (check mode)
+      proxfleet.proxmox.pve_cluster: {cluster_name: "{{ pve.name }}"}
+      check_mode: true
+      register: read_check
+      ignore_errors: true
+    - name: Create
+      proxfleet.proxmox.pve_cluster: {cluster_name: lp-cluster}
+      register: create
+      ignore_errors: true
+    - name: Remove a node
+      proxfleet.proxmox.pve_cluster: {state: absent, node: "{{ pve.nodes[-1] }}"}
+      register: remove
+      ignore_errors: true
+    - name: Each refused, naming the token and what to use instead
+      ansible.builtin.assert:
+        that:
+          - item is failed
+          - item.msg is search('needs the root@pam login with its password')
+          - item.msg is search('uses the API token ' ~ pve.token_id)
+      loop: ["{{ read_check }}", "{{ create }}", "{{ remove }}"]
+      loop_control:
+        label: "{{ item.msg | default('') }}"
+'''
+
+
+def test_a_least_privilege_token_is_refused_before_any_request(lab):
+    cluster = lab.clusters[0]
+    # docs/privileges.md lists no privilege for pve_cluster (root@pam only): the token holds none.
+    token = least_privilege_token(cluster, 'pve_cluster')
+    assert [e for e in cluster.pve.acl_entries if e['ugid'] == token['token_id']] == []
+    before = len(cluster.pve.requests)
+    run = run_playbook(LP_PLAY, lab, extra_vars={'pve': token})
+    assert run.ok, run.explain()
+    # Not one request reached the cluster, reads included.
+    assert len(cluster.pve.requests) == before

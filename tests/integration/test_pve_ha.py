@@ -1,6 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pve_ha_resource, pve_ha_group and pve_ha_rule through ansible-playbook against the lab (PVE 9 and PVE 8).
 
+Each module runs with a privilege-separated token holding only what docs/privileges.md lists for it
+(least_privilege.py); the forks and the upgraded-cluster tests use root's.
+
 Each test has its own estate (lab_fn): HA resources change how guests start, stop and migrate, which other
 suites sharing the session's lab must not see. A playbook runs against both versions at once: the inventory has
 one host per cluster (all local connections), so the clusters are worked on in parallel forks.
@@ -12,6 +15,7 @@ import sys
 import pytest
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 # Three clusters, so that a PVE 9 one (lab1) has containers too (every fourth guest is one); lab2 runs PVE 8.
@@ -41,6 +45,12 @@ def inventory(tmp_path, hosts, group='ha_clusters', forks=5):
     return ['-i', str(path), '--forks', str(forks)]
 
 
+def lp_tokens(cluster, modules, vmid):
+    """{module: the cluster with a privilege-separated token holding only what docs/privileges.md lists for it}, as
+    the targets take them (`lp`)."""
+    return dict((module, least_privilege_token(cluster, module, vmid=vmid)) for module in modules)
+
+
 def both(lab):
     """The PVE 9 and the PVE 8 cluster of the estate."""
     pve9, pve8 = lab.clusters[0], lab.clusters[1]
@@ -52,7 +62,8 @@ def test_resource_create_modify_delete(lab_fn, tmp_path):
     hosts = {}
     for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
         vms, cts = guests(cluster)
-        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[0]), 'ct_vmid': cts[0], 'missing_vmid': 99999})
+        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[0]), 'ct_vmid': cts[0], 'missing_vmid': 99999,
+                                 'lp': lp_tokens(cluster, ['pve_ha_resource'], [vms[0], cts[0]])})
     run = run_playbook(target('pve_ha_resource'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts), env=FAST)
     assert run.ok, run.explain()
     for name, (cluster, host_vars) in hosts.items():
@@ -69,7 +80,8 @@ def test_group_create_modify_delete(lab_fn, tmp_path):
     hosts = {}
     for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
         vms, _cts = guests(cluster)
-        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[1]), 'group_name': 'it-group-' + name})
+        hosts[name] = (cluster, {'sid': 'vm:{0}'.format(vms[1]), 'group_name': 'it-group-' + name,
+                                 'lp': lp_tokens(cluster, ['pve_ha_group', 'pve_ha_resource'], [vms[1]])})
     run = run_playbook(target('pve_ha_group'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts), env=FAST)
     assert run.ok, run.explain()
     pve9, pve8 = hosts['pve9'][0], hosts['pve8'][0]
@@ -85,7 +97,8 @@ def test_rule_create_modify_delete_and_refused_on_pve8(lab_fn, tmp_path):
     hosts = {}
     for name, cluster in zip(('pve9', 'pve8'), both(lab_fn)):
         vms, _cts = guests(cluster)
-        hosts[name] = (cluster, {'sids': ['vm:{0}'.format(v) for v in vms[2:5]], 'rule_name': 'it-rule-' + name})
+        hosts[name] = (cluster, {'sids': ['vm:{0}'.format(v) for v in vms[2:5]], 'rule_name': 'it-rule-' + name,
+                                 'lp': lp_tokens(cluster, ['pve_ha_rule', 'pve_ha_resource'], vms[2:5])})
     run = run_playbook(target('pve_ha_rule'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts), env=FAST)
     assert run.ok, run.explain()
     pve9, pve8 = hosts['pve9'][0], hosts['pve8'][0]

@@ -7,14 +7,17 @@ keeps the suite fast.
 
 import uuid
 
-from tests.integration.conftest import pve_vars, target
+from tests.integration.conftest import target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 
 def test_create_modify_delete(lab):
     cluster = lab.clusters[0]
     sid = 'it-' + uuid.uuid4().hex[:8]
-    run = run_playbook(target('pve_storage'), lab, extra_vars={'pve': pve_vars(cluster), 'sid': sid}, diff=True)
+    # A privilege-separated token holding only what docs/privileges.md lists for pve_storage.
+    token = least_privilege_token(cluster, 'pve_storage', id=sid)
+    run = run_playbook(target('pve_storage'), lab, extra_vars={'pve': token, 'sid': sid}, diff=True)
     assert run.ok, run.explain()
     created = run.result('Create')
     assert created['changed'] and created['diff']['before'] == {}

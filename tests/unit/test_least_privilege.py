@@ -40,3 +40,17 @@ def test_privileges_of_one_version():
     read, _write = privileges_row('pve_guest_info')
     assert acl_grants(read, major=9, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.GuestAgent.Audit'}}
     assert acl_grants(read, major=8, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.Monitor'}}
+
+
+def test_one_level_of_a_row():
+    text = ('cluster and security group: `Sys.Audit` on `/`; node: `Sys.Audit` on `/nodes/<node>`; guest: '
+            '`VM.Audit` on `/vms/<vmid>`; `Sys.Console` on `/` (every level)')
+    where = dict(node='pve1', vmid=7)
+    assert acl_grants(text, level='node', **where) == {'/nodes/pve1': {'Sys.Audit'}, '/': {'Sys.Console'}}
+    assert acl_grants(text, level='group', **where) == {'/': {'Sys.Audit', 'Sys.Console'}}
+    assert acl_grants(text, level='guest', **where) == {'/vms/7': {'VM.Audit'}, '/': {'Sys.Console'}}
+    assert acl_grants(text, **where) == {'/': {'Sys.Audit', 'Sys.Console'}, '/nodes/pve1': {'Sys.Audit'},
+                                         '/vms/7': {'VM.Audit'}}
+    read, write = privileges_row('pve_firewall_options')
+    assert acl_grants(read + ';' + write, level='vnet', zone='z1', vnet='v1') == {
+        '/sdn/zones/z1/v1': {'SDN.Audit', 'SDN.Allocate'}}

@@ -13,7 +13,8 @@ Follows pve-manager's PVE/API2/Ceph.pm (init), PVE/API2/Ceph/{MON,MGR,MDS,Pool,O
   min_size above size ("Could not set: min_size", after the pool exists, as on PVE); setting size resets
   min_size as Ceph does (the configured osd_pool_default_min_size capped at size), and set_pool applies size
   first and skips a min_size equal to the one read before, so that min_size can end up reset; `add_storages` adds an RBD
-  storage named after the pool; destroying a pool whose storages still hold disks needs `force`; usage
+  storage named after the pool (and, as Pool.pm's createpool checks first, `Datastore.Allocate` on `/storage`, as does
+  destroypool with `remove_storages`); destroying a pool whose storages still hold disks needs `force`; usage
   (bytes_used, percent_used) is the lab's `ceph_pool_usage()`;
 - OSDs live on the devices of `/nodes/{node}/disks/list` (a system disk, three free disks and an NVMe per node);
   an OSD is `in` and `up` when created; `out`/`in` and the `osd.N` service's stop/start change that; destroying one
@@ -442,6 +443,9 @@ class CephArea(StatefulRoutes):
         ec = v.get('erasure-coding')
         if ec and add_storages is None:
             add_storages = True
+        if add_storages:
+            # Pool.pm createpool: storage.cfg is written too, so /storage's Datastore.Allocate is asked first.
+            self.require(user, '/storage', 'Datastore.Allocate')
         if add_storages and not re.match(r'^[a-z][a-z0-9\-\_\.]*[a-z0-9]$', name, re.I):
             raise die('pool name contains characters which are illegal for storage naming')
         self._rados()
@@ -511,6 +515,9 @@ class CephArea(StatefulRoutes):
     async def _cx_pool_delete(self, v, user):
         state = self._ceph_state()
         name = v['name']
+        if v.get('remove_storages'):
+            # Pool.pm destroypool: removing the pool's storages asks /storage's Datastore.Allocate first.
+            self.require(user, '/storage', 'Datastore.Allocate')
         self._rados()
 
         async def body():

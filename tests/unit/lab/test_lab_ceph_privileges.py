@@ -65,3 +65,33 @@ def test_other_users_are_refused_root_login_is_not(lab_fn, api):
     assert (caught.value.status_code, caught.value.content) == REFUSED
     root.nodes(node).ceph.osd(0).delete(cleanup=1)
     assert cluster.pve.cephx['osds'] == {}
+
+
+def test_pool_storages_need_datastore_allocate_on_storage(lab_fn, api, raw):
+    """Pool.pm createpool with add_storages and destroypool with remove_storages check `Datastore.Allocate` on
+    /storage (they write storage.cfg) besides the method's `Sys.Modify` on /."""
+    cluster = lab_fn.clusters[0]
+    _client, node = _ceph_with_mon(cluster, api)
+    pools = '/nodes/{0}/ceph/pool'.format(node)
+    secret = cluster.pve.add_token('root@pam', 'pools', privsep=1)
+    token = ('root@pam!pools', secret)
+    cluster.pve.grant('root@pam!pools', '/', 'Sys.Modify', 'Sys.Audit')
+
+    def call(method, path, **params):
+        status, body = raw(cluster, method, path, token=token, **params)
+        return status, (body.get('message') or '').strip()
+
+    refused = (403, 'Permission check failed (/storage, Datastore.Allocate)')
+    assert call('POST', pools, name='lp-a', add_storages=1) == refused
+    assert 'lp-a' not in cluster.pve.cephx['pools'] and 'lp-a' not in cluster.pve.storages
+    # Without storages, Sys.Modify on / is all a pool needs.
+    assert call('POST', pools, name='lp-b')[0] == 200
+    assert 'lp-b' in cluster.pve.cephx['pools']
+    cluster.pve.grant('root@pam!pools', '/storage', 'Datastore.Allocate')
+    assert call('POST', pools, name='lp-a', add_storages=1)[0] == 200
+    assert cluster.pve.storages['lp-a']['type'] == 'rbd'
+    cluster.pve.acl['root@pam!pools'] = [e for e in cluster.pve.acl['root@pam!pools'] if e[0] != '/storage']
+    assert call('DELETE', pools + '/lp-a', remove_storages=1) == refused
+    assert 'lp-a' in cluster.pve.cephx['pools']
+    assert call('DELETE', pools + '/lp-a')[0] == 200
+    assert 'lp-a' not in cluster.pve.cephx['pools'] and 'lp-a' in cluster.pve.storages
