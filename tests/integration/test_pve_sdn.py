@@ -187,6 +187,7 @@ def test_refused_write_releases_the_lock(lab):
         vnet: "{{ vnet }}"
         zone: "{{ zone }}"
         tag: 5
+        apply_foreign_pending: true
       ignore_errors: true
 """
     try:
