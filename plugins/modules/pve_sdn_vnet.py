@@ -77,7 +77,8 @@ options:
     version_added: 0.1.0
   timeout:
     description:
-      - Seconds to wait for the SDN lock another client holds (Proxmox VE 9) and for the apply task, in all.
+      - Seconds to wait for the SDN lock another client holds (Proxmox VE 9), for the apply task and for every
+        node's reload, in all.
     type: int
     default: 120
   tag:
