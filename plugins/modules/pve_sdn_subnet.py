@@ -314,7 +314,7 @@ def run(module):
     if vnet is None:
         if params['state'] == 'absent':
             return {'changed': False, 'diff': {'before': {}, 'after': {}}, 'subnet': None,
-                    'sdn': {'pending': None, 'applied': False}}
+                    'sdn': {'pending': None, 'applied': False, 'nodes': {}}}
         raise ProxmoxConfigError('vnet {0!r} does not exist: create it with proxfleet.proxmox.pve_sdn_vnet first'.format(
             params['vnet']))
     if params['state'] == 'present' and _flag(vnet.get('vlanaware')):
