@@ -332,7 +332,7 @@ class SdnSession(object):
                 what = 'the pending SDN changes were rolled back (POST /cluster/sdn/rollback), nothing was applied'
             elif self.has_lock and not may_roll_back:
                 self.release()
-                what = ('the changes stay pending: other changes were pending before this run, so they were not '
+                what = ('the changes stay pending: SDN changes were already pending before this run, so nothing was '
                         'rolled back; apply them again or roll them back')
             else:
                 self.release()

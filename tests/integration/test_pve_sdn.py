@@ -306,7 +306,7 @@ def test_pending_changes_of_others_are_neither_applied_nor_rolled_back(lab, inde
         assert 'PUT /cluster/sdn: 500 cluster not ready - no quorum?' in result['msg']
         assert 'rolled back (POST' not in result['msg']
         if index == 0:
-            assert 'other changes were pending before this run, so they were not rolled back' in result['msg']
+            assert 'SDN changes were already pending before this run, so nothing was rolled back' in result['msg']
         assert cluster.pve.sdn['zones'][theirs] == {'type': 'simple'}
         assert cluster.pve.sdn['zones'][ours]['mtu'] == 1400
         assert cluster.pve.sdn_lock is None
