@@ -14,10 +14,12 @@ import pytest
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError, ProxmoxError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.sdn import (
     SdnResource,
+    SdnSession,
     describe_pending,
     node_reasons,
     pending_objects,
 )
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline
 
 
 def test_node_reasons_keep_what_follows_each_node():
@@ -100,3 +102,75 @@ def test_refusal_names_the_changes_and_the_option():
     # Nothing foreign, or allowed: no refusal.
     resource('sdn vnet', 'web').refuse_foreign([])
     resource('sdn vnet', 'web', apply_foreign_pending=True).refuse_foreign([('zone', 'office', 'new')])
+
+
+UPID = 'UPID:pve1:00001A2B:0003C4D5:6756A1B0:reloadnetworkall::root@pam:'
+
+
+class Cluster(object):
+    """The reads wait_nodes makes after an apply: the task's log, the nodes, each node's zones and zone content."""
+
+    def __init__(self, log, zones, content=None):
+        self.log = log
+        self.zones = zones
+        self.content = content or {}
+
+    @staticmethod
+    def path(*segments):
+        return '/' + '/'.join(str(s) for s in segments)
+
+    def get(self, path, **params):
+        parts = path.strip('/').split('/')
+        if path == '/nodes':
+            return [{'node': name} for name in sorted(self.zones)]
+        if parts[-1] == 'log':
+            return [{'n': n + 1, 't': line} for n, line in enumerate(self.log)][params['start']:][:params['limit']]
+        if parts[-1] == 'content':
+            return self.content.get(parts[1], [])
+        answer = self.zones[parts[1]]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer.pop(0) if len(answer) > 1 else answer[0]
+
+
+def session(client, seconds=30):
+    module = types.SimpleNamespace(client=client, deadline=Deadline(seconds), params={})
+    return SdnSession(module, sleep=lambda seconds: None)
+
+
+def test_wait_nodes_until_every_node_has_the_zone_available():
+    client = Cluster(['pve1: reloading network config', 'pve2: reloading network config', 'TASK OK'], {
+        'pve1': [[{'zone': 'z1', 'status': 'available'}]],
+        # Behind at first, then up to date.
+        'pve2': [[{'zone': 'z1', 'status': 'pending'}], [{'zone': 'z1', 'status': 'available'}]],
+    })
+    assert session(client).wait_nodes(UPID, 'z1') == {'pve1': 'available', 'pve2': 'available'}
+
+
+def test_wait_nodes_names_each_failed_node_with_its_reason():
+    client = Cluster(['pve1: reloading network config', 'pve2: reloading network config',
+                      'pve3: reloading network config', 'pve4: reloading network config',
+                      "command 'pvesh set /nodes/pve4/network --regenerate-frr 0' failed: exit code 255", 'TASK OK'], {
+        'pve1': [[{'zone': 'z1', 'status': 'available'}]],
+        'pve2': [[{'zone': 'z1', 'status': 'error'}]],
+        'pve3': ProxmoxError('No route to host'),
+        'pve4': [[{'zone': 'z1', 'status': 'pending'}]],
+    }, content={'pve2': [{'vnet': 'v1', 'status': 'error', 'statusmsg': 'error v1'}]})
+    with pytest.raises(ProxmoxError) as caught:
+        session(client).wait_nodes(UPID, 'z1')
+    text = str(caught.value.message)
+    assert caught.value.errors == {
+        'pve2': "zone 'z1' is in error: vnet v1: error v1",
+        'pve3': 'its SDN status cannot be read: No route to host',
+        'pve4': "command 'pvesh set /nodes/pve4/network --regenerate-frr 0' failed: exit code 255"}
+    assert 'not reloaded on every node' in text and '(reloaded on pve1)' in text
+
+
+def test_wait_nodes_gives_up_on_a_pending_node_when_the_timeout_runs_out():
+    client = Cluster(['pve1: reloading network config', 'TASK OK'], {'pve1': [[{'zone': 'z1', 'status': 'pending'}]]},
+                     content={'pve1': [{'vnet': 'v1', 'status': 'pending',
+                                        'statusmsg': 'local sdn network configuration is too old, please reload'}]})
+    with pytest.raises(ProxmoxError) as caught:
+        session(client, seconds=0).wait_nodes(UPID, 'z1')
+    assert caught.value.errors == {'pve1': 'still pending after the 0 s timeout: vnet v1: local sdn network '
+                                           'configuration is too old, please reload'}
