@@ -16,9 +16,11 @@ description:
   - Each zone type takes its own options (see each option); giving an option of another type fails before any
     request.
   - SDN changes stay pending until applied. With O(apply=true) (the default) the module applies the SDN
-    configuration when it changed the zone or the zone had pending changes; this applies every pending SDN change
-    of the cluster, not only this zone's. On Proxmox VE 9 it holds the cluster's SDN lock while it writes and
-    applies, waits while another client holds it, and rolls the pending changes back when the apply fails.
+    configuration when it changed the zone or the zone had pending changes; it refuses when other SDN changes were
+    pending before the run, unless O(apply_foreign_pending=true), since an apply applies every pending change of the
+    cluster; it waits until every node reloaded the configuration. On Proxmox VE 9 it holds the cluster's SDN lock
+    while it writes and applies, waits while another client holds it, and rolls its own pending changes back when
+    the apply is refused.
   - Needs C(SDN.Allocate) on C(/sdn/zones) (and on C(/sdn) to apply).
 author:
   - proxfleet developers (@proxfleet)
@@ -53,9 +55,31 @@ options:
       - V(false) leaves the change pending; a later run with V(true), or any other SDN apply, applies it.
     type: bool
     default: true
+  apply_foreign_pending:
+    description:
+      - Whether the apply may also apply SDN changes that were pending before this run and are not this zone's
+        (someone else's, or staged by earlier tasks with O(apply=false)). PUT /cluster/sdn applies every pending
+        change of the cluster at once.
+      - V(false) (the default) refuses, before any write, when such changes are pending, naming them; the run also
+        fails then in check mode. Set V(true) on the task that applies what earlier tasks staged.
+      - When other changes were pending, a failed apply leaves everything pending (no rollback of changes this run
+        did not make).
+    type: bool
+    default: false
+    version_added: 0.1.0
+  break_lock:
+    description:
+      - On Proxmox VE 9, release the cluster's SDN lock (C(DELETE /cluster/sdn/lock) with C(force)) when another
+        client holds it, instead of waiting for it.
+      - Only for a lock nobody holds any more, such as one left by a run that was killed; PVE does not say who holds
+        the lock or since when, and a live client holding it would have its next write refused.
+    type: bool
+    default: false
+    version_added: 0.1.0
   timeout:
     description:
-      - Seconds to wait for the SDN lock another client holds (Proxmox VE 9) and for the apply task, in all.
+      - Seconds to wait for the SDN lock another client holds (Proxmox VE 9), for the apply task and for every
+        node's reload, in all.
     type: int
     default: 120
   bridge:
@@ -208,9 +232,17 @@ sdn:
       type: str
       sample: new
     applied:
-      description: Whether the run applied (in check mode, would apply) the SDN configuration.
+      description:
+        - Whether the run applied (in check mode, would apply) the SDN configuration.
+        - V(true) once the apply task ended and every node reloaded the configuration.
       type: bool
       sample: true
+    nodes:
+      description:
+        - When the run applied, each node's status of the zone after its network reload (V(available)); the run fails
+          naming the nodes whose reload failed or did not happen within O(timeout). Empty otherwise.
+      type: dict
+      sample: {pve1: available, pve2: available}
 tasks:
   description: The apply task (C(reloadnetworkall)) when the run applied the configuration.
   returned: when something was applied

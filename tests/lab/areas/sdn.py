@@ -26,6 +26,7 @@ from .version import major_of
 KINDS = ('zones', 'vnets', 'subnets', 'controllers')
 SDN_PM = '/usr/share/perl5/PVE/Network/SDN.pm'
 LOCK_LINE = 278
+IFRELOAD_FAILED = "command 'ifreload -a' failed: exit code 1"
 COMMON_ZONE_OPTIONS = ('nodes', 'mtu', 'dns', 'reversedns', 'dnszone', 'ipam')
 # Zone type -> {option: required}, as each Zones/*Plugin.pm's options().
 ZONE_OPTIONS = {
@@ -137,15 +138,33 @@ class SdnArea(StatefulRoutes):
         self.sdn_running = None
         self.sdn_lock = None
         self.sdn_applies = 0
+        # Per node: the running-configuration version its /etc/network/interfaces.d/sdn was generated from, the
+        # nodes the next applies cannot reach or whose `ifreload -a` fails, and the nodes whose last reload failed.
+        self.sdn_node_version = {}
+        self.sdn_reload_failures = {}
+        self.sdn_node_broken = set()
 
     # ------------------------------------------------------------ scenarios
 
     def add_sdn_controller(self, name, kind='evpn', **options):
-        """A controller (e.g. evpn with asn and peers) as if created and applied."""
+        """A controller (e.g. evpn with asn and peers) as if created and applied (every node reloaded)."""
         self.sdn['controllers'][name] = dict(options, type=kind)
+        if self.sdn_running is None:
+            self.sdn_running = {'version': 1}
+            self.sdn_node_version.update(dict.fromkeys(self.nodes, 1))
+        self.sdn_running.setdefault('controllers', {})[name] = dict(options, type=kind)
 
     def add_sdn_dns(self, name, kind='powerdns', **options):
         self.sdn['dns'][name] = dict(options, type=kind)
+
+    def fail_sdn_reload(self, node, how='ifreload'):
+        """The next applies' reload of node fails: `ifreload` (its `srvreload` task fails after the node's SDN
+        file was generated) or `unreachable` (the apply task's `pvesh set /nodes/<node>/network` cannot reach it, so
+        the node keeps the old file). `None` heals it."""
+        if how is None:
+            self.sdn_reload_failures.pop(node, None)
+        else:
+            self.sdn_reload_failures[node] = how
 
     def sdn_pending(self):
         """True when the configuration files differ from the running configuration."""
@@ -165,6 +184,9 @@ class SdnArea(StatefulRoutes):
             ('PUT', '/cluster/sdn', self._sdn_apply),
             ('POST', '/cluster/sdn/lock', self._sdn_lock_take), ('DELETE', '/cluster/sdn/lock', self._sdn_lock_release),
             ('POST', '/cluster/sdn/rollback', self._sdn_rollback),
+            ('GET', '/cluster/sdn/controllers', self._controller_index),
+            ('GET', '/nodes/{node}/sdn/zones', self._node_zones),
+            ('GET', '/nodes/{node}/sdn/zones/{zone}/content', self._node_zone_content),
             ('GET', '/cluster/sdn/zones', self._zone_index), ('POST', '/cluster/sdn/zones', self._zone_create),
             ('GET', zone, self._zone_read), ('PUT', zone, self._zone_update), ('DELETE', zone, self._zone_delete),
             ('GET', '/cluster/sdn/vnets', self._vnet_index), ('POST', '/cluster/sdn/vnets', self._vnet_create),
@@ -273,16 +295,116 @@ class SdnArea(StatefulRoutes):
             if token and v.get('release-lock', 1):
                 self.sdn_lock = None
         self._sdn_locked('could not commit SDN config', token, commit)
-        node = sorted(self.nodes)[0]
-        first = '{0}: reloading network config'.format(node)
+        version = self.sdn_running['version']
+        # The task runs on the node answering the call: check_cfs_quorum, then per node (get_nodelist) a
+        # synchronous `pvesh set /nodes/<node>/network --regenerate-frr 0`; a failure is only warn()ed into the
+        # log, so the task still ends OK. pvesh's stdout (the node task's output and UPID) is read, not logged;
+        # its stderr (the node task's error) lands in this log.
+        log, outcomes = [], []
+        for name in sorted(self.nodes):
+            log.append('{0}: reloading network config'.format(name))
+            how = self.sdn_reload_failures.get(name)
+            if not self.nodes[name].get('online', True):
+                how = 'unreachable'
+            if how == 'unreachable':
+                log.append('ssh: connect to host {0} port 22: No route to host'.format(name))
+                log.append('proxy handler failed: ssh: connect to host {0} port 22: No route to host'.format(name))
+                log.append("command 'pvesh set /nodes/{0}/network --regenerate-frr 0' failed: exit code 255".format(
+                    name))
+            elif how == 'ifreload':
+                log.append(IFRELOAD_FAILED)
+            outcomes.append((name, how))
+        quorate = self.quorate
+
+        async def node_reload(name, how):
+            # pve-manager's reload_network_config: generate the SDN file (versioned), then `ifreload -a`.
+            self.sdn_node_version[name] = version
+            if how == 'ifreload':
+                self.sdn_node_broken.add(name)
+                raise TaskError(IFRELOAD_FAILED)
+            self.sdn_node_broken.discard(name)
 
         async def body():
-            if not self.quorate:
+            if not quorate:
                 raise TaskError('cluster not ready - no quorum?')
+            for name, how in outcomes:
+                if how == 'unreachable':
+                    continue
+                await self.task(name, 'srvreload', 'networking', 'root@pam',
+                                lambda name=name, how=how: node_reload(name, how))
             return None
-        log = ['{0}: reloading network config'.format(name) for name in sorted(self.nodes)]
-        log[0] = first
-        return await self.task(node, 'reloadnetworkall', '', user or 'root@pam', body, log=log)
+        node = sorted(self.nodes)[0]
+        return await self.task(node, 'reloadnetworkall', '', user or 'root@pam', body,
+                               log=log if quorate else [])
+
+    async def _controller_index(self, v, user):
+        # Controllers.pm index: `pending`/`running` as the other lists, `type` filter, only what the user may audit.
+        ids, digest = self._view_cfg('controllers', v)
+        out = []
+        for ident in sorted(ids):
+            view = self._with(ids[ident], digest, controller=ident)
+            if v.get('type') and view.get('type') != v['type']:
+                continue
+            if self._sdn_any(user, '/sdn/controllers/{0}'.format(ident), ('SDN.Audit', 'SDN.Allocate')):
+                out.append(view)
+        return out
+
+    def _node_sdn_status(self, node):
+        """PVE::Network::SDN::Zones::status on node: ({zone: status}, {vnet: (zone, status, statusmsg)})."""
+        running = self.sdn_running or {}
+        version = running.get('version')
+        if not version:
+            return {}, {}
+        local = self.sdn_node_version.get(node)
+        err = None
+        if not local:
+            err = 'local sdn network configuration is not yet generated, please reload'
+        elif local < version:
+            err = 'local sdn network configuration is too old, please reload'
+        zones, vnets = running.get('zones') or {}, running.get('vnets') or {}
+
+        def here(zone):
+            nodes = split_list(zone.get('nodes'))
+            return not nodes or node in nodes
+        zone_status = dict((ident, 'pending' if err else 'available') for ident, zone in sorted(zones.items())
+                           if here(zone))
+        vnet_status = {}
+        for ident, vnet in sorted(vnets.items()):
+            zone = vnet.get('zone')
+            if zone not in zones:
+                vnet_status[ident] = (zone, 'error', "unknown zone '{0}' configured".format(zone))
+                continue
+            if not here(zones[zone]):
+                continue
+            if err:
+                vnet_status[ident] = (zone, 'pending', err)
+            elif node in self.sdn_node_broken:
+                # ifquery -a -c: the vnet's bridge was not brought up by the failed ifreload.
+                vnet_status[ident] = (zone, 'error', 'error {0}'.format(ident))
+                zone_status[zone] = 'error'
+            else:
+                vnet_status[ident] = (zone, 'available', None)
+        return zone_status, vnet_status
+
+    async def _node_zones(self, v, user):
+        # Nodes/Zones.pm index: `user => 'all'`, every zone listed (its code filters nothing).
+        if v['node'] not in self.nodes:
+            raise die("no such cluster node '{0}'".format(v['node']))
+        zones, _vnets = self._node_sdn_status(v['node'])
+        return [{'zone': ident, 'status': status} for ident, status in sorted(zones.items())]
+
+    async def _node_zone_content(self, v, user):
+        if not self._sdn_any(user, '/sdn/zones/{0}'.format(v['zone']), ('SDN.Audit',)):
+            raise PveError(403, 'Permission check failed (/sdn/zones/{0}, SDN.Audit)'.format(v['zone']))
+        _zones, vnets = self._node_sdn_status(v['node'])
+        out = []
+        for ident, (zone, status, message) in sorted(vnets.items()):
+            if zone == v['zone']:
+                item = {'vnet': ident, 'status': status}
+                if message:
+                    item['statusmsg'] = message
+                out.append(item)
+        return out
 
     async def _sdn_lock_take(self, v, user):
         self._sdn_pve8(v, 'POST', '/cluster/sdn/lock')

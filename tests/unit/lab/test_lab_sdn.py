@@ -170,3 +170,68 @@ def test_pve8_has_no_lock(pve8):
     assert api.cluster.sdn.zones(zone).get(pending=1)['state'] == 'new'
     api.cluster.sdn.put()
     assert 'state' not in api.cluster.sdn.zones(zone).get(pending=1)
+
+
+def stopped(client, upid):
+    """The task's status once it stopped (the lab may run tasks in scaled real time)."""
+    node = upid.split(':')[1]
+    while True:
+        status = client.nodes(node).tasks(upid).status.get()
+        if status['status'] == 'stopped':
+            return status
+
+
+@pytest.mark.lab(clusters=1, nodes=3, guests=0, versions=['9.0.10'])
+def test_apply_reloads_each_node_and_only_logs_a_failed_one(lab_fn, api):
+    """reloadnetworkall runs each node's reload in turn and only warns about a node that fails (the task ends OK);
+    each node's /nodes/{node}/sdn/zones then says whether it runs the configuration."""
+    cluster = lab_fn.clusters[0]
+    client = api(cluster)
+    first, broken, away = sorted(cluster.pve.nodes)
+    zone, vnet = name('z'), name('v')
+    # Never applied: no status anywhere.
+    assert client.nodes(first).sdn.zones.get() == []
+    client.cluster.sdn.zones.post(zone=zone, type='simple')
+    client.cluster.sdn.vnets.post(vnet=vnet, zone=zone)
+    cluster.pve.fail_sdn_reload(broken, 'ifreload')
+    cluster.pve.fail_sdn_reload(away, 'unreachable')
+    upid = client.cluster.sdn.put()
+    assert stopped(client, upid)['exitstatus'] == 'OK'
+    log = [line['t'] for line in client.nodes(first).tasks(upid).log.get(limit=100)]
+    assert log[0] == '{0}: reloading network config'.format(first)
+    assert log[1:3] == ['{0}: reloading network config'.format(broken), "command 'ifreload -a' failed: exit code 1"]
+    assert "command 'pvesh set /nodes/{0}/network --regenerate-frr 0' failed: exit code 255".format(away) in log
+    assert log[-1] == 'TASK OK'
+    reloads = dict((t['node'], t.get('exitstatus')) for t in cluster.pve.tasklog if t['type'] == 'srvreload')
+    assert reloads == {first: 'OK', broken: "command 'ifreload -a' failed: exit code 1"}
+    assert client.nodes(first).sdn.zones.get() == [{'zone': zone, 'status': 'available'}]
+    assert client.nodes(broken).sdn.zones.get() == [{'zone': zone, 'status': 'error'}]
+    assert client.nodes(broken).sdn.zones(zone).content.get() == [
+        {'vnet': vnet, 'status': 'error', 'statusmsg': 'error {0}'.format(vnet)}]
+    assert client.nodes(away).sdn.zones.get() == [{'zone': zone, 'status': 'pending'}]
+    assert client.nodes(away).sdn.zones(zone).content.get() == [
+        {'vnet': vnet, 'status': 'pending',
+         'statusmsg': 'local sdn network configuration is not yet generated, please reload'}]
+    # Healed, the next apply reaches every node; a zone limited to some nodes is listed only there.
+    cluster.pve.fail_sdn_reload(broken, None)
+    cluster.pve.fail_sdn_reload(away, None)
+    only = name('z')
+    client.cluster.sdn.zones.post(zone=only, type='simple', nodes=first)
+    assert stopped(client, client.cluster.sdn.put())['exitstatus'] == 'OK'
+    for node in (first, broken, away):
+        listed = dict((z['zone'], z['status']) for z in client.nodes(node).sdn.zones.get())
+        assert listed.get(zone) == 'available'
+        assert (only in listed) == (node == first)
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=0, versions=['9.0.10'])
+def test_a_lock_left_behind_is_released_only_with_force(lab_fn, api):
+    cluster = lab_fn.clusters[0]
+    client = api(cluster)
+    client.cluster.sdn.lock.post()  # and the client that took it goes away
+    error = fails(client.cluster.sdn.lock.delete)
+    assert 'could not release lock: invalid lock token provided!' in text(error)
+    error = fails(client.cluster.sdn.lock.delete, **{'lock-token': 'not-it'})
+    assert 'could not release lock: invalid lock token provided!' in text(error)
+    client.cluster.sdn.lock.delete(force=1)
+    assert cluster.pve.sdn_lock is None
