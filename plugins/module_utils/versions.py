@@ -15,7 +15,7 @@ first one, and in check mode too, so a run fails before any write. Keys a module
 supports() and are left out where the cluster does not have them.
 
 GATED is small and hand-checked: the keys our modules can send whose presence differs between PVE 8.4 and
-PVE 9 (found with benchmarks/pve_schema_diff.py, which diffs the PVE 8.4 API schema against PVE 9's).
+PVE 9 (found with tests/tools/pve_schema_diff.py, which diffs the PVE 8.4 API schema against PVE 9's).
 The cluster's version is read (GET /version, once per client) only when a request carries a gated key.
 """
 
@@ -106,8 +106,9 @@ def _has_subkey(value, sub):
     if isinstance(value, dict):
         return sub in value
     try:
-        return sub in propstring.parse(propstring.stringify(value))
-    except (ValueError, TypeError):
+        # A bare first item (a volume, a model=MAC) is some format's default key, never a gated one.
+        return sub in propstring.parse(propstring.stringify(value), default_key=' default')
+    except (ValueError, TypeError, propstring.PropertyStringError):
         return False
 
 

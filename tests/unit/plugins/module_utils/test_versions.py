@@ -86,6 +86,9 @@ def test_the_version_is_read_only_for_gated_keys_and_never_for_pbs():
 def test_subkeys_are_found_in_strings_and_dicts():
     client = FakeClient('8.4.14')
     versions.check(client, 'PUT', '/nodes/pve1/qemu/100/config', {'agent': 'enabled=1,freeze-fs-on-backup=0'})
+    versions.check(client, 'PUT', '/nodes/pve1/lxc/101/config', {'mp0': 'local-lvm:1,mp=/srv'})
+    with pytest.raises(ProxmoxConfigError):
+        versions.check(client, 'PUT', '/nodes/pve1/lxc/101/config', {'mp0': 'local-lvm:1,mp=/srv,keepattrs=1'})
     with pytest.raises(ProxmoxConfigError):
         versions.check(client, 'PUT', '/nodes/pve1/qemu/100/config', {'agent': {'enabled': 1, 'freeze-fs': 1}})
 
