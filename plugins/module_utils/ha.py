@@ -236,12 +236,8 @@ class HaCluster(object):
     # -------------------------------------------------------- version and model
 
     @property
-    def major(self):
-        return self.client.major_version()
-
-    @property
     def version_text(self):
-        return str(self.client.version().get('version') or self.major)
+        return str(self.client.version().get('version') or 'unknown')
 
     @property
     def model(self):
