@@ -104,3 +104,19 @@ def test_84_keeps_every_check_the_lab_makes(pve84, api):
     client.cluster.ha.groups.post(group='g84', nodes=vm.node)
     client.cluster.ha.resources.post(sid='vm:{0}'.format(vm.vmid), group='g84')
     assert client.cluster.ha.resources('vm:{0}'.format(vm.vmid)).get()['group'] == 'g84'
+
+
+def test_the_schema_diff_tool_names_keys_and_paths_one_release_has():
+    from tests.tools import pve_schema_diff
+
+    def post(*keys, fmt=None):
+        props = dict((k, {'type': 'string'}) for k in keys)
+        if fmt:
+            props['net[n]'] = {'type': 'string', 'format': dict((k, {}) for k in fmt)}
+        return {'POST': {'parameters': {'properties': props}}}
+    old = {'/a': post('x', 'maxfiles', fmt=['bridge']), '/old': post()}
+    new = {'/a': post('x', 'allow-ksm', fmt=['bridge', 'host-tunnel']), '/new': post()}
+    assert pve_schema_diff.diff(old, new) == [
+        'paths only in 9: /new', 'paths only in 8.4: /old',
+        "POST /a: 9 only ['allow-ksm'], 8.4 only ['maxfiles']",
+        "POST /a net[n]: keys 9 only ['host-tunnel'], 8.4 only []"]
