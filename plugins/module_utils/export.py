@@ -30,6 +30,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import (
     qemu,
     sdn,
     storage,
+    versions,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, is_not_found
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import GUEST_SECRET_KEYS
@@ -823,7 +824,7 @@ class Exporter(object):
 
     def running_vnets(self):
         """The vnets SDN runs (a vnet's firewall exists from Proxmox VE 8.3 on, once the vnet is applied)."""
-        if self.client.major_version() < 8:
+        if not versions.has_path(self.client, '/cluster/sdn/vnets/x/firewall/rules'):
             return []
         vnets = self.get_optional('/cluster/sdn/vnets', pending=1)
         return sorted(str(item['vnet']) for item in vnets if item.get('state') not in ('new', sdn.DELETED))

@@ -30,7 +30,7 @@ import math
 import re
 import time
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import vmid_alloc
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import versions, vmid_alloc
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxConfigError,
@@ -535,6 +535,9 @@ def run_config_update(module, guest, params, asynchronous=True):
     VMs take POST /config (a task, which may allocate disks), containers PUT /config; asynchronous=False uses
     PUT for both. Lock errors name the lock. Nothing is sent in check mode or when params is empty.
     """
+    if params:
+        # The version gate in check mode too (the client applies it to every write).
+        versions.check(module.client, 'PUT', guest.path('config'), params)
     if module.check_mode or not params:
         return None
     method = module.client.post if guest.kind == 'qemu' and asynchronous else module.client.put

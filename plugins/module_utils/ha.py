@@ -29,7 +29,7 @@ import random
 import re
 import time
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring, versions
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, ResourceSpec
@@ -214,7 +214,7 @@ def read_model(client, get=None):
     yet), and rules once it answers that they have been migrated (Config.pm have_groups_been_migrated).
     get: the call that reads (client.get unless given).
     """
-    if client.major_version() < 9:
+    if not versions.has_path(client, '/cluster/ha/rules'):
         return 'groups', None
     try:
         found = (get or client.get)('/cluster/ha/groups') or []
@@ -241,12 +241,8 @@ class HaCluster(object):
     # -------------------------------------------------------- version and model
 
     @property
-    def major(self):
-        return self.client.major_version()
-
-    @property
     def version_text(self):
-        return str(self.client.version().get('version') or self.major)
+        return str(self.client.version().get('version') or 'unknown')
 
     @property
     def model(self):
@@ -269,7 +265,7 @@ class HaCluster(object):
     @property
     def pending_migration(self):
         """PVE 9 whose HA groups the CRM has not migrated to rules yet."""
-        return self.major >= 9 and self.model == 'groups'
+        return versions.has_path(self.client, '/cluster/ha/rules') and self.model == 'groups'
 
     def refuse(self, message):
         """An error found before any write, naming the cluster."""

@@ -19,6 +19,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import A
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, is_not_found
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import join_list
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import is_upid
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.versions import check as check_version
 
 
 class ResourceSpec(object):
@@ -136,6 +137,8 @@ class ConfigResource(object):
             if self.spec.id_in_create:
                 params[self.spec.id_field] = self.ident
             final = dict(params)
+            # The version gate in check mode too: a key this cluster's release lacks fails the same way.
+            check_version(self.client, 'POST', self._fill(self.spec.collection), params)
             if not check:
                 self._finish(self.client.post(self._fill(self.spec.collection), **params))
                 final = self.read() or final
@@ -158,6 +161,7 @@ class ConfigResource(object):
         final.update(changes.params)
         for key in changes.delete:
             final.pop(key, None)
+        check_version(self.client, 'PUT', self._fill(self.spec.item), params)
         if not check:
             self._finish(self.client.put(self._fill(self.spec.item), **params))
             final = self.read() or final

@@ -34,7 +34,7 @@ import ipaddress
 import random
 import time
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring, versions
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import assert_mutable, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
@@ -252,8 +252,8 @@ class SdnSession(object):
 
     @property
     def has_lock(self):
-        """PVE 9 and later have the global SDN lock and rollback."""
-        return self.client.major_version() >= 9
+        """PVE 9 and later have the global SDN lock and rollback (the version gate's `lock-token`)."""
+        return versions.supports(self.client, '/cluster/sdn', 'lock-token')
 
     def write_params(self):
         return {'lock-token': self.token} if self.token else {}

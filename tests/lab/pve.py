@@ -21,6 +21,7 @@ from .areas.qemu_extra import QemuExtraArea
 from .areas.qemu_perms import QemuPermsArea
 from .areas.remote_migrate import RemoteMigrateArea
 from .areas.restored_agent import RestoredAgentArea
+from .areas.schema84 import Schema84Area
 from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 from .areas.templates import TemplatesArea
@@ -29,7 +30,7 @@ from .areas.version import VersionArea
 from .areas.vzdump import VzdumpArea
 
 
-class LabPve(RestoredAgentArea, QemuPermsArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
+class LabPve(Schema84Area, RestoredAgentArea, QemuPermsArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
              RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
