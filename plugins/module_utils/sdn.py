@@ -33,6 +33,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import time
+from typing import Dict, List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring, versions
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import assert_mutable, compare
@@ -119,7 +120,8 @@ def node_reasons(log):
 
     reloadnetworkall logs `<node>: reloading network config` before each node's reload; the node's errors
     (pvesh's stderr, the warn()ed failure) follow it, while a reload that works logs nothing more."""
-    out, node = {}, None
+    out: Dict[str, List[str]] = {}
+    node = None
     for line in log:
         text = str(line).strip()
         if text.endswith(RELOADING) and ' ' not in text[:-len(RELOADING)]:

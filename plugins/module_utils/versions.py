@@ -22,6 +22,7 @@ The cluster's version is read (GET /version, once per client) only when a reques
 from __future__ import annotations
 
 import re
+from typing import Any, List, Optional, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
@@ -114,7 +115,8 @@ def _has_subkey(value, sub):
 
 def gated(path, params):
     """The gated path and keys of a request: [(shown name, since, until)], whatever the cluster's version."""
-    out = [(path, since, until) for path_re, since, until in _PATH_RULES if path_re.match(path)]
+    out: List[Tuple[Any, Optional[Tuple[int, int]], Optional[Tuple[int, int]]]] = [
+        (path, since, until) for path_re, since, until in _PATH_RULES if path_re.match(path)]
     for path_re, key_re, _key, sub, since, until in _RULES:
         if not path_re.match(path):
             continue
