@@ -200,6 +200,14 @@ class AclTree(object):
             walk(node, list(components))
         return out
 
+    def paths(self, node=None, path=''):
+        """The path of every node below the root (populate_acl_paths)."""
+        node = node or self.root
+        for name, child in node['children'].items():
+            yield path + '/' + name
+            for sub in self.paths(child, path + '/' + name):
+                yield sub
+
     def items(self, node=None, path=''):
         """Every (path, auth_id, role, propagate), depth first (extract_acl_node_data)."""
         node = node or self.root
@@ -221,6 +229,7 @@ class AccessArea(object):
         return [
             ('GET', '/access/acl', self._acl_read),
             ('PUT', '/access/acl', self._acl_update),
+            ('GET', '/access/permissions', self._permissions),
             ('POST', '/access/users', self._user_create),
             ('DELETE', '/access/users/{userid}', self._user_delete),
         ]
@@ -366,6 +375,26 @@ class AccessArea(object):
             raise PbsError("the lab does not model the privileges of role '{0}'".format(role))
         self.acl.insert(path, auth_id, role, values.get('propagate', True))
         return None
+
+    def _permissions(self, values, auth):
+        """src/api2/access/mod.rs list_permissions: {path: {privilege: propagated}} of the caller (or, with
+        Sys.Audit on /access, of anyone; a user may ask for its own tokens), for the given path or for every ACL
+        path and /, /access, /datastore, /remote, /system; paths without any privilege are left out."""
+        target = values.get('auth-id') or auth
+        if target != auth and 'Sys.Audit' not in self.privs(auth, '/access') and not (
+                '!' in target and '!' not in auth and target.partition('!')[0] == auth):
+            raise PbsError('not allowed to list permissions of {0}'.format(target))
+        if values.get('path'):
+            paths = {values['path']}
+        else:
+            paths = {'/', '/access', '/datastore', '/remote', '/system'}
+            paths.update(self.acl.paths())
+        out = {}
+        for path in sorted(paths):
+            privs, propagated = self.privs_details(target, path)
+            if privs:
+                out[path] = dict((name, name in propagated) for name in priv_names(privs))
+        return out
 
     # ---------------------------------------------------------------- users
 

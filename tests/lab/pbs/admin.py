@@ -451,15 +451,25 @@ class AdminArea(object):
                 dst_name, 'to' if push else 'from', job.get('remote') or 'local', src_name))
             # pulled snapshots belong to the job's owner (root@pam by default); pushed ones to the remote's user
             owner = remote_auth if push else job.get('owner') or 'root@pam'
-            self._sync(task, job, src, src_ns, dst, dst_ns, owner)
+            keep = None
+            if job.get('remote') and not push:
+                # The remote answers with what the remote's auth id may see there: every group with
+                # Datastore.Audit, its own groups with Datastore.Backup (list_groups), 403 otherwise.
+                limited = source.check_ns_privs_full(remote_auth, src_name, src_ns, ['Datastore.Audit'],
+                                                     ['Datastore.Backup'])
+                if limited:
+                    def keep(snap):
+                        return source.owns(snap.owner, remote_auth)
+            self._sync(task, job, src, src_ns, dst, dst_ns, owner, keep)
         return self.start_task('syncjob', worker_id, auth, work)
 
-    def _sync(self, task, job, src, src_ns, dst, dst_ns, owner):
+    def _sync(self, task, job, src, src_ns, dst, dst_ns, owner, keep=None):
         if src_ns and src_ns not in src.namespaces:
             raise PbsError("namespace '{0}' does not exist".format(src_ns))
         if dst_ns and dst_ns not in dst.namespaces:
             raise PbsError("namespace '{0}' does not exist".format(dst_ns))
-        snaps = [s for s in src.select(src_ns, job.get('max-depth')) if _group_filter_match(job.get('group-filter'), s)]
+        snaps = [s for s in src.select(src_ns, job.get('max-depth')) if _group_filter_match(job.get('group-filter'), s)
+                 and (keep is None or keep(s))]
         groups = src.groups(snaps)
         copied = removed = 0
         for group, members in sorted(groups.items()):

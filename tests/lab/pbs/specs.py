@@ -255,6 +255,7 @@ SPECS = {
     ('DELETE', '/access/users/{userid}/token/{token-name}'): {
         'userid': USER_ID.required(), 'token-name': TOKEN_NAME.required(), 'digest': DIGEST},
     ('GET', '/access/acl'): {'path': ACL_PATH, 'exact': b(False)},
+    ('GET', '/access/permissions'): {'auth-id': AUTH_ID, 'path': ACL_PATH},
     ('PUT', '/access/acl'): {'path': ACL_PATH.required(), 'role': ROLE.required(), 'propagate': b(True),
                              'auth-id': AUTH_ID, 'group': s(pattern=r'^' + USER_NAME + '$', min_length=3, max_length=64),
                              'delete': b(), 'digest': DIGEST},
