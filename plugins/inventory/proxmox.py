@@ -112,9 +112,9 @@ options:
       - Proxmox Backup Servers to add as hosts too (group C(proxmox_pbs)), each a dict with C(name), C(api_host) (a
         host or a list tried in order) and the same connection options as O(clusters); C(api_port) defaults to V(8007).
       - Their host variables are C(proxmox_type) (V(pbs)), C(proxmox_version), C(proxmox_datastores) and
-        C(proxmox_datastores_incomplete): null, or a note when the list may be incomplete because the login has no
-        C(Datastore.Audit) on C(/datastore) (Proxmox Backup Server leaves out silently the datastores it may not
-        audit); the note is also given as a warning.
+        C(proxmox_datastores_incomplete), which is null, or a note when the list may be incomplete because the login
+        has no C(Datastore.Audit) on C(/datastore) (Proxmox Backup Server leaves out silently the datastores it may
+        not audit); the note is also given as a warning.
       - An entry may also be the name of a Backup Server of O(estate_file); when this is not set, every Backup Server of
         the estate is listed (none without an estate).
     type: list
