@@ -161,18 +161,23 @@ def test_job_checks_say_a_datastore_may_only_be_hidden(lab):
     tag = 'lh' + uuid.uuid4().hex[:6]
     src, dst, remote = _seed(lab, tag)
     try:
-        # Verify on dst, nothing on src: a local sync from src cannot tell whether src exists.
-        token_id, secret, _roles = token_with(server, tag + '-v@pbs', {'/datastore/' + dst: {'Datastore.Verify'}})
+        # Datastore.Backup on dst (DatastoreBackup: no Datastore.Audit), the remote readable: the check cannot tell
+        # whether dst exists, since PBS lists only the datastores one may audit.
+        token_id, secret, roles = token_with(server, tag + '-b@pbs', {
+            '/datastore/' + dst: {'Datastore.Backup'}, '/remote': {'Remote.Audit', 'Remote.Read'}})
+        assert roles['/datastore/' + dst] == ['DatastoreBackup']
         play = '''
-- name: A verify job on a datastore the token may not audit
+- name: A sync job into a datastore the token may not audit
   hosts: localhost
   gather_facts: false
   tasks:
     - name: Pbs_job
       proxfleet.proxmox.pbs_job:
-        type: verify
+        type: sync
         id: "{{ tag }}-hidden"
         store: "{{ dst }}"
+        remote: "{{ remote }}"
+        remote_store: "{{ src }}"
         api_host: "{{ lab_pbs.api_host }}"
         api_port: "{{ lab_pbs.api_port }}"
         api_token_id: "{{ token_id }}"
@@ -182,9 +187,10 @@ def test_job_checks_say_a_datastore_may_only_be_hidden(lab):
       register: job
       ignore_errors: true
 '''
-        run = run_playbook(play, lab, extra_vars={'token_id': token_id, 'secret': secret, 'tag': tag, 'dst': dst})
+        run = run_playbook(play, lab, extra_vars={'token_id': token_id, 'secret': secret, 'tag': tag, 'dst': dst,
+                                                  'src': src, 'remote': remote})
+        assert [t['task'] for t in run.failed] == ['Pbs_job']
         failed = run.result('Pbs_job')
-        assert failed['failed']
         # It does not claim dst is missing: it names the privilege PBS filters by.
         assert 'has no Datastore.Audit on /datastore/' + dst in failed['msg'], failed['msg']
         assert 'does not exist' not in failed['msg']
@@ -197,6 +203,7 @@ def test_inventory_pbs_datastores_with_the_row_and_without(lab, tmp_path):
     tag = 'li' + uuid.uuid4().hex[:6]
     src, dst, remote = _seed(lab, tag)
     try:
+        one = lab.clusters[0]
         enough = _token(server, 'proxmox', tag)
         token_id, secret, _roles = token_with(server, tag + '-one@pbs', {'/datastore/' + src: {'Datastore.Audit'}})
         hosts = {}
@@ -204,7 +211,9 @@ def test_inventory_pbs_datastores_with_the_row_and_without(lab, tmp_path):
             path = tmp_path / '{0}.proxmox.yml'.format(name)
             path.write_text('\n'.join([
                 'plugin: proxfleet.proxmox.proxmox',
-                'clusters: []',
+                'clusters:',
+                '  - {{name: {0}, api_host: {1}, api_token_id: "{2}", api_token_secret: "{3}", ca_path: {4}}}'.format(
+                    one.name, one.host, one.token_id, one.token_secret, one.ca_path),
                 'pbs_servers:',
                 '  - name: backup-{0}'.format(name),
                 '    api_host: {0}'.format(server.host),
@@ -215,7 +224,9 @@ def test_inventory_pbs_datastores_with_the_row_and_without(lab, tmp_path):
             ]))
             proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path)
             assert proc.returncode == 0, proc.stderr
-            hosts[name] = (_plain(json.loads(proc.stdout))['_meta']['hostvars']['backup-' + name], proc.stderr)
+            hostvars = _plain(json.loads(proc.stdout))['_meta']['hostvars']
+            assert 'backup-' + name in hostvars, (proc.stdout, proc.stderr)
+            hosts[name] = (hostvars['backup-' + name], proc.stderr)
         full, _stderr = hosts['full']
         assert {src, dst} <= set(full['proxmox_datastores']) and full['proxmox_datastores_incomplete'] is None
         partial, stderr = hosts['partial']
