@@ -40,3 +40,18 @@ def test_privileges_of_one_version():
     read, _write = privileges_row('pve_guest_info')
     assert acl_grants(read, major=9, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.GuestAgent.Audit'}}
     assert acl_grants(read, major=8, vmid=100) == {'/vms/100': {'VM.Audit', 'VM.Monitor'}}
+
+
+def test_the_pbs_rows():
+    from tests.integration.least_privilege_pbs import pbs_grants, smallest_roles
+    assert pbs_grants('pbs_info') == {'/datastore': {'Datastore.Audit'}, '/remote': {'Remote.Audit'}}
+    # pbs_job: one part per job type, and the conditional privileges only when asked for
+    assert pbs_grants('pbs_job', ('prune',), store='s') == {'/datastore/s': {'Datastore.Audit', 'Datastore.Modify'}}
+    sync = pbs_grants('pbs_job', ('sync', 'remove_vanished', 'other_owner'), store='s', remote='r', remote_store='x')
+    assert sync['/datastore/s'] == {'Datastore.Audit', 'Datastore.Backup', 'Datastore.Prune', 'Datastore.Modify'}
+    assert sync['/remote/r/x'] == {'Remote.Read'}
+    # the inventory's PBS part only
+    assert pbs_grants('proxmox') == {'/datastore': {'Datastore.Audit'}}
+    # fixed roles: the exact pair rather than DatastoreAdmin; Admin only for Datastore.Allocate
+    assert smallest_roles({'Datastore.Audit', 'Datastore.Backup'}) == ['DatastoreAudit', 'DatastoreBackup']
+    assert smallest_roles({'Datastore.Allocate'}) == ['Admin']

@@ -198,3 +198,15 @@ def _from_schema(perm):
 @pytest.mark.parametrize('method, path', sorted(specs.SPECS))
 def test_declared_permission_matches_the_official_schema(official, method, path):
     assert access.declared(method, path) == _from_schema(official[path][method]['permissions'])
+
+
+def test_own_permissions_list_only_paths_with_privileges(pbs_fn, pbs_raw, alice):
+    status, _text, body = alice('GET', '/access/permissions')
+    assert status == 200 and body['data'] == {}
+    grant(pbs_fn, pbs_raw, '/datastore', 'alice@pbs', 'DatastoreAudit')
+    grant(pbs_fn, pbs_raw, '/datastore', 'alice@pbs!auto', 'DatastoreAudit', propagate=0)
+    status, _text, body = alice('GET', '/access/permissions')
+    # propagate=0 on the token's entry: held on /datastore, not below it
+    assert body['data'] == {'/datastore': {'Datastore.Audit': False}}
+    status, text, _ = alice('GET', '/access/permissions', **{'auth-id': 'root@pam'})
+    assert (status, text) == (400, 'not allowed to list permissions of root@pam')
