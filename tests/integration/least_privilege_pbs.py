@@ -92,10 +92,9 @@ def smallest_roles(privs):
 
 def admin_call(server, method, where, **params):
     """A request with the lab's Admin token; the answer's data."""
+    header = {'Authorization': 'PBSAPIToken={0}:{1}'.format(server.token_id, server.token_secret)}
     answer = requests.request(method, server.url + '/api2/json' + where, timeout=30, verify=server.ca_path,
-                              headers={'Authorization': 'PBSAPIToken={0}:{1}'.format(server.token_id,
-                                                                                      server.token_secret)},
-                              **({'params': params} if method == 'GET' else {'data': params}))
+                              headers=header, **({'params': params} if method == 'GET' else {'data': params}))
     if answer.status_code != 200:
         raise AssertionError('{0} {1}: {2} {3}'.format(method, where, answer.status_code, answer.text))
     return answer.json()['data']

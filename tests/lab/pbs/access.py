@@ -205,8 +205,7 @@ class AclTree(object):
         node = node or self.root
         for name, child in node['children'].items():
             yield path + '/' + name
-            for sub in self.paths(child, path + '/' + name):
-                yield sub
+            yield from self.paths(child, path + '/' + name)
 
     def items(self, node=None, path=''):
         """Every (path, auth_id, role, propagate), depth first (extract_acl_node_data)."""
@@ -215,8 +214,7 @@ class AclTree(object):
             for role, propagate in sorted(roles.items()):
                 yield path or '/', auth_id, role, propagate
         for name, child in sorted(node['children'].items()):
-            for item in self.items(child, path + '/' + name):
-                yield item
+            yield from self.items(child, path + '/' + name)
 
 
 class AccessArea(object):

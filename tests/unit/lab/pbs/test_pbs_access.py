@@ -78,7 +78,7 @@ def test_roles_hold_pbs_privileges():
 def alice(pbs_fn, pbs_raw):
     """A user alice@pbs and her token alice@pbs!auto made through the API by the lab's Admin token; returns a
     request function with that token."""
-    status, text, _ = pbs_raw(pbs_fn, 'POST', '/access/users', userid='alice@pbs', password='secret123')
+    status, text, _body = pbs_raw(pbs_fn, 'POST', '/access/users', userid='alice@pbs', password='secret123')
     assert status == 200, text
     status, text, body = pbs_raw(pbs_fn, 'POST', '/access/users/alice@pbs/token/auto')
     assert status == 200, text
@@ -92,7 +92,7 @@ def alice(pbs_fn, pbs_raw):
 
 
 def grant(server, raw, path, auth_id, role, **extra):
-    status, text, _ = raw(server, 'PUT', '/access/acl', path=path, role=role, **dict(extra, **{'auth-id': auth_id}))
+    status, text, _body = raw(server, 'PUT', '/access/acl', path=path, role=role, **dict(extra, **{'auth-id': auth_id}))
     assert status == 200, text
 
 
@@ -102,14 +102,14 @@ def test_secret_is_shown_once(pbs_fn, pbs_raw, alice):
 
 
 def test_a_new_token_can_do_nothing_and_lists_filter_silently(pbs_fn, pbs_raw, alice):
-    status, text, _ = alice('POST', '/config/datastore', name='nope', path='/mnt/datastore/nope')
+    status, text, _body = alice('POST', '/config/datastore', name='nope', path='/mnt/datastore/nope')
     assert (status, text) == (403, 'permission check failed')
     for where in ('/config/datastore', '/admin/datastore', '/config/remote', '/config/sync', '/admin/gc'):
         status, text, body = alice('GET', where)
         assert status == 200 and body['data'] == [], (where, text)
-    status, text, _ = alice('GET', '/config/datastore/store1')
+    status, text, _body = alice('GET', '/config/datastore/store1')
     assert (status, text) == (403, 'permission check failed')
-    status, text, _ = alice('GET', '/admin/datastore/store1/snapshots')
+    status, text, _body = alice('GET', '/admin/datastore/store1/snapshots')
     assert status == 403 and 'missing Datastore.Audit|Datastore.Backup on /datastore/store1' in text
 
 
@@ -123,7 +123,7 @@ def test_acl_grants_what_the_owner_also_has(pbs_fn, pbs_raw, alice):
     status, _text, body = alice('GET', '/admin/datastore/store1/status', verbose=1)
     assert status == 200 and body['data']['total'] > 0
     # DatastoreAudit holds no Datastore.Modify: the token cannot change the datastore
-    status, text, _ = alice('PUT', '/config/datastore/store1', comment='x')
+    status, text, _body = alice('PUT', '/config/datastore/store1', comment='x')
     assert (status, text) == (403, 'permission check failed')
     # the ACL as the token's owner sees it: only the entries of her tokens
     status, _text, body = pbs_raw(pbs_fn, 'GET', '/access/acl')
@@ -134,31 +134,31 @@ def test_acl_grants_what_the_owner_also_has(pbs_fn, pbs_raw, alice):
 
 
 def test_unprivileged_acl_updates_are_refused(pbs_fn, pbs_raw, alice):
-    status, text, _ = alice('PUT', '/access/acl', path='/', role='Admin', **{'auth-id': 'alice@pbs!auto'})
+    status, text, _body = alice('PUT', '/access/acl', path='/', role='Admin', **{'auth-id': 'alice@pbs!auto'})
     assert (status, text) == (400, "Unprivileged API tokens can't set ACL items.")
-    status, text, _ = pbs_raw(pbs_fn, 'PUT', '/access/acl', path='/', role='Admin', **{'auth-id': 'ghost@pbs!x'})
+    status, text, _body = pbs_raw(pbs_fn, 'PUT', '/access/acl', path='/', role='Admin', **{'auth-id': 'ghost@pbs!x'})
     assert (status, text) == (400, 'no such API token.')
-    status, text, _ = pbs_raw(pbs_fn, 'PUT', '/access/acl', path='/nowhere', role='Admin',
-                              **{'auth-id': 'alice@pbs'})
+    status, text, _body = pbs_raw(pbs_fn, 'PUT', '/access/acl', path='/nowhere', role='Admin',
+                                  **{'auth-id': 'alice@pbs'})
     assert (status, text) == (400, "invalid acl path '/nowhere'.")
 
 
 def test_sync_job_needs_backup_on_the_store_and_remote_read_on_remote_store(pbs_fn, pbs_raw, alice):
     pbs_fn.run(pbs_fn.pbs.add_datastore, 'dst1')
-    status, text, _ = pbs_raw(pbs_fn, 'POST', '/config/remote', name='rem1', host='192.0.2.1',
-                              password='x', **{'auth-id': 'sync@pbs'})
+    status, text, _body = pbs_raw(pbs_fn, 'POST', '/config/remote', name='rem1', host='192.0.2.1',
+                                  password='x', **{'auth-id': 'sync@pbs'})
     assert status == 200, text
     job = {'id': 'job1', 'store': 'dst1', 'remote': 'rem1', 'remote-store': 'src1', 'owner': 'alice@pbs!auto'}
     for auth_id in ('alice@pbs', 'alice@pbs!auto'):
         grant(pbs_fn, pbs_raw, '/datastore/dst1', auth_id, 'DatastoreBackup')
-    status, text, _ = alice('POST', '/config/sync', **job)
+    status, text, _body = alice('POST', '/config/sync', **job)
     assert (status, text) == (400, 'permission check failed')  # no Remote.Read yet
     for auth_id in ('alice@pbs', 'alice@pbs!auto'):
         grant(pbs_fn, pbs_raw, '/remote/rem1/src1', auth_id, 'RemoteSyncOperator')
-    status, text, _ = alice('POST', '/config/sync', **job)
+    status, text, _body = alice('POST', '/config/sync', **job)
     assert status == 200, text
     # an owner other than the token itself needs Datastore.Modify too
-    status, text, _ = alice('PUT', '/config/sync/job1', owner='root@pam')
+    status, text, _body = alice('PUT', '/config/sync/job1', owner='root@pam')
     assert (status, text) == (400, 'permission check failed')
     # listing needs Datastore.Audit on the store and Remote.Audit on the remote: Backup alone hides the job
     assert alice('GET', '/config/sync')[2]['data'] == []
@@ -167,9 +167,9 @@ def test_sync_job_needs_backup_on_the_store_and_remote_read_on_remote_store(pbs_
 def test_tasks_of_others_need_sys_audit(pbs_fn, pbs_raw, alice):
     status, _text, body = pbs_raw(pbs_fn, 'POST', '/admin/datastore/store1/gc')
     upid = body['data']
-    status, text, _ = alice('GET', '/nodes/localhost/tasks/{0}/status'.format(upid))
+    status, text, _body = alice('GET', '/nodes/localhost/tasks/{0}/status'.format(upid))
     assert (status, text) == (400, 'task access not allowed')
-    status, _text, _ = pbs_raw(pbs_fn, 'GET', '/nodes/localhost/tasks/{0}/status'.format(upid))
+    status, _text, _body = pbs_raw(pbs_fn, 'GET', '/nodes/localhost/tasks/{0}/status'.format(upid))
     assert status == 200
 
 
@@ -208,5 +208,5 @@ def test_own_permissions_list_only_paths_with_privileges(pbs_fn, pbs_raw, alice)
     status, _text, body = alice('GET', '/access/permissions')
     # propagate=0 on the token's entry: held on /datastore, not below it
     assert body['data'] == {'/datastore': {'Datastore.Audit': False}}
-    status, text, _ = alice('GET', '/access/permissions', **{'auth-id': 'root@pam'})
+    status, text, _body = alice('GET', '/access/permissions', **{'auth-id': 'root@pam'})
     assert (status, text) == (400, 'not allowed to list permissions of root@pam')
