@@ -111,7 +111,10 @@ options:
     description:
       - Proxmox Backup Servers to add as hosts too (group C(proxmox_pbs)), each a dict with C(name), C(api_host) (a
         host or a list tried in order) and the same connection options as O(clusters); C(api_port) defaults to V(8007).
-      - Their host variables are C(proxmox_type) (V(pbs)), C(proxmox_version) and C(proxmox_datastores).
+      - Their host variables are C(proxmox_type) (V(pbs)), C(proxmox_version), C(proxmox_datastores) and
+        C(proxmox_datastores_incomplete), which is null, or a note when the list may be incomplete because the login
+        has no C(Datastore.Audit) on C(/datastore) (Proxmox Backup Server leaves out silently the datastores it may
+        not audit); the note is also given as a warning.
       - An entry may also be the name of a Backup Server of O(estate_file); when this is not set, every Backup Server of
         the estate is listed (none without an estate).
     type: list
@@ -219,6 +222,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConnectionError, ProxmoxError, ProxmoxTLSError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import settings_from_options
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import list_gaps
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.redact import mask_guest_config
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import PluginEstate
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.guests import (
@@ -289,10 +293,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """A Backup Server: its version and datastores (two requests)."""
         client = self._connect(options)
         stores = sorted(item.get('name') for item in client.get('/config/datastore') or [] if item.get('name'))
+        # PBS leaves out silently the datastores the login may not audit: say so rather than report none.
+        incomplete = list_gaps(client, ['datastores']).get('datastores')
+        if incomplete:
+            display.warning('proxfleet.proxmox.proxmox: Backup Server {0}: {1}'.format(client.settings.host, incomplete))
         # PBS answers version '4.0' and release '14': the full version is both.
         answer = client.version()
         version = '.'.join(str(part) for part in (answer.get('version'), answer.get('release')) if part)
-        return {'kind': 'pbs', 'version': version, 'datastores': stores,
+        return {'kind': 'pbs', 'version': version, 'datastores': stores, 'datastores_incomplete': incomplete,
                 'host': client.settings.host, 'url': client.settings.url}
 
     def _text(self, value):
@@ -512,5 +520,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group = self.inventory.add_group(self._sanitize_group_name(self.get_option('group_prefix') + 'pbs'))
         self.inventory.add_host(name, group=group)
         for key, value in (('proxmox_type', 'pbs'), ('proxmox_version', data.get('version')),
-                           ('proxmox_datastores', data.get('datastores') or []), ('ansible_host', data.get('host'))):
+                           ('proxmox_datastores', data.get('datastores') or []),
+                           ('proxmox_datastores_incomplete', data.get('datastores_incomplete')),
+                           ('ansible_host', data.get('host'))):
             self.inventory.set_variable(name, key, wrap_var(value))

@@ -12,6 +12,9 @@ description:
   - Reads the snapshots of one guest in a datastore (and namespace) of a Proxmox Backup Server and returns the
     newest, with its time, size, verification state and protection; null when the guest has none.
   - A datastore or namespace that does not exist is an error.
+  - Needs C(Datastore.Audit) on the datastore (or namespace); with C(Datastore.Backup) alone Proxmox Backup Server
+    shows only the backup groups the login owns, so a null may mean the guest's backups belong to someone else, and
+    the lookup then warns, naming the missing privilege.
 author:
   - proxfleet developers (@proxfleet)
 requirements:
@@ -72,13 +75,15 @@ _raw:
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import latest_snapshot
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import latest_snapshot, snapshot_list_gap
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import client_from_options, lookup_connection
 
 BACKUP_TYPES = ('vm', 'ct', 'host')
+display = Display()
 
 
 def split_term(term, default_type):
@@ -109,4 +114,12 @@ class LookupModule(LookupBase):
             except ProxmoxError as error:
                 raise AnsibleLookupError(error.describe('pbs_latest_backup {0}/{1} in datastore {2!r}'.format(
                     kind, ident, store))) from None
+        if any(result is None for result in results):
+            # A null may only mean that the guest's backups belong to someone else.
+            try:
+                gap = snapshot_list_gap(client, store, ns)
+            except ProxmoxError as error:
+                gap = 'cannot tell whether the snapshot list is complete: {0}'.format(error.describe())
+            if gap:
+                display.warning('pbs_latest_backup: ' + gap)
         return wrap_var(results)

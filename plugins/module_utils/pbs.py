@@ -63,9 +63,51 @@ def datastores(client):
     return client.get('/config/datastore') or []
 
 
+# What each list PBS filters silently needs to be complete: (ACL path, privileges of which one is enough), all of
+# them propagated from that path (src/api2/config/{datastore,remote,sync,verify,prune}.rs list_*).
+LIST_NEEDS = {
+    'datastores': [('/datastore', ('Datastore.Audit',))],
+    'remotes': [('/remote', ('Remote.Audit',))],
+    'sync jobs': [('/datastore', ('Datastore.Audit',)), ('/remote', ('Remote.Audit',))],
+    'verify jobs': [('/datastore', ('Datastore.Audit', 'Datastore.Verify'))],
+    'prune jobs': [('/datastore', ('Datastore.Audit',))],
+}
+
+
+def own_permissions(client, path=None):
+    """{ACL path: {privilege: propagated}} of the logged-in user or token (GET /access/permissions, open to all)."""
+    return client.get('/access/permissions', **({'path': path} if path else {})) or {}
+
+
+def holds(permissions, path, privileges, propagated=False):
+    """Whether one of privileges is held on path (and, with propagated, below it too)."""
+    here = permissions.get(path) or {}
+    return any(name in here and (here[name] or not propagated) for name in privileges)
+
+
+def list_gaps(client, names, permissions=None):
+    """{list name: note} for each list that may be incomplete because PBS leaves out silently what the
+    login may not see; empty when every list is complete."""
+    permissions = own_permissions(client) if permissions is None else permissions
+    gaps = {}
+    for name in names:
+        missing = ['{0} on {1}'.format(' or '.join(privs), path) for path, privs in LIST_NEEDS[name]
+                   if not holds(permissions, path, privs, propagated=True)]
+        if missing:
+            gaps[name] = ('{0} may be incomplete: {1} has no {2} (propagated), and Proxmox Backup Server leaves out '
+                          'silently what it may not see'.format(name, client.settings.auth_id, ', '.join(missing)))
+    return gaps
+
+
 def require_datastore(client, label, option, name, known=None):
     known = known if known is not None else [d.get('name') for d in datastores(client)]
     if name not in known:
+        path = '/datastore/' + name
+        if not holds(own_permissions(client, path), path, ('Datastore.Audit',)):
+            raise ProxmoxConfigError(
+                '{0}: {1}: datastore {2!r} is not in the list {3} may see: it has no Datastore.Audit on {4}, so '
+                'Proxmox Backup Server leaves it out whether it exists or not; grant it there (see the privileges in '
+                'docs/privileges.md)'.format(label, option, name, client.settings.auth_id, path))
         raise ProxmoxConfigError('{0}: {1}: datastore {2!r} does not exist on this Proxmox Backup Server (it has: {3})'.format(
             label, option, name, ', '.join(sorted(known)) or 'none'))
 
@@ -73,6 +115,12 @@ def require_datastore(client, label, option, name, known=None):
 def require_remote(client, label, name):
     known = _names(client, '/config/remote')
     if name not in known:
+        path = '/remote/' + name
+        if not holds(own_permissions(client, path), path, ('Remote.Audit',)):
+            raise ProxmoxConfigError(
+                '{0}: remote {1!r} is not in the list {2} may see: it has no Remote.Audit on {3}, so Proxmox Backup '
+                'Server leaves it out whether it exists or not; grant it there'.format(
+                    label, name, client.settings.auth_id, path))
         raise ProxmoxConfigError('{0}: remote {1!r} does not exist (remotes: {2}); create it first with '
                                  'proxfleet.proxmox.pbs_remote'.format(label, name, ', '.join(known) or 'none'))
 
@@ -397,6 +445,11 @@ def server_info(client, only=None):
         entry.update(datastore_usage(client, name))
         stores.append(entry)
     if only and not stores:
+        path = '/datastore/' + only
+        if not holds(own_permissions(client, path), path, ('Datastore.Audit',)):
+            raise ProxmoxConfigError('datastore {0!r} is not visible to {1}: it has no Datastore.Audit on {2}, so '
+                                     'Proxmox Backup Server leaves it out whether it exists or not'.format(
+                                         only, client.settings.auth_id, path))
         raise ProxmoxConfigError('datastore {0!r} does not exist on this Proxmox Backup Server'.format(only))
     jobs = {}
     for job_type, (path, _names) in JOB_TYPES.items():
@@ -405,7 +458,17 @@ def server_info(client, only=None):
         jobs[job_type] = [dict(j) for j in client.get('/config/' + path, **params) or []
                           if not only or j.get('store') == only]
     remotes = [dict((k, v) for k, v in r.items() if k != 'password') for r in client.get('/config/remote') or []]
-    return {'version': version, 'datastores': stores, 'remotes': remotes, 'jobs': jobs}
+    gaps = list_gaps(client, ['datastores', 'remotes', 'sync jobs', 'verify jobs', 'prune jobs'])
+    if 'datastores' in gaps:
+        # Datastores the login sees a trace of (GET /admin/datastore: Datastore.Backup, or a privilege on a
+        # namespace) but may not audit: name them.
+        listed = set(s['name'] for s in stores)
+        hidden = sorted(item.get('store') for item in client.get('/admin/datastore') or []
+                        if item.get('store') not in listed and (not only or item.get('store') == only))
+        if hidden:
+            gaps['datastores'] += ' (without Datastore.Audit: {0})'.format(', '.join(hidden))
+    return {'version': version, 'datastores': stores, 'remotes': remotes, 'jobs': jobs,
+            'incomplete': [gaps[name] for name in sorted(gaps)]}
 
 
 def snapshot_entry(store, ns, item):
@@ -442,6 +505,17 @@ def snapshots(client, store, ns=None, backup_type=None, backup_id=None):
     out = [snapshot_entry(store, ns, item) for item in items]
     out.sort(key=lambda s: (s['backup_time'], s['backup_type'], s['backup_id']), reverse=True)
     return out
+
+
+def snapshot_list_gap(client, store, ns=None):
+    """A note when a snapshot list of store (and ns) holds only the login's own groups: without Datastore.Audit
+    there, Proxmox Backup Server lists with Datastore.Backup the groups the login owns and leaves out the others
+    silently (src/api2/admin/datastore.rs list_snapshots); None when the list is complete."""
+    path = '/datastore/{0}{1}'.format(store, '/' + ns if ns else '')
+    if holds(own_permissions(client, path), path, ('Datastore.Audit',)):
+        return None
+    return ('snapshots of {0} may be incomplete: {1} has no Datastore.Audit on {0}, so Proxmox Backup Server lists '
+            'only the backup groups it owns'.format(path, client.settings.auth_id))
 
 
 def latest_snapshot(client, store, backup_type, backup_id, ns=None):

@@ -15,7 +15,10 @@ description:
     and prune jobs.
   - The deduplication factor is the last garbage collection's logical index data over the bytes of the unique
     chunks on disk; it is null until a garbage collection has run.
-  - Needs C(Datastore.Audit) on C(/datastore) and C(Remote.Audit) on C(/remote).
+  - Needs C(Datastore.Audit) on C(/datastore) and C(Remote.Audit) on C(/remote) to see everything. Proxmox Backup
+    Server leaves out silently the datastores, remotes and jobs a login may not see; the module then says so in
+    RV(incomplete) and in a warning, naming the privilege and path that are missing, instead of reporting an empty
+    list as if there were nothing.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
@@ -109,6 +112,19 @@ remotes:
       auth-id: sync@pbs!offsite
       fingerprint: "64:d3:ff:3a:50:38:53:5a:9b:...:0e"
       comment: second site
+incomplete:
+  description:
+    - One note per list (datastores, remotes, sync / verify / prune jobs) that may be incomplete because the login
+      lacks, propagated from C(/datastore) or C(/remote), the privilege Proxmox Backup Server filters that list by.
+      Datastores the login sees a trace of without C(Datastore.Audit) are named. Empty when every list is complete.
+    - Each note is also given as a warning.
+  returned: success
+  type: list
+  elements: str
+  version_added: 0.1.0
+  sample:
+    - "datastores may be incomplete: audit@pbs!ansible has no Datastore.Audit on /datastore (propagated), and Proxmox
+      Backup Server leaves out silently what it may not see (without Datastore.Audit: backups)"
 jobs:
   description: The jobs by type (V(sync), V(verify), V(prune)), each a list of configurations as the API gives them.
   returned: success
@@ -133,7 +149,10 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import serve
 
 
 def run(module):
-    return server_info(module.client, module.params.get('datastore'))
+    result = server_info(module.client, module.params.get('datastore'))
+    for note in result['incomplete']:
+        module.warn(note)
+    return result
 
 
 def main():

@@ -12,7 +12,9 @@ version_added: 0.1.0
 description:
   - Lists the snapshots of one namespace of a datastore, newest first, optionally of one backup type and guest,
     with size, owner, verification state and protection.
-  - Needs C(Datastore.Audit) on the datastore (or C(Datastore.Backup) to see only the groups one owns).
+  - Needs C(Datastore.Audit) on the datastore (or C(Datastore.Backup) to see only the groups one owns). With
+    C(Datastore.Backup) alone Proxmox Backup Server leaves out silently the groups of other owners; the module then
+    says so in RV(incomplete) and in a warning.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:
@@ -110,16 +112,28 @@ snapshots:
       description: The snapshot's files.
       type: list
       elements: str
+incomplete:
+  description:
+    - A note when the list holds only the login's own backup groups (no C(Datastore.Audit) on the datastore or
+      namespace), naming the missing privilege and path; empty when the list is complete. Also given as a warning.
+  returned: success
+  type: list
+  elements: str
+  version_added: 0.1.0
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import snapshots
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import snapshot_list_gap, snapshots
 
 
 def run(module):
     params = module.params
-    return {'snapshots': snapshots(module.client, params['datastore'], params.get('ns'), params.get('backup_type'),
-                                   params.get('backup_id'))}
+    found = snapshots(module.client, params['datastore'], params.get('ns'), params.get('backup_type'),
+                      params.get('backup_id'))
+    gap = snapshot_list_gap(module.client, params['datastore'], params.get('ns'))
+    if gap:
+        module.warn(gap)
+    return {'snapshots': found, 'incomplete': [gap] if gap else []}
 
 
 def main():

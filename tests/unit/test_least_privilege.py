@@ -54,3 +54,18 @@ def test_one_level_of_a_row():
     read, write = privileges_row('pve_firewall_options')
     assert acl_grants(read + ';' + write, level='vnet', zone='z1', vnet='v1') == {
         '/sdn/zones/z1/v1': {'SDN.Audit', 'SDN.Allocate'}}
+
+
+def test_the_pbs_rows():
+    from tests.integration.least_privilege_pbs import pbs_grants, smallest_roles
+    assert pbs_grants('pbs_info') == {'/datastore': {'Datastore.Audit'}, '/remote': {'Remote.Audit'}}
+    # pbs_job: one part per job type, and the conditional privileges only when asked for
+    assert pbs_grants('pbs_job', ('prune',), store='s') == {'/datastore/s': {'Datastore.Audit', 'Datastore.Modify'}}
+    sync = pbs_grants('pbs_job', ('sync', 'remove_vanished', 'other_owner'), store='s', remote='r', remote_store='x')
+    assert sync['/datastore/s'] == {'Datastore.Audit', 'Datastore.Backup', 'Datastore.Prune', 'Datastore.Modify'}
+    assert sync['/remote/r/x'] == {'Remote.Read'}
+    # the inventory's PBS part only
+    assert pbs_grants('proxmox') == {'/datastore': {'Datastore.Audit'}}
+    # fixed roles: the exact pair rather than DatastoreAdmin; Admin only for Datastore.Allocate
+    assert smallest_roles({'Datastore.Audit', 'Datastore.Backup'}) == ['DatastoreAudit', 'DatastoreBackup']
+    assert smallest_roles({'Datastore.Allocate'}) == ['Admin']

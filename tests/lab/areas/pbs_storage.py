@@ -130,7 +130,9 @@ class PbsStorageArea(object):
         elif pbs.login(username, password) is None:
             raise refused
         datastore = pbs.datastores.get(store.get('datastore'))
-        if datastore is None:
+        # PBSPlugin looks for it in GET /admin/datastore, which lists only what the login may see there.
+        visible = set(item['store'] for item in pbs._admin_ds_list({}, username))
+        if datastore is None or datastore.name not in visible:
             raise die("{0}: Cannot find datastore '{1}', check permissions and existence!".format(
                 sid, store.get('datastore')))
         return pbs, datastore

@@ -10,6 +10,7 @@ no snapshot refers to and records its status. Usage and deduplication follow fro
 import re
 
 from . import specs
+from .access import NS_PRIVS_OK, ns_acl_path
 from .model import PbsError, ns_depth, ns_within, prune_marks, rfc3339
 
 GC_EMPTY = {'index-file-count': 0, 'index-data-bytes': 0, 'disk-bytes': 0, 'disk-chunks': 0, 'removed-bytes': 0,
@@ -48,6 +49,7 @@ class AdminArea(object):
     def _routes_admin(self):
         base = '/admin/datastore/{store}'
         return [
+            ('GET', '/admin/datastore', self._admin_ds_list),
             ('POST', '/admin/sync/{id}/run', self._run_sync),
             ('POST', '/admin/verify/{id}/run', self._run_verify),
             ('POST', '/admin/prune/{id}/run', self._run_prune),
@@ -68,13 +70,46 @@ class AdminArea(object):
 
     # --------------------------------------------------------------- status
 
-    def _ds_status(self, values, _auth):
+    def _admin_ds_list(self, _values, auth):
+        """src/api2/admin/datastore.rs get_datastore_list: stores with Datastore.Audit or Datastore.Backup, or a
+        privilege on a namespace below (then without comment); the others are silently left out."""
+        out = []
+        for name in sorted(self.datastores):
+            path = '/datastore/' + name
+            allowed = bool(self.privs(auth, path) & {'Datastore.Audit', 'Datastore.Backup'})
+            if allowed or self.any_privs_below(auth, path, NS_PRIVS_OK):
+                item = {'store': name, 'backend-type': 'filesystem'}
+                config = self.datastores[name].config
+                if allowed and config.get('comment'):
+                    item['comment'] = config['comment']
+                if config.get('maintenance-mode'):
+                    item['maintenance'] = config['maintenance-mode']
+                out.append(item)
+        return out
+
+    @staticmethod
+    def owns(owner, auth):
+        """PBS's check_backup_owner: the owner itself, or the user of the owning token."""
+        return owner == auth or ('!' in owner and owner.partition('!')[0] == auth)
+
+    def _ds_status(self, values, auth):
+        """src/api2/admin/datastore.rs status: usage with Datastore.Audit or .Backup, counts only with .Read
+        or a privilege below (of the caller's groups without .Audit), 403 otherwise."""
+        path = '/datastore/' + values['store']
+        privs = self.privs(auth, path)
+        stats = bool(privs & {'Datastore.Audit', 'Datastore.Backup'})
+        if not stats and 'Datastore.Read' not in privs and not self.any_privs_below(auth, path, NS_PRIVS_OK):
+            raise PbsError('permission check failed', 403)
         store = self._store(values['store'])
-        out = store.status()
+        out = store.status() if stats else {'total': 0, 'used': 0, 'avail': 0}
         out['backend-type'] = 'filesystem'
         if values.get('verbose'):
-            out['gc-status'] = dict(store.gc or GC_EMPTY)
-            out['counts'] = store.counts()
+            if stats:
+                out['gc-status'] = dict(store.gc or GC_EMPTY)
+            if 'Datastore.Audit' in privs:
+                out['counts'] = store.counts()
+            else:
+                out['counts'] = store.counts(lambda snap: self.owns(snap.owner, auth))
         return out
 
     def _gc_item(self, store):
@@ -94,9 +129,11 @@ class AdminArea(object):
     def _gc_read(self, values, _auth):
         return self._gc_item(self._store(values['store']))
 
-    def _gc_list(self, values, _auth):
+    def _gc_list(self, values, auth):
+        # Datastore.Audit or Datastore.Modify per datastore (the PBS 4 schema's words), the others left out
         names = [values['store']] if values.get('store') else sorted(self.datastores)
-        return [self._gc_item(self._store(name)) for name in names]
+        return [self._gc_item(self._store(name)) for name in names
+                if self.privs(auth, '/datastore/' + name) & {'Datastore.Audit', 'Datastore.Modify'}]
 
     def _gc_start(self, values, auth):
         store = self._store(values['store'])
@@ -132,40 +169,57 @@ class AdminArea(object):
 
     # ------------------------------------------------------- snapshots, groups
 
-    def _snapshots(self, values, _auth):
+    def _snapshots(self, values, auth):
+        # list_snapshots: Datastore.Audit for every group, Datastore.Backup for the caller's own groups
+        limited = self.check_ns_privs_full(auth, values['store'], values.get('ns', ''), ['Datastore.Audit'],
+                                           ['Datastore.Backup'])
         store = self._store(values['store'])
         self._ns_exists(store, values.get('ns', ''))
         snaps = store.select(values.get('ns', ''), 0, values.get('backup-type'), values.get('backup-id'))
-        return [s.item() for s in snaps]
+        return [s.item() for s in snaps if not limited or self.owns(s.owner, auth)]
 
-    def _snapshot_delete(self, values, _auth):
+    def _check_owner(self, limited, owner, auth):
+        if limited and not self.owns(owner, auth):
+            raise PbsError('backup owner check failed ({0} != {1})'.format(auth, owner))
+
+    def _snapshot_delete(self, values, auth):
+        limited = self.check_ns_privs_full(auth, values['store'], values.get('ns', ''), ['Datastore.Modify'],
+                                           ['Datastore.Prune'])
         store = self._store(values['store'])
         key = (values.get('ns', ''), values['backup-type'], values['backup-id'], values['backup-time'])
         snap = store.snapshots.get(key)
         if snap is None:
             raise PbsError('backup dir {0} does not exist'.format(
                 '{0}/{1}/{2}'.format(key[1], key[2], rfc3339(key[3]))), 404)
+        self._check_owner(limited, snap.owner, auth)
         if snap.protected:
             raise PbsError('cannot remove protected snapshot')
         del store.snapshots[key]
         return None
 
-    def _groups(self, values, _auth):
+    def _groups(self, values, auth):
+        limited = self.check_ns_privs_full(auth, values['store'], values.get('ns', ''), ['Datastore.Audit'],
+                                           ['Datastore.Backup'])
         store = self._store(values['store'])
         self._ns_exists(store, values.get('ns', ''))
         out = []
         for (_ns, kind, ident), snaps in sorted(store.groups(store.select(values.get('ns', ''), 0)).items()):
             last = max(snaps, key=lambda s: s.backup_time)
+            if limited and not self.owns(last.owner, auth):
+                continue
             out.append({'backup-type': kind, 'backup-id': ident, 'last-backup': last.backup_time,
                         'backup-count': len(snaps), 'files': sorted(last.files), 'owner': last.owner})
         return out
 
-    def _group_delete(self, values, _auth):
+    def _group_delete(self, values, auth):
+        limited = self.check_ns_privs_full(auth, values['store'], values.get('ns', ''), ['Datastore.Modify'],
+                                           ['Datastore.Prune'])
         store = self._store(values['store'])
         group = (values.get('ns', ''), values['backup-type'], values['backup-id'])
         snaps = [s for s in store.snapshots.values() if s.group == group]
         if not snaps:
             raise PbsError('group {0}/{1} does not exist'.format(group[1], group[2]), 404)
+        self._check_owner(limited, snaps[0].owner, auth)
         for snap in snaps:
             if not snap.protected:
                 del store.snapshots[snap.key]
@@ -180,16 +234,31 @@ class AdminArea(object):
         if ns and ns not in store.namespaces:
             raise PbsError("namespace '{0}' does not exist".format(ns), 404)
 
-    def _ns_list(self, values, _auth):
+    def _ns_list(self, values, auth):
+        """src/api2/admin/namespace.rs list_namespaces: the namespaces the caller has any of NS_PRIVS_OK on, 403
+        when that is none and the parent is not accessible either."""
         store = self._store(values['store'])
         parent = values.get('parent', '')
+        parent_access = bool(self.privs(auth, ns_acl_path(store.name, parent)) & NS_PRIVS_OK)
+        if parent and parent not in store.namespaces and not parent_access:
+            raise PbsError('permission check failed', 403)
         self._ns_exists(store, parent)
         depth = values.get('max-depth', 7)
-        return [{'ns': ns} for ns in sorted(store.namespaces) if ns_within(ns, parent, depth)]
+        out = [{'ns': ns} for ns in sorted(store.namespaces) if ns_within(ns, parent, depth)
+               and self.privs(auth, ns_acl_path(store.name, ns)) & NS_PRIVS_OK]
+        if not out and not parent_access:
+            raise PbsError('permission check failed', 403)
+        return out
 
-    def _ns_create(self, values, _auth):
-        store = self._store(values['store'])
+    def _ns_modify_access(self, auth, store, ns):
+        """hierarchy.rs check_ns_modification_privs: Datastore.Modify on the namespace's parent."""
+        parent = ns.rpartition('/')[0]
+        self.check_ns_privs_full(auth, store, parent, ['Datastore.Modify'])
+
+    def _ns_create(self, values, auth):
         parent = values.get('parent', '')
+        self._ns_modify_access(auth, values['store'], '{0}/{1}'.format(parent, values['name']).strip('/'))
+        store = self._store(values['store'])
         if parent and parent not in store.namespaces:
             raise PbsError("cannot create new namespace, parent {0} doesn't already exists".format(parent))
         child = '{0}/{1}'.format(parent, values['name']) if parent else values['name']
@@ -199,11 +268,12 @@ class AdminArea(object):
         store.namespaces.add(child)
         return child
 
-    def _ns_delete(self, values, _auth):
+    def _ns_delete(self, values, auth):
         store = self._store(values['store'])
         ns = values['ns']
         if not ns:
             raise PbsError('cannot remove root namespace')
+        self._ns_modify_access(auth, store.name, ns)
         self._ns_exists(store, ns)
         delete_groups = values.get('delete-groups', False)
         if delete_groups:
@@ -240,6 +310,8 @@ class AdminArea(object):
         return removed
 
     def _prune_datastore(self, values, auth):
+        self.check_privs(auth, ns_acl_path(values['store'], values.get('ns', '')),
+                         ['Datastore.Modify', 'Datastore.Prune'], partial=True)
         store = self._store(values['store'])
         keep = dict((k, values[k]) for k in specs.KEEP_NAMES if k in values)
         ns = values.get('ns', '')
@@ -253,6 +325,7 @@ class AdminArea(object):
 
     def _run_prune(self, values, auth):
         job = self._job_lookup('prune', values['id'])
+        self.check_job_access('prune', auth, job, write=True)
         store = self._store(job['store'])
         ns = job.get('ns', '')
         keep = dict((k, job[k]) for k in specs.KEEP_NAMES if k in job)
@@ -290,6 +363,9 @@ class AdminArea(object):
             raise PbsError('verification failed - please check the log for details')
 
     def _verify_datastore(self, values, auth):
+        # verify: Datastore.Verify for anything, Datastore.Backup for the caller's own groups
+        limited = self.check_ns_privs_full(auth, values['store'], values.get('ns', ''), ['Datastore.Verify'],
+                                           ['Datastore.Backup'])
         store = self._store(values['store'])
         ns = values.get('ns', '')
         self._ns_exists(store, ns)
@@ -308,6 +384,11 @@ class AdminArea(object):
             worker_id = '{0}:{1}'.format(store.name, ns_path(ns)) if ns else store.name
         else:
             raise PbsError('parameters do not specify a backup group or snapshot')
+        if limited and worker_type != 'verify':
+            for snap in snaps[:1]:
+                self._check_owner(limited, snap.owner, auth)
+        elif limited:
+            snaps = [snap for snap in snaps if self.owns(snap.owner, auth)]
 
         def work(task):
             self.verify(store, task, snaps, values.get('ignore-verified', True), values.get('outdated-after'))
@@ -315,6 +396,7 @@ class AdminArea(object):
 
     def _run_verify(self, values, auth):
         job = self._job_lookup('verification', values['id'])
+        self.check_job_access('verification', auth, job, write=True)
         store = self._store(job['store'])
         ns = job.get('ns', '')
 
@@ -347,6 +429,7 @@ class AdminArea(object):
     def _run_sync(self, values, auth):
         job_id = values['id']
         job = self._job_lookup('sync', job_id)
+        self.check_job_access('sync', auth, job, write=True)
         if not job.get('remote') and job['store'] == job['remote-store']:
             raise PbsError("can't sync to same datastore")
         worker_id = '{0}:{1}:{2}:{3}:{4}'.format(job.get('remote') or '-', job['remote-store'], job['store'],
@@ -368,15 +451,25 @@ class AdminArea(object):
                 dst_name, 'to' if push else 'from', job.get('remote') or 'local', src_name))
             # pulled snapshots belong to the job's owner (root@pam by default); pushed ones to the remote's user
             owner = remote_auth if push else job.get('owner') or 'root@pam'
-            self._sync(task, job, src, src_ns, dst, dst_ns, owner)
+            keep = None
+            if job.get('remote') and not push:
+                # The remote answers with what the remote's auth id may see there: every group with
+                # Datastore.Audit, its own groups with Datastore.Backup (list_groups), 403 otherwise.
+                limited = source.check_ns_privs_full(remote_auth, src_name, src_ns, ['Datastore.Audit'],
+                                                     ['Datastore.Backup'])
+                if limited:
+                    def keep(snap):
+                        return source.owns(snap.owner, remote_auth)
+            self._sync(task, job, src, src_ns, dst, dst_ns, owner, keep)
         return self.start_task('syncjob', worker_id, auth, work)
 
-    def _sync(self, task, job, src, src_ns, dst, dst_ns, owner):
+    def _sync(self, task, job, src, src_ns, dst, dst_ns, owner, keep=None):
         if src_ns and src_ns not in src.namespaces:
             raise PbsError("namespace '{0}' does not exist".format(src_ns))
         if dst_ns and dst_ns not in dst.namespaces:
             raise PbsError("namespace '{0}' does not exist".format(dst_ns))
-        snaps = [s for s in src.select(src_ns, job.get('max-depth')) if _group_filter_match(job.get('group-filter'), s)]
+        snaps = [s for s in src.select(src_ns, job.get('max-depth')) if _group_filter_match(job.get('group-filter'), s)
+                 and (keep is None or keep(s))]
         groups = src.groups(snaps)
         copied = removed = 0
         for group, members in sorted(groups.items()):

@@ -9,6 +9,7 @@ removes its jobs unless `keep-job-configs`.
 import uuid
 
 from . import specs
+from .access import ns_acl_path
 from .model import Datastore, PbsError, digest_of, param_error
 
 SECTION = {'sync': 'sync', 'verification': 'verification', 'prune': 'prune'}
@@ -75,9 +76,11 @@ class ConfigArea(object):
     def _ds_item(self, name):
         return dict(self.datastores[name].config, name=name)
 
-    def _ds_list(self, _values, _auth):
+    def _ds_list(self, _values, auth):
         from .server import Answer
-        return Answer([self._ds_item(n) for n in sorted(self.datastores)], digest=self.datastore_digest())
+        # src/api2/config/datastore.rs list_datastores: only those with Datastore.Audit, silently
+        names = [n for n in sorted(self.datastores) if 'Datastore.Audit' in self.privs(auth, '/datastore/' + n)]
+        return Answer([self._ds_item(n) for n in names], digest=self.datastore_digest())
 
     def _ds_read(self, values, _auth):
         from .server import Answer
@@ -156,9 +159,11 @@ class ConfigArea(object):
         item['name'] = name
         return item
 
-    def _remote_list(self, _values, _auth):
+    def _remote_list(self, _values, auth):
         from .server import Answer
-        return Answer([self._remote_item(n) for n in sorted(self.remotes)], digest=self.remote_digest())
+        # src/api2/config/remote.rs list_remotes: only those with Remote.Audit, silently
+        names = [n for n in sorted(self.remotes) if 'Remote.Audit' in self.privs(auth, '/remote/' + n)]
+        return Answer([self._remote_item(n) for n in names], digest=self.remote_digest())
 
     def _remote_lookup(self, name):
         if name not in self.remotes:
@@ -206,10 +211,59 @@ class ConfigArea(object):
             raise PbsError("no such {0} '{1}'".format(SECTION[kind], job_id))
         return self.jobs[kind][job_id]
 
+    # ------------------------------------------------- job permissions
+
+    def sync_read_access(self, auth, job):
+        """src/api2/config/sync.rs check_sync_job_read_access."""
+        if 'Datastore.Audit' not in self.privs(auth, ns_acl_path(job['store'], job.get('ns'))):
+            return False
+        if job.get('remote'):
+            return 'Remote.Audit' in self.privs(auth, '/remote/' + job['remote'])
+        return 'Datastore.Audit' in self.privs(auth, '/datastore/' + job['remote-store'])
+
+    def sync_modify_access(self, auth, job):
+        """src/api2/config/sync.rs check_sync_job_modify_access (pull jobs)."""
+        privs = self.privs(auth, ns_acl_path(job['store'], job.get('ns')))
+        if 'Datastore.Backup' not in privs:
+            return False
+        if job.get('remove-vanished') and 'Datastore.Prune' not in privs:
+            return False
+        owner = job.get('owner')
+        if owner:
+            correct_owner = owner == auth or ('!' in owner and '!' not in auth and owner.partition('!')[0] == auth)
+        else:
+            correct_owner = auth == 'root@pam'
+        if not correct_owner and 'Datastore.Modify' not in privs:
+            return False
+        if job.get('remote'):
+            return 'Remote.Read' in self.privs(auth, '/remote/{0}/{1}'.format(job['remote'], job['remote-store']))
+        return True
+
+    def job_visible(self, kind, auth, job):
+        """Whether a list shows the job (config/{sync,verify,prune}.rs list_*)."""
+        if kind == 'sync':
+            return self.sync_read_access(auth, job)
+        wanted = {'Datastore.Audit', 'Datastore.Verify'} if kind == 'verification' else {'Datastore.Audit'}
+        return bool(self.privs(auth, ns_acl_path(job['store'], job.get('ns'))) & wanted)
+
+    def check_job_access(self, kind, auth, job, write):
+        """The check a read or a write of one job makes (read_*, create_*, update_*, delete_*, run_*)."""
+        path = ns_acl_path(job.get('store', ''), job.get('ns'))
+        if kind == 'sync':
+            allowed = self.sync_modify_access(auth, job) if write else self.sync_read_access(auth, job)
+            if not allowed:
+                raise PbsError('permission check failed')
+        elif kind == 'verification':
+            self.check_privs(auth, path, ['Datastore.Verify'] if write else ['Datastore.Audit', 'Datastore.Verify'],
+                             partial=True)
+        else:
+            self.check_privs(auth, path, ['Datastore.Modify'] if write else ['Datastore.Audit'], partial=True)
+
     def _job_lister(self, kind):
-        def handler(values, _auth):
+        def handler(values, auth):
             from .server import Answer
-            items = [self._job_item(kind, j) for j in sorted(self.jobs[kind])]
+            items = [self._job_item(kind, j) for j in sorted(self.jobs[kind])
+                     if self.job_visible(kind, auth, self.jobs[kind][j])]
             if kind == 'sync':
                 direction = values.get('sync-direction', 'pull')
                 if direction != 'all':
@@ -218,9 +272,9 @@ class ConfigArea(object):
         return handler
 
     def _job_reader(self, kind):
-        def handler(values, _auth):
+        def handler(values, auth):
             from .server import Answer
-            self._job_lookup(kind, values['id'])
+            self.check_job_access(kind, auth, self._job_lookup(kind, values['id']), write=False)
             return Answer(self._job_item(kind, values['id']), digest=self.job_digest(kind))
         return handler
 
@@ -235,9 +289,10 @@ class ConfigArea(object):
                         entry[key], entry[key].count('/') + 1, depth))
 
     def _job_creator(self, kind):
-        def handler(values, _auth):
+        def handler(values, auth):
             entry = {}
             self._apply(entry, values, skip=('id',))
+            self.check_job_access(kind, auth, entry, write=True)
             self._check_job(kind, entry)
             if values['id'] in self.jobs[kind]:
                 raise param_error('id', "job '{0}' already exists.".format(values['id']))
@@ -246,19 +301,24 @@ class ConfigArea(object):
         return handler
 
     def _job_updater(self, kind):
-        def handler(values, _auth):
+        def handler(values, auth):
             self._check_digest(values, self.job_digest(kind))
             entry = dict(self._job_lookup(kind, values['id']))
+            if kind != 'sync':
+                self.check_job_access(kind, auth, entry, write=True)
             self._apply(entry, values, skip=('id',))
+            self.check_job_access(kind, auth, entry, write=True)
             self._check_job(kind, entry)
             self.jobs[kind][values['id']] = entry
             return None
         return handler
 
     def _job_deleter(self, kind):
-        def handler(values, _auth):
+        def handler(values, auth):
             self._check_digest(values, self.job_digest(kind))
-            if self.jobs[kind].pop(values['id'], None) is None:
+            if values['id'] not in self.jobs[kind]:
                 raise PbsError("job '{0}' does not exist.".format(values['id']), 404)
+            self.check_job_access(kind, auth, self.jobs[kind][values['id']], write=True)
+            del self.jobs[kind][values['id']]
             return None
         return handler

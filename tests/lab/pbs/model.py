@@ -228,11 +228,12 @@ class Datastore(object):
         used = self.used()
         return {'total': self.capacity, 'used': used, 'avail': max(self.capacity - used, 0)}
 
-    def counts(self):
+    def counts(self, keep=None):
+        """Groups and snapshots per backup type (of the snapshots keep(snapshot) accepts, when given)."""
         out = {}
         for kind in ('ct', 'host', 'vm'):
-            groups = set(s.group for s in self.snapshots.values() if s.backup_type == kind)
-            snaps = [s for s in self.snapshots.values() if s.backup_type == kind]
+            snaps = [s for s in self.snapshots.values() if s.backup_type == kind and (keep is None or keep(s))]
+            groups = set(s.group for s in snaps)
             if snaps:
                 out[kind] = {'groups': len(groups), 'snapshots': len(snaps)}
         return out

@@ -37,6 +37,8 @@ class PbsInstance(object):
         self.pbs.task_delay = task_delay
         self.token_id = '{0}!{1}'.format(USER, TOKEN_NAME)
         self.token_secret = self.pbs.add_token(USER, TOKEN_NAME, comment='proxfleet lab')
+        # A token holds nothing until an ACL grants it: the lab grants its own token what an admin would.
+        self.pbs.grant('/', self.token_id, 'Admin')
         for store in datastores:
             self.pbs.add_datastore(store)
         self.fingerprint = None

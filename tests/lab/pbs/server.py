@@ -24,6 +24,7 @@ import uuid
 from aiohttp import web
 
 from . import specs
+from .access import AccessArea
 from .admin import AdminArea
 from .config import ConfigArea
 from .model import Datastore, PbsError, Snapshot, Task, chunk_digest, unescape_unit
@@ -41,8 +42,9 @@ class Answer(object):
         self.attrs = attrs
 
 
-class FakePbs(ConfigArea, AdminArea):
-    """One PBS: root@pam with a password, datastores, remotes, jobs, tasks; `instances` finds running ones by address."""
+class FakePbs(ConfigArea, AdminArea, AccessArea):
+    """One PBS: root@pam with a password, users, API tokens, ACLs, datastores, remotes, jobs, tasks; `instances`
+    finds running ones by address."""
 
     instances = {}
 
@@ -55,6 +57,7 @@ class FakePbs(ConfigArea, AdminArea):
         self.repoid = secrets.token_hex(4)
         self.users = {user: {'password': self.password, 'enable': True, 'expire': 0}}
         self.tokens = {}
+        self._init_access()
         self.tickets = {}
         self.tasks = {}
         self.task_counter = 0
@@ -109,7 +112,8 @@ class FakePbs(ConfigArea, AdminArea):
         self.users[userid] = {'password': password, 'enable': True, 'expire': 0}
 
     def add_token(self, userid, name, comment=None, secret=None):
-        """An API token of userid; returns its secret."""
+        """An API token of userid; returns its secret. Like every token it holds no privilege until an ACL entry
+        grants one (grant())."""
         secret = secret or str(uuid.uuid4())
         self.tokens['{0}!{1}'.format(userid, name)] = {'secret': secret, 'comment': comment, 'enable': True,
                                                        'expire': 0}
@@ -183,7 +187,7 @@ class FakePbs(ConfigArea, AdminArea):
             ('PUT', '/access/users/{userid}/token/{token-name}', self._token_update),
             ('DELETE', '/access/users/{userid}/token/{token-name}', self._token_delete),
         ]
-        routes += self._routes_config() + self._routes_admin()
+        routes += self._routes_access() + self._routes_config() + self._routes_admin()
         table = []
         for method, template, handler in routes:
             spec = specs.SPECS[(method, template)]
@@ -233,6 +237,8 @@ class FakePbs(ConfigArea, AdminArea):
                 auth_id = None
             else:
                 auth_id = self._authenticate(request)
+            # The method's declared permission is checked before its parameters are read (proxmox-rest-server).
+            self.check_permission(request.method, template, path_params, auth_id)
             raw = await self._params(request)
             raw.update(path_params)
             values, errors = specs.check(spec, raw)
@@ -277,12 +283,13 @@ class FakePbs(ConfigArea, AdminArea):
             return
         task.finish(None, self.now())
 
-    def _task_status(self, values, _auth):
+    def _task_status(self, values, auth):
+        parts = values['upid'].split(':')
+        self.check_task_access(auth, parts[8])
         task = self.tasks.get(values['upid'])
         if task is not None:
             return task.status()
         # PBS answers any well-formed UPID: a task it has no record of stopped with an unknown state
-        parts = values['upid'].split(':')
         user, _sep, token = parts[8].partition('!')
         out = {'upid': values['upid'], 'node': parts[1], 'pid': int(parts[2], 16), 'pstart': int(parts[3], 16),
                'starttime': int(parts[5], 16), 'type': parts[6], 'user': user, 'status': 'stopped',
@@ -293,9 +300,10 @@ class FakePbs(ConfigArea, AdminArea):
             out['tokenid'] = token
         return out
 
-    def _task_log(self, values, _auth):
+    def _task_log(self, values, auth):
         """As PBS reads a task log: lines numbered from 1, `start` skips the lines numbered below it, `limit` 0
         reads to the end; `download` is the whole log as text, alone."""
+        self.check_task_access(auth, values['upid'].split(':')[8])
         task = self.tasks.get(values['upid'])
         if task is None:
             raise PbsError('No such file or directory (os error 2)')

@@ -89,6 +89,12 @@ KEEP_NAMES = ('keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-mon
 KEEP = dict((name, i(minimum=1)) for name in KEEP_NAMES)
 TOKEN_NAME = s(pattern='^' + SAFE_ID + '$')
 SYNC_DIRECTION = s(enum=['pull', 'push'], default='pull')
+ACL_PATH = s(pattern=r'^(?:/|(?:/{0})+)$'.format(SAFE_ID), min_length=1, max_length=128)
+# pbs-api-types' Role enum (PBS 4 adds the push-sync roles)
+ROLE = s(enum=['Admin', 'Audit', 'NoAccess', 'DatastoreAdmin', 'DatastoreReader', 'DatastoreBackup',
+               'DatastorePowerUser', 'DatastoreAudit', 'RemoteAudit', 'RemoteAdmin', 'RemoteSyncOperator',
+               'RemoteSyncPushOperator', 'RemoteDatastorePowerUser', 'RemoteDatastoreAdmin', 'TapeAudit',
+               'TapeAdmin', 'TapeOperator', 'TapeReader'])
 
 
 def delete_list(*names):
@@ -248,6 +254,19 @@ SPECS = {
         'delete': delete_list('comment')},
     ('DELETE', '/access/users/{userid}/token/{token-name}'): {
         'userid': USER_ID.required(), 'token-name': TOKEN_NAME.required(), 'digest': DIGEST},
+    ('GET', '/access/acl'): {'path': ACL_PATH, 'exact': b(False)},
+    ('GET', '/access/permissions'): {'auth-id': AUTH_ID, 'path': ACL_PATH},
+    ('PUT', '/access/acl'): {'path': ACL_PATH.required(), 'role': ROLE.required(), 'propagate': b(True),
+                             'auth-id': AUTH_ID, 'group': s(pattern=r'^' + USER_NAME + '$', min_length=3, max_length=64),
+                             'delete': b(), 'digest': DIGEST},
+    ('POST', '/access/users'): {
+        'userid': USER_ID.required(), 'comment': COMMENT, 'email': s(pattern=CNTRL_FREE, min_length=2, max_length=64),
+        'enable': b(True), 'expire': i(minimum=0, default=0),
+        'firstname': s(pattern=CNTRL_FREE, min_length=2, max_length=64),
+        'lastname': s(pattern=CNTRL_FREE, min_length=2, max_length=64),
+        'password': s(pattern=CNTRL_FREE, min_length=8, max_length=64)},
+    ('DELETE', '/access/users/{userid}'): {'userid': USER_ID.required(), 'digest': DIGEST},
+    ('GET', '/admin/datastore'): {},
 }
 
 # ------------------------------------------------------------------- checking

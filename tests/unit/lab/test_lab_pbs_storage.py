@@ -122,6 +122,15 @@ def test_activation_errors_use_pve_words(lab_fn, api):
     upid = client.nodes(node).vzdump.post(vmid=100, storage='badpw')
     status = run_task(client, node, upid)
     assert status['exitstatus'].startswith("could not activate storage 'badpw'")
+    # A token with no ACL entry sees no datastore in PBS's GET /admin/datastore: the same words as a missing one.
+    fake = lab_fn.pbs.pbs
+
+    async def token():
+        return fake.add_token('root@pam', 'noacl')
+    secret = lab_fn.call(token())
+    add_pbs_storage(client, lab_fn, name='noacl', username='root@pam!noacl', password=secret)
+    with pytest.raises(ResourceException, match="noacl: Cannot find datastore 'store1', check permissions"):
+        client.nodes(node).storage('noacl').content.get()
 
 
 @pytest.mark.lab(clusters=1, nodes=1, guests=2)

@@ -81,3 +81,16 @@ class _PagedLog(object):
 def test_log_tail_does_not_repeat_page_boundaries():
     tail = task_log_tail(_PagedLog(25), PBS_UPID, lines=30, page=10)
     assert tail == ['line {0}'.format(n) for n in range(1, 26)]
+
+
+def test_list_gaps_name_what_pbs_filters_by(server):
+    """/access/permissions decides whether a list may be incomplete: a privilege held on /datastore but not
+    propagated, or missing, makes a note naming it; held and propagated, no note."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils.pbs import list_gaps
+    server.on('GET', '/access/permissions', reply(200, data={
+        '/datastore': {'Datastore.Audit': False, 'Datastore.Verify': True},
+        '/remote': {'Remote.Audit': True}}))
+    gaps = list_gaps(pbs_client(server), ['datastores', 'remotes', 'verify jobs', 'sync jobs'])
+    assert sorted(gaps) == ['datastores', 'sync jobs']
+    assert gaps['datastores'].startswith('datastores may be incomplete: root@pam!ci has no Datastore.Audit on '
+                                         '/datastore (propagated)')
