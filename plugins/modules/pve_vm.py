@@ -573,7 +573,7 @@ tasks:
 
 import re
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle as gl, qemu
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_state as gs, qemu
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import require_root_login
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError, ProxmoxTaskError
@@ -588,6 +588,13 @@ EMPTY_REMOVES = ('description', 'machine', 'startup', 'vga', 'ciuser', 'nameserv
 SLOT_OPTIONS = (('serial', r'^serial[0-3]$', 'serial'), ('hostpci', r'^hostpci\d+$', 'hostpci'),
                 ('usb', r'^usb\d+$', 'usb'), ('ipconfig', r'^ipconfig\d+$', 'ipconfig'))
 RESERVED_RAW = FIELD_NAMES | {'tags', 'pool', 'lock', 'digest', 'template', 'meta', 'vmgenid', 'smbios1'}
+
+
+def _gl():
+    """guest_lifecycle (create, clone, locks, power, destroy), imported with the first write: a run that changes
+    nothing reads through guest_state alone and never compiles the writing side."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle
+    return guest_lifecycle
 
 
 def _label(params):
@@ -681,7 +688,7 @@ def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
         change = net_changes.get(net['slot'])
         if change is not None and change.value and net.get('bridge'):
             keys_by_bridge.setdefault(net['bridge'], []).append(net['slot'])
-    gl.check_bridges(client, node, keys_by_bridge, url)
+    _gl().check_bridges(client, node, keys_by_bridge, url)
 
 
 # ---------------------------------------------------------------- the plan
@@ -792,14 +799,14 @@ class VmRun(object):
     # ------------------------------------------------------------ reads
 
     def read(self, guest):
-        config, pending = gl.read_pending(self.client, guest)
+        config, pending = gs.read_pending(self.client, guest)
         return config, pending
 
     def vm_view(self, guest, config, qmpstatus=None):
         status = guest.status
         if status == 'running' and qmpstatus in ('paused', 'suspended'):
             status = 'paused'
-        if gl.hibernated(guest):
+        if gs.hibernated(guest):
             status = 'hibernated'
         return {'vmid': guest.vmid, 'node': guest.node, 'name': config.get('name', guest.name), 'status': status,
                 'template': bool(int(config.get('template') or 0)) or guest.template,
@@ -810,7 +817,7 @@ class VmRun(object):
     def run(self):
         check_input(self.params)
         guests = list_guests(self.client)
-        guest = gl.locate(self.client, 'qemu', vmid=self.params.get('vmid'), name=self.params.get('name'),
+        guest = gs.locate(self.client, 'qemu', vmid=self.params.get('vmid'), name=self.params.get('name'),
                           url=self.url, guests=guests)
         if guest is not None:
             # Failures from here on name the VM as the cluster knows it: 'VM 100 (web)'.
@@ -840,7 +847,7 @@ class VmRun(object):
         if params['state'] in ('suspended', 'hibernated'):
             raise ProxmoxConfigError('a new VM cannot be {0}: create it started first'.format(params['state']),
                                      url=self.url)
-        node = gl.pick_node(self.client, params['node'], self.url)
+        node = _gl().pick_node(self.client, params['node'], self.url)
         plan = make_plan(params, {}, creating=True)
         if plan.destroy or plan.resize:
             plan.destroy, plan.resize = [], []
@@ -860,7 +867,7 @@ class VmRun(object):
         def create(candidate):
             return self.client.post(self.client.path('nodes', node, 'qemu'), vmid=candidate, **send)
 
-        vmid = gl.create_guest(self.module, create, vmid=vmid)
+        vmid = _gl().create_guest(self.module, create, vmid=vmid)
         guest = self.relocate(vmid)
         return self.finish(guest, created=True)
 
@@ -869,10 +876,10 @@ class VmRun(object):
     def clone(self, guests):
         params = self.params
         spec = params['clone']
-        source = gl.clone_source(self.client, 'qemu', spec['source'], url=self.url, guests=guests)
+        source = _gl().clone_source(self.client, 'qemu', spec['source'], url=self.url, guests=guests)
         node = source.node
         if params.get('node'):
-            node = gl.pick_node(self.client, params['node'], self.url)
+            node = _gl().pick_node(self.client, params['node'], self.url)
         check_storages_and_bridges(self.module, node, {}, {}, params)
         send = {}
         if params.get('name'):
@@ -896,13 +903,13 @@ class VmRun(object):
             return self.client.post(source.path('clone'), newid=candidate, **send)
 
         try:
-            vmid = gl.create_guest(self.module, clone, vmid=params.get('vmid'))
+            vmid = _gl().create_guest(self.module, clone, vmid=params.get('vmid'))
         except ProxmoxApiError as error:
-            gl.raise_if_locked(error, source, self.url)
+            _gl().raise_if_locked(error, source, self.url)
         return self.relocate(vmid)
 
     def relocate(self, vmid):
-        guest = gl.locate(self.client, 'qemu', vmid=vmid, url=self.url)
+        guest = gs.locate(self.client, 'qemu', vmid=vmid, url=self.url)
         if guest is None:
             raise ProxmoxConfigError('VM {0} is not in the cluster after its creation'.format(vmid), url=self.url)
         return guest
@@ -912,7 +919,7 @@ class VmRun(object):
     def converge(self, guest):
         params = self.params
         config, pending = self.read(guest)
-        target = gl.effective(config, pending)
+        target = gs.effective(config, pending)
         plan = make_plan(params, target, pool=guest.entry.get('pool'))
         if self.cloned:
             # A clone of this run: nothing was there before; after is the clone with its converged keys.
@@ -922,14 +929,14 @@ class VmRun(object):
             self.after = plan.after
         qmpstatus = None
         power_state = params['state'] if params['state'] not in ('present', 'template') else None
-        if power_state and gl.needs_qmpstatus(guest, power_state):
-            qmpstatus = gl.qmp_status(self.client, guest).get('qmpstatus')
-        power = gl.plan_power(guest, power_state, qmpstatus) if power_state else []
+        if power_state and gs.needs_qmpstatus(guest, power_state):
+            qmpstatus = gs.qmp_status(self.client, guest).get('qmpstatus')
+        power = gs.plan_power(guest, power_state, qmpstatus) if power_state else []
         to_template = params['state'] == 'template' and not (guest.template or int(config.get('template') or 0))
         if (plan.changed or power or to_template) and guest.lock and guest.lock != 'suspended':
-            guest = gl.ensure_unlocked(self.module, guest, params['lock_timeout'])
+            guest = _gl().ensure_unlocked(self.module, guest, params['lock_timeout'])
             config, pending = self.read(guest)
-            target = gl.effective(config, pending)
+            target = gs.effective(config, pending)
             plan = make_plan(params, target, pool=guest.entry.get('pool'))
             self.after.update(plan.after)
         if plan.changed:
@@ -944,7 +951,7 @@ class VmRun(object):
         elif power:
             if plan.changed and not self.module.check_mode:
                 guest = self.relocate(guest.vmid)
-            self.actions.extend(gl.set_power(self.module, guest, power_state, timeout=params['timeout'],
+            self.actions.extend(_gl().set_power(self.module, guest, power_state, timeout=params['timeout'],
                                              force_stop=params['force_stop'], qmpstatus=qmpstatus))
         # Check mode's forecast of the pending section, by qemu-server's hot-plug rules (qemu.predict_pending).
         predicted = pending
@@ -985,17 +992,17 @@ class VmRun(object):
         if send:
             self.actions.append('config')
             try:
-                gl.run_config_update(self.module, guest, send)
+                _gl().run_config_update(self.module, guest, send)
             except ProxmoxTaskError as error:
                 self.hotplug_failed(guest, error)
         if plan.destroy:
             self.actions.append('destroy ' + ','.join(plan.destroy))
             if not self.module.check_mode:
                 idlist = ','.join(plan.destroy)
-                gl.guarded(self.module, guest, lambda: self.client.put(guest.path('unlink'), idlist=idlist, force=1))
+                _gl().guarded(self.module, guest, lambda: self.client.put(guest.path('unlink'), idlist=idlist, force=1))
         for slot, size in plan.resize:
             self.actions.append('resize ' + slot)
-            gl.resize_disk(self.module, guest, slot, size)
+            _gl().resize_disk(self.module, guest, slot, size)
         if plan.pool:
             self.actions.append('pool')
             if not self.module.check_mode:
@@ -1015,7 +1022,7 @@ class VmRun(object):
         error.message = '{0}; the values Proxmox VE could not hot-plug stay pending until the next start or reboot ' \
                         '(apply_pending: reboot applies them)'.format(error.message)
         self.module.fail_from(error, target=guest.describe(), changed=True, actions=self.actions,
-                              pending=gl.mask_pending(pending, qemu.SECRET_KEYS),
+                              pending=gs.mask_pending(pending, qemu.SECRET_KEYS),
                               vm=self.vm_view(guest, config),
                               diff={'before': self.before, 'after': self.after})
 
@@ -1024,10 +1031,10 @@ class VmRun(object):
             if not self.params['force']:
                 raise ProxmoxConfigError('{0} is running: stop it first or set force to stop it before the conversion '
                                          'to a template'.format(guest.describe()), url=self.url)
-            gl.power_action(self.module, guest, 'stop')
+            _gl().power_action(self.module, guest, 'stop')
             self.actions.append('stop')
         self.actions.append('template')
-        gl.make_template(self.module, guest)
+        _gl().make_template(self.module, guest)
 
     # ------------------------------------------------------------ delete
 
@@ -1036,8 +1043,8 @@ class VmRun(object):
             return {'changed': False, 'actions': [], 'diff': {'before': {}, 'after': {}}}
         config, _pending = self.read(guest)
         if guest.lock:
-            guest = gl.ensure_unlocked(self.module, guest, self.params['lock_timeout'])
-        actions = gl.destroy(self.module, guest, config=config, force=self.params['force'], purge=self.params['purge'],
+            guest = _gl().ensure_unlocked(self.module, guest, self.params['lock_timeout'])
+        actions = _gl().destroy(self.module, guest, config=config, force=self.params['force'], purge=self.params['purge'],
                              destroy_unreferenced_disks=self.params['destroy_unreferenced_disks'],
                              unprotect=self.params.get('protection') is False)
         before = {'vmid': guest.vmid, 'node': guest.node, 'name': guest.name, 'status': guest.status}
@@ -1049,25 +1056,25 @@ class VmRun(object):
         """Re-read the VM after writes: the result shows what Proxmox VE holds, pending changes included."""
         config, pending = self.read(guest)
         if pending and self.applies_pending(guest):
-            gl.power_action(self.module, guest, 'reboot', timeout=self.params['timeout'],
+            _gl().power_action(self.module, guest, 'reboot', timeout=self.params['timeout'],
                             force_stop=self.params['force_stop'])
             self.actions.append('reboot')
             guest = self.relocate(guest.vmid)
             for slot, size in self.deferred:
                 self.actions.append('resize ' + slot)
-                gl.resize_disk(self.module, guest, slot, size)
+                _gl().resize_disk(self.module, guest, slot, size)
             config, pending = self.read(guest)
         if created:
             state = self.params['state']
             if state == 'template':
                 self.template(guest)
             elif state not in ('present',):
-                self.actions.extend(gl.set_power(self.module, guest, state, timeout=self.params['timeout'],
+                self.actions.extend(_gl().set_power(self.module, guest, state, timeout=self.params['timeout'],
                                                  force_stop=self.params['force_stop']))
             if len(self.actions) > 1:
                 guest = self.relocate(guest.vmid)
                 config, pending = self.read(guest)
-        qmpstatus = gl.qmp_status(self.client, guest).get('qmpstatus') if guest.running else None
+        qmpstatus = gs.qmp_status(self.client, guest).get('qmpstatus') if guest.running else None
         return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True, created=created or cloned)
 
     def result(self, guest, config, pending, qmpstatus=None, created=False, changed=None, node=None):
@@ -1079,7 +1086,7 @@ class VmRun(object):
             view = self.vm_view(guest, config, qmpstatus)
         changed = bool(self.actions) if changed is None else changed
         diff = {'before': self.before if not created else {}, 'after': self.after}
-        return {'changed': changed, 'vm': view, 'pending': gl.mask_pending(pending, qemu.SECRET_KEYS),
+        return {'changed': changed, 'vm': view, 'pending': gs.mask_pending(pending, qemu.SECRET_KEYS),
                 'actions': self.actions, 'diff': diff}
 
 
