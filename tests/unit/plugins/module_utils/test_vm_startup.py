@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What a no-change pve_vm run loads, as ansible-core runs it: from the zip of sources its own finder bundles.
+
+ansible-core sends a module with its module_utils in a zip (AnsiballZ), and Python compiles each of them from
+source at every run (zipimport keeps no bytecode, and compiles a module twice: once for its spec, once to run it).
+So what a run imports is what it pays for at start-up. A pve_vm task that finds nothing to change (cores and memory
+given, `state: present`) reads through guest_state, compares through qemu and writes nothing: it must not load the
+writing side (guest_lifecycle, vmid_alloc), drives and NICs (qemu_devices), the log redactor (redact), the estate
+reader (estate) or PyYAML. Each of these is still bundled, and loads when a run needs it.
+
+No timing here (benchmarks/vm_bench.py --speed measures): the tests look at what the interpreter loaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import warnings
+import zipfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+PACKAGE = 'ansible_collections.proxfleet.proxmox'
+FQN = PACKAGE + '.plugins.modules.pve_vm'
+MODULE_UTILS = 'ansible_collections/proxfleet/proxmox/plugins/module_utils/'
+# What a no-change run of pve_vm (no disk, NIC, estate) has no use for.
+NOT_LOADED = ('guest_lifecycle', 'vmid_alloc', 'qemu_devices', 'redact', 'estate')
+
+# Runs in a fresh interpreter, as AnsiballZ runs a module: the zip first on sys.path, then main() with the
+# arguments a task gives, its exit JSON on stdout; then the names of what it loaded (after the arguments, what
+# every Proxmox module imports anyway: requests, proxmoxer, AnsibleModule).
+CHILD = r'''
+import io, json, sys
+zip_path, fqn, args_path, extra = sys.argv[1:5]
+sys.path.insert(0, zip_path)
+import requests, proxmoxer.backends.https  # noqa
+import ansible.module_utils.basic as basic
+before = set(sys.modules)
+with open(args_path) as handle:
+    basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': json.load(handle)}).encode()
+basic._ANSIBLE_PROFILE = 'legacy'
+import importlib
+module = importlib.import_module(fqn)
+out, sys.stdout = sys.stdout, io.StringIO()
+try:
+    module.main()
+except SystemExit:
+    pass
+answer, sys.stdout = sys.stdout.getvalue(), out
+loaded = sorted(set(sys.modules) - before)
+found = {'answer': answer, 'loaded': loaded}
+if extra == 'disk':
+    qemu = sys.modules[fqn.replace('.modules.pve_vm', '.module_utils.qemu')]
+    found['disk_value'] = qemu.plan_disk({'slot': 'scsi0', 'state': 'present', 'destroy': False, 'cloudinit': False,
+                                          'storage': 'local-lvm', 'size': '8G'}, None).value
+    found['loaded_after_disk'] = sorted(set(sys.modules) - before)
+print(json.dumps(found))
+'''
+
+
+def _module_path():
+    return os.path.join(ROOT, 'plugins', 'modules', 'pve_vm.py')
+
+
+def _bundled_zip(path):
+    """The zip ansible-core sends with pve_vm: its own import finder picks the module_utils (imports in functions
+    included)."""
+    from ansible.executor.module_common import recursive_finder
+    from ansible.plugins.loader import init_plugin_loader
+
+    with warnings.catch_warnings():
+        # The test session may have set up the collection finder already: then this changes nothing.
+        warnings.simplefilter('ignore')
+        init_plugin_loader()
+    with open(_module_path(), 'rb') as handle:
+        data = handle.read()
+    with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
+        try:  # ansible-core 2.19
+            from ansible._internal._ansiballz import _builder
+        except ImportError:  # ansible-core 2.17, 2.18
+            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc))
+        else:
+            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc),
+                             _builder.ExtensionManager.create(task_vars={}))
+        names = archive.namelist()
+        archive.writestr(FQN.replace('.', '/') + '.py', data)
+        init = 'ansible_collections/proxfleet/proxmox/plugins/modules/__init__.py'
+        if init not in names:
+            archive.writestr(init, b'')
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def _run(tmp_path, args, extra=''):
+    path = str(tmp_path / 'payload.zip')
+    _bundled_zip(path)
+    args_path = tmp_path / 'args.json'
+    args_path.write_text(json.dumps(args))
+    env = dict(os.environ)
+    # Only the zip provides the collection, as on a managed host.
+    env.pop('PYTHONPATH', None)
+    env.pop('ANSIBLE_COLLECTIONS_PATH', None)
+    proc = subprocess.run([sys.executable, '-c', CHILD, path, FQN, str(args_path), extra], capture_output=True,
+                          text=True, env=env, cwd=str(tmp_path), check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found['result'] = json.loads(found['answer'].strip().splitlines()[-1])
+    return found
+
+
+def _ours(names):
+    prefix = PACKAGE + '.plugins.module_utils.'
+    return sorted(name[len(prefix):] for name in names if name.startswith(prefix))
+
+
+@pytest.fixture
+def vm_server(server):
+    """The API of a cluster with VM 100 (2 cores, 2048 MiB, stopped) on node n1."""
+    from ansible_collections.proxfleet.proxmox.tests.unit.plugins.module_utils.api_server import reply
+
+    server.on('GET', '/cluster/resources', reply(data=[
+        {'type': 'qemu', 'id': 'qemu/100', 'vmid': 100, 'node': 'n1', 'name': 'web', 'status': 'stopped',
+         'template': 0}]))
+    server.on('GET', '/nodes/n1/qemu/100/pending', reply(data=[
+        {'key': 'cores', 'value': 2}, {'key': 'memory', 'value': '2048'}, {'key': 'name', 'value': 'web'},
+        {'key': 'digest', 'value': '0' * 40}]))
+    return server
+
+
+def _args(server, **more):
+    args = {'api_host': '127.0.0.1', 'api_port': server.port, 'api_token_id': 'root@pam!bench',
+            'api_token_secret': '00000000-0000-0000-0000-000000000000', 'ca_path': server.pki.ca_file,
+            'vmid': 100, 'node': 'n1', 'cores': 2, 'memory': 2048, 'state': 'present'}
+    args.update(more)
+    return args
+
+
+def test_the_finder_bundles_what_pve_vm_imports_on_first_use(tmp_path):
+    names = _bundled_zip(str(tmp_path / 'payload.zip'))
+    for name in ('guest_state', 'guest_lifecycle', 'vmid_alloc', 'qemu', 'qemu_devices', 'estate', 'client', 'module'):
+        assert MODULE_UTILS + name + '.py' in names
+
+
+def test_a_no_change_run_loads_neither_the_writing_side_nor_drives_nor_the_estate_reader(tmp_path, vm_server):
+    found = _run(tmp_path, _args(vm_server))
+    result = found['result']
+    assert result.get('failed') is not True, result
+    assert result['changed'] is False
+    assert result['vm']['config']['cores'] == 2
+    # Two reads, no write.
+    assert [(r.method, r.path) for r in vm_server.requests] == [
+        ('GET', '/cluster/resources'), ('GET', '/nodes/n1/qemu/100/pending')]
+    ours = _ours(found['loaded'])
+    assert 'guest_state' in ours and 'qemu' in ours and 'module' in ours
+    assert [name for name in NOT_LOADED if name in ours] == []
+    assert 'yaml' not in found['loaded']
+
+
+def test_a_change_loads_the_writing_side_from_the_zip(tmp_path, vm_server):
+    from ansible_collections.proxfleet.proxmox.tests.unit.plugins.module_utils.api_server import reply
+
+    # The asynchronous config update (POST): no task id in the answer, so nothing to wait for.
+    vm_server.on('POST', '/nodes/n1/qemu/100/config', reply(data=None))
+    found = _run(tmp_path, _args(vm_server, cores=4))
+    result = found['result']
+    assert result.get('failed') is not True, result
+    assert result['changed'] is True and result['diff']['after']['cores'] == 4
+    assert ('POST', '/nodes/n1/qemu/100/config') in [(r.method, r.path) for r in vm_server.requests]
+    assert 'guest_lifecycle' in _ours(found['loaded'])
+
+
+def test_drives_and_the_estate_load_on_first_use_from_the_zip(tmp_path, vm_server):
+    found = _run(tmp_path, _args(vm_server, cluster='lab', estate={'clusters': {'lab': {'api_host': '127.0.0.1'}}}),
+                 extra='disk')
+    # The estate was read (the task's own options win over its entry).
+    assert 'estate' in _ours(found['loaded'])
+    assert found['result'].get('changed') is False, found['result']
+    assert found['disk_value'] == 'local-lvm:8'
+    assert 'qemu_devices' in _ours(found['loaded_after_disk'])
+
+
+def test_the_values_kept_apart_for_start_up_match_their_sources():
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import estate, module, qemu, redact
+
+    assert qemu.SECRET_KEYS == redact.GUEST_SECRET_KEYS
+    assert module.ESTATE_ENV == estate.ESTATE_ENV
+    assert qemu.KNOWN_KEY_RE.match('scsi0') and not qemu.KNOWN_KEY_RE.match('scsi31')
+    with pytest.raises(AttributeError):
+        qemu.no_such_name  # noqa: B018 pylint: disable=pointless-statement
