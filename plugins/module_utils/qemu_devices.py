@@ -30,6 +30,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.qemu import (
     NET_SLOT_RE,
 )
 
+
 # ---------------------------------------------------------------- drives
 
 def parse_drive(text):

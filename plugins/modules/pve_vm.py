@@ -952,7 +952,7 @@ class VmRun(object):
             if plan.changed and not self.module.check_mode:
                 guest = self.relocate(guest.vmid)
             self.actions.extend(_gl().set_power(self.module, guest, power_state, timeout=params['timeout'],
-                                             force_stop=params['force_stop'], qmpstatus=qmpstatus))
+                                                force_stop=params['force_stop'], qmpstatus=qmpstatus))
         # Check mode's forecast of the pending section, by qemu-server's hot-plug rules (qemu.predict_pending).
         predicted = pending
         if not power and (plan.params or plan.delete):
@@ -1045,8 +1045,8 @@ class VmRun(object):
         if guest.lock:
             guest = _gl().ensure_unlocked(self.module, guest, self.params['lock_timeout'])
         actions = _gl().destroy(self.module, guest, config=config, force=self.params['force'], purge=self.params['purge'],
-                             destroy_unreferenced_disks=self.params['destroy_unreferenced_disks'],
-                             unprotect=self.params.get('protection') is False)
+                                destroy_unreferenced_disks=self.params['destroy_unreferenced_disks'],
+                                unprotect=self.params.get('protection') is False)
         before = {'vmid': guest.vmid, 'node': guest.node, 'name': guest.name, 'status': guest.status}
         return {'changed': True, 'actions': actions, 'diff': {'before': before, 'after': {}}}
 
@@ -1057,7 +1057,7 @@ class VmRun(object):
         config, pending = self.read(guest)
         if pending and self.applies_pending(guest):
             _gl().power_action(self.module, guest, 'reboot', timeout=self.params['timeout'],
-                            force_stop=self.params['force_stop'])
+                               force_stop=self.params['force_stop'])
             self.actions.append('reboot')
             guest = self.relocate(guest.vmid)
             for slot, size in self.deferred:
@@ -1070,7 +1070,7 @@ class VmRun(object):
                 self.template(guest)
             elif state not in ('present',):
                 self.actions.extend(_gl().set_power(self.module, guest, state, timeout=self.params['timeout'],
-                                                 force_stop=self.params['force_stop']))
+                                                    force_stop=self.params['force_stop']))
             if len(self.actions) > 1:
                 guest = self.relocate(guest.vmid)
                 config, pending = self.read(guest)

@@ -83,8 +83,8 @@ def _bundled_zip(path):
     with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
         try:  # ansible-core 2.19
             from ansible._internal._ansiballz import _builder
-        except ImportError:  # ansible-core 2.17, 2.18
-            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc))
+        except ImportError:  # ansible-core 2.17, 2.18: the zip entries' date as a tuple
+            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc).timetuple()[:6])
         else:
             recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc),
                              _builder.ExtensionManager.create(task_vars={}))
