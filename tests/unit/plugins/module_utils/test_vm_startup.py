@@ -4,7 +4,8 @@
 """What a no-change pve_vm run loads, as ansible-core runs it: from the zip of sources its own finder bundles.
 
 ansible-core sends a module with its module_utils in a zip (AnsiballZ), and Python compiles each of them from
-source at every run (zipimport keeps no bytecode, and compiles a module twice: once for its spec, once to run it).
+source at every run (zipimport keeps no bytecode, and compiles a module twice: once for its spec, once to run it;
+pve_vm installs _zipimport's finder so that each module_util after it is compiled once).
 So what a run imports is what it pays for at start-up. A pve_vm task that finds nothing to change (cores and memory
 given, `state: present`) reads through guest_state, compares through qemu and writes nothing: it must not load the
 writing side (guest_lifecycle, vmid_alloc), drives and NICs (qemu_devices), the log redactor (redact), the estate
@@ -36,12 +37,24 @@ NOT_LOADED = ('guest_lifecycle', 'vmid_alloc', 'qemu_devices', 'redact', 'estate
 # arguments a task gives, its exit JSON on stdout; then the names of what it loaded (after the arguments, what
 # every Proxmox module imports anyway: requests, proxmoxer, AnsibleModule).
 CHILD = r'''
-import io, json, sys
+import builtins, io, json, sys
 zip_path, fqn, args_path, extra = sys.argv[1:5]
 sys.path.insert(0, zip_path)
 import requests, proxmoxer.backends.https  # noqa
 import ansible.module_utils.basic as basic
 before = set(sys.modules)
+meta_path_before = list(sys.meta_path)
+counts = {}
+real_compile = builtins.compile
+
+def counting(source, filename, *args, **kwargs):
+    name = str(filename)
+    if '.zip/' in name:
+        name = name.split('.zip/', 1)[1]
+        counts[name] = counts.get(name, 0) + 1
+    return real_compile(source, filename, *args, **kwargs)
+
+builtins.compile = counting
 with open(args_path) as handle:
     basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': json.load(handle)}).encode()
 basic._ANSIBLE_PROFILE = 'legacy'
@@ -54,7 +67,9 @@ except SystemExit:
     pass
 answer, sys.stdout = sys.stdout.getvalue(), out
 loaded = sorted(set(sys.modules) - before)
-found = {'answer': answer, 'loaded': loaded}
+found = {'answer': answer, 'loaded': loaded, 'counts': counts,
+         'added': [getattr(f, '__name__', repr(f)) for f in sys.meta_path if f not in meta_path_before],
+         'kept': [f for f in sys.meta_path if f in meta_path_before] == meta_path_before}
 if extra == 'disk':
     qemu = sys.modules[fqn.replace('.modules.pve_vm', '.module_utils.qemu')]
     found['disk_value'] = qemu.plan_disk({'slot': 'scsi0', 'state': 'present', 'destroy': False, 'cloudinit': False,
@@ -143,7 +158,8 @@ def _args(server, **more):
 
 def test_the_finder_bundles_what_pve_vm_imports_on_first_use(tmp_path):
     names = _bundled_zip(str(tmp_path / 'payload.zip'))
-    for name in ('guest_state', 'guest_lifecycle', 'vmid_alloc', 'qemu', 'qemu_devices', 'estate', 'client', 'module'):
+    for name in ('_zipimport', 'vm', 'guest_state', 'guest_lifecycle', 'vmid_alloc', 'qemu', 'qemu_devices', 'estate',
+                 'client', 'module'):
         assert MODULE_UTILS + name + '.py' in names
 
 
@@ -160,6 +176,20 @@ def test_a_no_change_run_loads_neither_the_writing_side_nor_drives_nor_the_estat
     assert 'guest_state' in ours and 'qemu' in ours and 'module' in ours
     assert [name for name in NOT_LOADED if name in ours] == []
     assert 'yaml' not in found['loaded']
+
+
+def test_each_module_util_is_compiled_once_from_the_zip(tmp_path, vm_server):
+    """zipimport alone compiles a module twice (CPython gh-141276); pve_vm installs _zipimport's finder first, so
+    each module_util after it is compiled once. The finder is the only one added, and every other stays in place."""
+    found = _run(tmp_path, _args(vm_server))
+    assert found['result']['changed'] is False
+    assert found['added'] == ['OneCompileFinder'] and found['kept']
+    ours = dict((name, count) for name, count in found['counts'].items() if name.startswith(MODULE_UTILS))
+    assert MODULE_UTILS + 'vm.py' in ours and MODULE_UTILS + 'client.py' in ours and MODULE_UTILS + 'qemu.py' in ours
+    # _zipimport itself is imported before its finder is in place, like the (empty) package files above it.
+    twice = dict((name, count) for name, count in ours.items()
+                 if count != 1 and not name.endswith(('/_zipimport.py', '/__init__.py')))
+    assert twice == {}
 
 
 def test_a_change_loads_the_writing_side_from_the_zip(tmp_path, vm_server):
@@ -183,6 +213,36 @@ def test_drives_and_the_estate_load_on_first_use_from_the_zip(tmp_path, vm_serve
     assert found['result'].get('changed') is False, found['result']
     assert found['disk_value'] == 'local-lvm:8'
     assert 'qemu_devices' in _ours(found['loaded_after_disk'])
+    assert found['counts'].get(MODULE_UTILS + 'qemu_devices.py') == 1
+
+
+def test_install_puts_the_finder_before_the_path_finder_once_and_it_answers_only_for_the_collection_in_a_zip(tmp_path):
+    from importlib.machinery import PathFinder
+
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import _zipimport
+
+    before = list(sys.meta_path)
+    assert _zipimport.install() is None and _zipimport.install() is None
+    try:
+        index = before.index(PathFinder)
+        assert sys.meta_path == before[:index] + [_zipimport.OneCompileFinder] + before[index:]
+    finally:
+        sys.meta_path[:] = before
+    assert _zipimport.OneCompileFinder.find_spec('json', None) is None
+    assert _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu', [str(tmp_path)]) is None
+    assert _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu', None) is None
+    # A zip on the path that does not hold the module: no spec, the normal import system decides.
+    empty = tmp_path / 'empty.zip'
+    with zipfile.ZipFile(str(empty), 'w') as archive:
+        archive.writestr('other.py', b'')
+    assert _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu', [str(empty)]) is None
+    # A zip that holds it: zipimport's own loader, with the origin zipimport gives, so __file__ is the same.
+    full = tmp_path / 'full.zip'
+    with zipfile.ZipFile(str(full), 'w') as archive:
+        archive.writestr(MODULE_UTILS + 'qemu.py', b'X = 1\n')
+    spec = _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu',
+                                                 [str(full) + '/' + MODULE_UTILS.rstrip('/')])
+    assert spec.origin == str(full) + '/' + MODULE_UTILS + 'qemu.py' and spec.loader.__class__.__name__ == 'zipimporter'
 
 
 def test_the_values_kept_apart_for_start_up_match_their_sources():
