@@ -16,12 +16,10 @@ No timing here (benchmarks/vm_bench.py --speed measures): the tests look at what
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import subprocess
 import sys
-import warnings
 import zipfile
 
 import pytest
@@ -79,35 +77,51 @@ print(json.dumps(found))
 '''
 
 
+# Builds the zip in a fresh interpreter (ansible-core's plugin loader set up there, not in the test session): the
+# module's own import finder picks the module_utils, imports inside functions included.
+BUILD = r'''
+import datetime, sys, warnings, zipfile
+module_path, fqn, path = sys.argv[1:4]
+from ansible.executor.module_common import recursive_finder
+from ansible.plugins.loader import init_plugin_loader
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore')
+    init_plugin_loader()
+with open(module_path, 'rb') as handle:
+    data = handle.read()
+now = datetime.datetime.now(datetime.timezone.utc)
+with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
+    try:  # ansible-core 2.19
+        from ansible._internal._ansiballz import _builder
+    except ImportError:  # ansible-core 2.17, 2.18: the entries' date as a tuple
+        recursive_finder('pve_vm', fqn, data, archive, now.timetuple()[:6])
+    else:
+        recursive_finder('pve_vm', fqn, data, archive, now, _builder.ExtensionManager.create(task_vars={}))
+    names = archive.namelist()
+    archive.writestr(fqn.replace('.', '/') + '.py', data)
+    init = 'ansible_collections/proxfleet/proxmox/plugins/modules/__init__.py'
+    if init not in names:
+        archive.writestr(init, b'')
+'''
+
+
 def _module_path():
     return os.path.join(ROOT, 'plugins', 'modules', 'pve_vm.py')
 
 
 def _bundled_zip(path):
-    """The zip ansible-core sends with pve_vm: its own import finder picks the module_utils (imports in functions
-    included)."""
-    from ansible.executor.module_common import recursive_finder
-    from ansible.plugins.loader import init_plugin_loader
-
-    with warnings.catch_warnings():
-        # The test session may have set up the collection finder already: then this changes nothing.
-        warnings.simplefilter('ignore')
-        init_plugin_loader()
-    with open(_module_path(), 'rb') as handle:
-        data = handle.read()
-    with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
-        try:  # ansible-core 2.19
-            from ansible._internal._ansiballz import _builder
-        except ImportError:  # ansible-core 2.17, 2.18: the zip entries' date as a tuple
-            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc).timetuple()[:6])
-        else:
-            recursive_finder('pve_vm', FQN, data, archive, datetime.datetime.now(datetime.timezone.utc),
-                             _builder.ExtensionManager.create(task_vars={}))
-        names = archive.namelist()
-        archive.writestr(FQN.replace('.', '/') + '.py', data)
-        init = 'ansible_collections/proxfleet/proxmox/plugins/modules/__init__.py'
-        if init not in names:
-            archive.writestr(init, b'')
+    """The zip ansible-core sends with pve_vm (built in a fresh interpreter); its names."""
+    env = dict(os.environ)
+    # The collection as ansible-core finds it: through the collections path that links to this checkout.
+    collections = os.path.join(ROOT, '.cache', 'collections')
+    link = os.path.join(collections, 'ansible_collections', 'proxfleet', 'proxmox')
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+    env['ANSIBLE_COLLECTIONS_PATH'] = collections
+    proc = subprocess.run([sys.executable, '-c', BUILD, _module_path(), FQN, path], capture_output=True, text=True,
+                          env=env, cwd=os.path.dirname(path), check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     with zipfile.ZipFile(path) as archive:
         return archive.namelist()
 
@@ -221,13 +235,16 @@ def test_install_puts_the_finder_before_the_path_finder_once_and_it_answers_only
 
     from ansible_collections.proxfleet.proxmox.plugins.module_utils import _zipimport
 
-    before = list(sys.meta_path)
-    assert _zipimport.install() is None and _zipimport.install() is None
+    # Importing pve_vm in this session (other tests do) installed it already: start without it, end as found.
+    saved = list(sys.meta_path)
+    before = [finder for finder in saved if finder is not _zipimport.OneCompileFinder]
+    sys.meta_path[:] = before
     try:
+        assert _zipimport.install() is None and _zipimport.install() is None
         index = before.index(PathFinder)
         assert sys.meta_path == before[:index] + [_zipimport.OneCompileFinder] + before[index:]
     finally:
-        sys.meta_path[:] = before
+        sys.meta_path[:] = saved
     assert _zipimport.OneCompileFinder.find_spec('json', None) is None
     assert _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu', [str(tmp_path)]) is None
     assert _zipimport.OneCompileFinder.find_spec(PACKAGE + '.plugins.module_utils.qemu', None) is None
