@@ -30,8 +30,8 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.qemu import (
     NET_SLOT_RE,
 )
 
-
 # ---------------------------------------------------------------- drives
+
 
 def parse_drive(text):
     """'local-lvm:vm-100-disk-0,iothread=1,size=32G' -> ('local-lvm:vm-100-disk-0', {'iothread': '1', 'size': '32G'})."""
