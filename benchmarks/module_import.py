@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a module's own code costs at start-up, as ansible-core runs it: pve_vm beside proxmox_kvm.
 
-    python -m benchmarks.module_import [--runs 15] [--peer-venv DIR]
+    python -m benchmarks.module_import [--runs 15] [--peer-venv DIR] [--baseline REF]
 
 Run it from the repository root. For each module it builds the zip ansible-core sends (AnsiballZ: the module and
 the module_utils its own import finder picks, with the ansible-core of the module's virtualenv), then starts
@@ -9,6 +9,9 @@ the module_utils its own import finder picks, with the ansible-core of the modul
 (requests, urllib3, proxmoxer's https backend, AnsibleModule) and then the module from the zip, and measures the
 CPU time of that last import alone: the module's own code and the module_utils it loads. It also counts the
 compile() calls zipimport makes for the collection's files, and the files and bytes of the zip.
+
+With --baseline REF (a git commit or branch of this repository), pve_vm as that commit has it is measured too, in the
+same interleaved runs.
 
 No request is made and no lab is needed. A measurement, not a test.
 """
@@ -123,6 +126,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m benchmarks.module_import', description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=15)
     parser.add_argument('--peer-venv', help='virtualenv with ansible (community.proxmox) and proxmoxer installed')
+    parser.add_argument('--baseline', help='a git ref (e.g. main) whose pve_vm is measured too')
     parser.add_argument('--build', nargs=2, metavar=('MODULE', 'ZIP'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.build:
@@ -133,6 +137,11 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix='module-import-') as directory:
         sides = [side('pve_vm', sys.executable, OURS, directory, collections_path())]
+        if args.baseline:
+            from benchmarks.vm_bench import extract_baseline
+
+            sides.append(side('pve_vm at ' + args.baseline, sys.executable, OURS, directory,
+                              extract_baseline(args.baseline, directory)))
         if args.peer_venv:
             sides.append(side('proxmox_kvm', os.path.join(os.path.abspath(args.peer_venv), 'bin', 'python'), PEER,
                               directory))

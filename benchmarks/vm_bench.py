@@ -3,7 +3,8 @@
 
     python -m benchmarks.vm_bench [--vms 50] [--nodes 3] [--runs 3] [--latency 0 0.02] [--peer-venv DIR]
                                  [--pve-version 9.0.10] [--out FILE] [--json FILE]
-    python -m benchmarks.vm_bench --speed [--vms 50] [--rounds 5] [--peer-venv DIR] [--out FILE] [--json FILE]
+    python -m benchmarks.vm_bench --speed [--vms 50] [--rounds 5] [--peer-venv DIR] [--baseline REF] [--out FILE]
+                                 [--json FILE]
 
 Run it from the repository root (it starts the lab of tests/lab in its own process). The lab serves one PVE cluster
 (9.0.10 unless --pve-version). The benchmark makes --vms VMs with a full configuration (CPU, memory, balloon, NUMA,
@@ -37,7 +38,9 @@ options (with `state: present` and no `update` it only checks that the VM exists
 over the same items, in each virtualenv (Ansible's own floor: a module run that makes no request). These runs have
 no results callback (what a user's run has). The report gives each scenario's CPU and wall time (median, lowest,
 highest) and the ratios of each round's pair, pve_vm / proxmox_kvm first; CPU time is the measure to read on a
-shared machine.
+shared machine. With --baseline REF (a git commit or branch of this repository, e.g. main), the same pve_vm task
+runs in every round from that commit's collection too (extracted with `git archive`), so a change is measured before
+and after side by side, under the same load.
 """
 
 import argparse
@@ -64,7 +67,8 @@ SPEED_OURS = 'pve_vm, state: present, cores and memory'
 SPEED_PEER = 'proxmox_kvm, state: present (existence only)'
 FLOOR = 'ansible.builtin.ping (the floor)'
 FLOOR_PEER = "ansible.builtin.ping, the peer's virtualenv"
-SPEED_LABELS = (SPEED_OURS, SPEED_PEER, FLOOR, FLOOR_PEER)
+SPEED_BASE = 'pve_vm at the baseline commit, the same task'
+SPEED_LABELS = (SPEED_OURS, SPEED_PEER, FLOOR, FLOOR_PEER, SPEED_BASE)
 
 
 # ---------------------------------------------------------------- what the VMs are
@@ -145,12 +149,14 @@ def scenarios(peer):
     return found
 
 
-def speed_scenarios(peer):
+def speed_scenarios(peer, baseline=None):
     """label -> (side, playbook data, tasks per VM) of --speed: the same few options for pve_vm and proxmox_kvm."""
     options = {'vmid': '{{ item.vmid }}', 'node': '{{ item.node }}', 'cores': 2, 'memory': 2048, 'state': 'present'}
     ours_group = 'group/proxfleet.proxmox.proxmox'
     found = {SPEED_OURS: ('ours', playbook(ours_group, [('pve_vm', 'proxfleet.proxmox.pve_vm', options)]), 1),
              FLOOR: ('ours', playbook(ours_group, [('ping', 'ansible.builtin.ping', {})]), 1)}
+    if baseline:
+        found[SPEED_BASE] = ('base', playbook(ours_group, [('pve_vm', 'proxfleet.proxmox.pve_vm', options)]), 1)
     if peer:
         group = 'group/community.proxmox.proxmox'
         found[SPEED_PEER] = ('peer', playbook(group, [('proxmox_kvm', 'community.proxmox.proxmox_kvm', options)]), 1)
@@ -163,14 +169,15 @@ def speed_scenarios(peer):
 class Runner(object):
     """Runs the scenarios' playbooks against one lab cluster and counts what the lab answered."""
 
-    def __init__(self, lab, directory, count, peer_venv=None, speed=False):
+    def __init__(self, lab, directory, count, peer_venv=None, speed=False, baseline=None):
         self.lab = lab
+        self.baseline = baseline
         self.cluster = lab.clusters[0]
         self.directory = directory
         self.specs = vm_specs(self.cluster, count, SPEED_FIRST_VMID if speed else FIRST_VMID)
         self.peer_venv = peer_venv
         self.log = RequestLog(lab)
-        self.scenarios = speed_scenarios(peer_venv) if speed else scenarios(peer_venv)
+        self.scenarios = speed_scenarios(peer_venv, baseline) if speed else scenarios(peer_venv)
         self.serial = 0
         cluster = self.cluster
         user, _sep, token = cluster.token_id.partition('!')
@@ -178,6 +185,8 @@ class Runner(object):
             'ours': {'api_host': cluster.host, 'api_port': cluster.port, 'api_token_id': cluster.token_id,
                      'api_token_secret': cluster.token_secret, 'ca_path': cluster.ca_path},
             # proxmox_kvm has no CA option: requests takes the lab's CA from REQUESTS_CA_BUNDLE.
+            'base': {'api_host': cluster.host, 'api_port': cluster.port, 'api_token_id': cluster.token_id,
+                     'api_token_secret': cluster.token_secret, 'ca_path': cluster.ca_path},
             'peer': {'api_host': cluster.host, 'api_port': cluster.port, 'api_user': user, 'api_token_id': token,
                      'api_token_secret': cluster.token_secret, 'validate_certs': True},
         }
@@ -199,6 +208,8 @@ class Runner(object):
             # Only what the peer's venv carries (site-packages/ansible_collections), nothing of ours.
             env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(self.directory, 'no-collections')
             env['REQUESTS_CA_BUNDLE'] = self.cluster.ca_path
+        elif side == 'base':
+            env['ANSIBLE_COLLECTIONS_PATH'] = self.baseline
         else:
             env['ANSIBLE_COLLECTIONS_PATH'] = collections_path()
         return env
@@ -209,8 +220,8 @@ class Runner(object):
         self.serial += 1
         work = os.path.join(self.directory, 'run-{0:03d}'.format(self.serial))
         os.makedirs(work)
-        python = sys.executable if side == 'ours' else os.path.join(self.peer_venv, 'bin', 'python')
-        bin_dir = BIN if side == 'ours' else os.path.join(self.peer_venv, 'bin')
+        python = sys.executable if side != 'peer' else os.path.join(self.peer_venv, 'bin', 'python')
+        bin_dir = BIN if side != 'peer' else os.path.join(self.peer_venv, 'bin')
         paths = {'playbook': os.path.join(work, 'playbook.yml'), 'inventory': os.path.join(work, 'inventory.json'),
                  'vars': os.path.join(work, 'vars.json'), 'report': os.path.join(work, 'results.json')}
         with open(paths['playbook'], 'w', encoding='utf-8') as out:
@@ -318,15 +329,33 @@ def spread(values):
 
 # The ratios --speed reports: (top, bottom), each side by side in every round.
 SPEED_RATIOS = ((SPEED_OURS, SPEED_PEER), (SPEED_OURS, FLOOR), (SPEED_PEER, FLOOR_PEER), (SPEED_PEER, FLOOR),
-                (FLOOR_PEER, FLOOR))
+                (FLOOR_PEER, FLOOR), (SPEED_BASE, SPEED_PEER), (SPEED_BASE, FLOOR), (SPEED_OURS, SPEED_BASE))
 
 
-def speed(lab, directory, count=50, rounds=5, peer_venv=None, say=print):
+def extract_baseline(ref, directory):
+    """A collections path holding this repository's collection as commit `ref` has it (git archive): --baseline."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = os.path.join(directory, 'baseline-collections')
+    target = os.path.join(base, 'ansible_collections', 'proxfleet', 'proxmox')
+    os.makedirs(target)
+    archive = subprocess.run(['git', '-C', root, 'archive', '--format=tar', ref, 'plugins', 'meta', 'galaxy.yml'],
+                             capture_output=True, check=False)
+    if archive.returncode:
+        raise RuntimeError('--baseline {0}: git archive failed: {1}'.format(ref, archive.stderr.decode()[-2000:]))
+    subprocess.run(['tar', '-x', '-C', target], input=archive.stdout, check=True)
+    return base
+
+
+def speed(lab, directory, count=50, rounds=5, peer_venv=None, say=print, baseline=None):
     """--speed: make `count` VMs with pve_vm (cores and memory, state: present), then `rounds` rounds in which a
     no-change pve_vm, proxmox_kvm's existence check and ansible.builtin.ping each run once over the VMs, in an order
-    that turns every round. Returns a dict of what was found."""
-    runner = Runner(lab, directory, count, peer_venv, speed=True)
-    found = {'vms': count, 'nodes': len(runner.cluster.nodes), 'version': runner.cluster.version,
+    that turns every round. baseline: a git ref whose pve_vm runs in each round too. Returns a dict of what was
+    found."""
+    base = extract_baseline(baseline, directory) if baseline else None
+    runner = Runner(lab, directory, count, peer_venv, speed=True, baseline=base)
+    found = {'baseline': baseline, 'vms': count, 'nodes': len(runner.cluster.nodes), 'version': runner.cluster.version,
              'rounds': rounds, 'converge': {}, 'rows': [], 'ratios': []}
     for pve in (c.pve for c in lab.clusters):
         pve.real_latency = 0.0
@@ -415,8 +444,9 @@ def speed_report(found):
                      cell(row['cpu_spread']), cell(row['wall_spread']),
                      '{0:.0f} ms'.format(above * 1000)])
     heading = ('{0} VMs on one PVE {1} cluster of {2} nodes; {3} rounds, each scenario once per round in an order that '
-               'turns; medians with the lowest and highest run in brackets.')
-    text = [heading.format(found['vms'], found['version'], found['nodes'], found['rounds']), '',
+               'turns; medians with the lowest and highest run in brackets.{4}')
+    based = ' Baseline: pve_vm at {0}.'.format(found['baseline']) if found.get('baseline') else ''
+    text = [heading.format(found['vms'], found['version'], found['nodes'], found['rounds'], based), '',
             table(['scenario', 'tasks', 'reported changed', 'reads per VM', 'writes per VM',
                    'CPU time (run)', 'wall time (run)', 'CPU per task above its floor'], rows), '',
             table(['ratio', 'CPU time, median of the rounds (range)', 'wall time, median of the rounds (range)'],
@@ -463,6 +493,7 @@ def main(argv=None):
                         help='instead: no-change pve_vm (cores, memory, state: present) beside proxmox_kvm checking '
                              'existence only and ansible.builtin.ping, in --rounds interleaved rounds')
     parser.add_argument('--rounds', type=int, default=5, help='rounds of --speed')
+    parser.add_argument('--baseline', help='with --speed: a git ref (e.g. main) whose pve_vm runs in every round too')
     args = parser.parse_args(argv)
     if args.peer_venv and not os.path.exists(os.path.join(args.peer_venv, 'bin', 'ansible-playbook')):
         parser.error('--peer-venv {0}: no bin/ansible-playbook there (see the docstring to make it)'.format(
@@ -471,7 +502,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix='vm-bench-') as directory:
         with Lab(directory, clusters=1, nodes=args.nodes, guests=0, versions=[args.pve_version], pbs=False) as lab:
             if args.speed:
-                found = speed(lab, directory, args.vms, args.rounds, peer_venv, say=say)
+                found = speed(lab, directory, args.vms, args.rounds, peer_venv, say=say, baseline=args.baseline)
             else:
                 found = bench(lab, directory, args.vms, args.runs, args.latency, peer_venv, say=say)
     text = speed_report(found) if args.speed else report(found)

@@ -30,11 +30,6 @@ from typing import Any, Dict
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
-try:
-    import yaml
-except ImportError:  # JSON estates still work; a YAML one says what is missing
-    yaml = None
-
 ESTATE_ENV = 'PROXMOX_ESTATE_FILE'
 CONNECTION_KEYS = ('api_host', 'api_port', 'api_user', 'api_password', 'api_token_id', 'api_token_secret',
                    'validate_certs', 'ca_path', 'fingerprint', 'api_timeout')
@@ -85,6 +80,7 @@ def parse_estate_text(text, source):
         return json.loads(text)
     except ValueError:
         pass
+    yaml = _yaml()
     if yaml is None:
         raise EstateError('estate file {0} is not JSON, and reading YAML needs the PyYAML Python package'.format(source))
     try:
@@ -97,6 +93,16 @@ def parse_estate_text(text, source):
         raise EstateError('estate file {0} is not valid YAML or JSON{1}'.format(source, _where(error))) from None
     except yaml.YAMLError as error:
         raise EstateError('estate file {0} is not valid YAML or JSON{1}'.format(source, _where(error))) from None
+
+
+def _yaml():
+    """PyYAML, imported when an estate file is not JSON (never on a run without one: its import is a good part of a
+    module's start-up); None without it: JSON estates still work and a YAML one says what is missing."""
+    try:
+        import yaml
+    except ImportError:
+        return None
+    return yaml
 
 
 def _where(error):

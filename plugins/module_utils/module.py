@@ -17,17 +17,17 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import (
     ProxmoxClient,
 )
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError, ProxmoxTaskError
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.estate import (
-    CONNECTION_KEYS,
-    ESTATE_ENV,
-    estate_entry,
-    estate_secrets,
-    normalize_estate,
-    read_estate_file,
-)
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.tasks import Deadline, wait_for_task
 
 DEFAULT_TASK_TIMEOUT = 600
+# estate.ESTATE_ENV (a unit test keeps them equal): estate itself is imported only by a task that gives `cluster`
+# or `estate`, so that the many tasks that give neither do not compile it at each run.
+ESTATE_ENV = 'PROXMOX_ESTATE_FILE'
+
+
+def _estate():
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import estate
+    return estate
 
 
 def connection_argument_spec(service='PVE'):
@@ -106,6 +106,7 @@ class ProxmoxModule(AnsibleModule):
         the options give (estate, else estate_file); read once. Fails the module, before any connection, when the
         estate is missing, unreadable or malformed, or does not have name. Its secrets are masked in every output."""
         params = self.params
+        estate_utils = _estate()
         try:
             if getattr(self, '_estate', None) is None:
                 inline = params.get('estate')
@@ -116,11 +117,11 @@ class ProxmoxModule(AnsibleModule):
                     if not source:
                         self.fail_json(msg='cluster {0!r} is looked up in an estate: set estate_file (or the {1} '
                                            'environment variable, as the AWX estate credential does) or estate'.format(name, ESTATE_ENV))
-                    data = read_estate_file(source)
-                    self.no_log_values.update(estate_secrets(data))
-                self._estate = (normalize_estate(data, source), source)
+                    data = estate_utils.read_estate_file(source)
+                    self.no_log_values.update(estate_utils.estate_secrets(data))
+                self._estate = (estate_utils.normalize_estate(data, source), source)
             estate, source = self._estate
-            return estate_entry(estate, name, service or self.service, source)
+            return estate_utils.estate_entry(estate, name, service or self.service, source)
         except ProxmoxError as error:
             self.fail_json(msg=str(error))
         return None
@@ -133,13 +134,13 @@ class ProxmoxModule(AnsibleModule):
         params = self.params
         inline = params.get('estate')
         if inline is not None:
-            self.no_log_values.update(estate_secrets(inline))
+            self.no_log_values.update(_estate().estate_secrets(inline))
         name = params.get('cluster')
         if name:
             entry = self.estate_entry(name)
             hosts = entry.get('api_host') or []
             entry['api_host'] = hosts[0] if hosts else None
-            for key in CONNECTION_KEYS:
+            for key in _estate().CONNECTION_KEYS:
                 if key not in getattr(self, '_given', ()):
                     spec = self.argument_spec[key]
                     params[key] = entry.get(key, spec.get('default'))

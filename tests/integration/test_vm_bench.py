@@ -5,6 +5,8 @@ benchmarks/vm_bench.py creates VMs with pve_vm, then measures no-change runs wit
 runs on three VMs once, and the numbers it reports are checked against the lab's own log.
 """
 
+import os
+
 import pytest
 
 from benchmarks import vm_bench
@@ -92,3 +94,18 @@ def test_speed_path_of_the_vm_benchmark(lab_fn, tmp_path):
     text = vm_bench.speed_report(found)
     assert '| {0} | 2 | 0 | 2 | 0 |'.format(vm_bench.SPEED_OURS) in text
     assert '{0} / {1}'.format(vm_bench.SPEED_OURS, vm_bench.FLOOR) in text
+
+
+def test_speed_path_with_a_baseline_runs_the_same_task_from_that_commit(lab_fn, tmp_path):
+    """--speed --baseline HEAD: the same no-change pve_vm from the commit's collection (git archive) in each round,
+    with the before / after ratios."""
+    found = vm_bench.speed(lab_fn, str(tmp_path), count=1, rounds=1, say=lambda _text: None, baseline='HEAD')
+    base = os.path.join(str(tmp_path), 'baseline-collections', 'ansible_collections', 'proxfleet', 'proxmox')
+    assert os.path.isfile(os.path.join(base, 'plugins', 'modules', 'pve_vm.py'))
+    assert os.path.isfile(os.path.join(base, 'galaxy.yml'))
+    rows = dict((row['label'], row) for row in found['rows'])
+    assert rows[vm_bench.SPEED_BASE]['changed'] == 0 and rows[vm_bench.SPEED_BASE]['writes'] == 0
+    assert rows[vm_bench.SPEED_BASE]['by_kind'] == rows[vm_bench.SPEED_OURS]['by_kind']
+    pairs = [(r['top'], r['bottom']) for r in found['ratios']]
+    assert (vm_bench.SPEED_OURS, vm_bench.SPEED_BASE) in pairs and (vm_bench.SPEED_BASE, vm_bench.FLOOR) in pairs
+    assert 'Baseline: pve_vm at HEAD.' in vm_bench.speed_report(found)
