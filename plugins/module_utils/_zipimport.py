@@ -46,7 +46,8 @@ class OneCompileFinder(object):
                 continue
             # The location zipimport itself would give (archive/dir/name.py), so __file__ and __path__ are the same.
             location = '{0}/{1}'.format(str(entry).rstrip('/'), last)
-            spec = ModuleSpec(fullname, importer, origin=location + ('/__init__.py' if is_package else '.py'),
+            spec = ModuleSpec(fullname, importer,  # type: ignore[arg-type]  # a zipimporter is a Loader at run time
+                              origin=location + ('/__init__.py' if is_package else '.py'),
                               is_package=is_package)
             spec.has_location = True
             if is_package:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Dict, List, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
@@ -65,7 +66,7 @@ def datastores(client):
 
 # What each list PBS filters silently needs to be complete: (ACL path, privileges of which one is enough), all of
 # them propagated from that path (src/api2/config/{datastore,remote,sync,verify,prune}.rs list_*).
-LIST_NEEDS = {
+LIST_NEEDS: Dict[str, List[Tuple[str, Tuple[str, ...]]]] = {
     'datastores': [('/datastore', ('Datastore.Audit',))],
     'remotes': [('/remote', ('Remote.Audit',))],
     'sync jobs': [('/datastore', ('Datastore.Audit',)), ('/remote', ('Remote.Audit',))],

@@ -19,6 +19,7 @@ move to another storage, an unknown key).
 from __future__ import annotations
 
 import re
+from typing import Any, Dict
 from urllib.parse import quote, unquote
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
@@ -57,7 +58,7 @@ SECRET_KEYS = ('cipassword',)
 NET_OPTION_KEYS = ('bridge', 'firewall', 'link_down', 'mtu', 'queues', 'rate', 'tag', 'trunks')
 
 
-_LAZY = {}
+_LAZY: Dict[str, Any] = {}
 
 
 def _known_key_re():

@@ -16,6 +16,7 @@ guest_lifecycle comes with the first write, qemu_devices with the first disk or 
 from __future__ import annotations
 
 import re
+from typing import Any, Dict
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_state as gs, qemu
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import require_root_login
@@ -126,7 +127,7 @@ def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
             if content and 'images' not in content.replace(';', ',').split(','):
                 raise ProxmoxConfigError('storage {0!r} on node {1} does not hold VM disks (content {2})'.format(
                     store, node, content), url=url)
-    keys_by_bridge = {}
+    keys_by_bridge: Dict[str, Any] = {}
     for net in params.get('nets') or []:
         change = net_changes.get(net['slot'])
         if change is not None and change.value and net.get('bridge'):
