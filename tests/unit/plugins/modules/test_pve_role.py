@@ -1,0 +1,26 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pve_role's pure parts: the role name check and the canonical privilege set."""
+
+import pytest
+
+from ansible_collections.proxfleet.proxmox.plugins.modules import pve_role
+
+
+@pytest.mark.parametrize('name', ['Snapshotter', 'ops.read-only_2', 'PVEAuditor'])
+def test_valid_names(name):
+    assert pve_role.ROLE_ID.match(name)
+
+
+@pytest.mark.parametrize('name', ['has space', 'a/b', 'role!', ''])
+def test_invalid_names(name):
+    assert not pve_role.ROLE_ID.match(name)
+
+
+@pytest.mark.parametrize('value, expected', [
+    (['VM.Snapshot', 'VM.Audit', 'VM.Audit'], ['VM.Audit', 'VM.Snapshot']),
+    ('VM.Snapshot,VM.Audit', ['VM.Audit', 'VM.Snapshot']),
+    ('', []),
+    (None, []),
+])
+def test_privilege_sets_are_canonical(value, expected):
+    assert pve_role._privs(value) == expected  # pylint: disable=protected-access
