@@ -6,7 +6,9 @@ The modules run with a least-privilege token built from their rows in docs/privi
 
 import uuid
 
-from tests.integration.conftest import target
+import pytest
+
+from tests.integration.conftest import pve_vars, target
 from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
@@ -21,3 +23,69 @@ def test_role(lab):
     # The refused changes wrote nothing: the built-in role is as PVE::AccessControl makes it.
     from tests.lab.areas.tokens import ROLES
     assert ROLES['PVEAuditor'] >= {'VM.Audit', 'Sys.Audit', 'Datastore.Audit'}
+
+
+def _root_api(cluster):
+    import proxmoxer
+    userid, _sep, token = cluster.token_id.partition('!')
+    return proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                                token_name=token, token_value=cluster.token_secret)
+
+
+def _robot(cluster, api):
+    """A user (put in the lab's state) and a privilege-separated token of it, made through the API."""
+    user = 'robot-{0}@pve'.format(uuid.uuid4().hex[:6])
+    cluster.pve.users[user] = 'robot-password'
+    made = api.access.users(user).token('ansible').post(privsep=1)
+    return user, made['full-tokenid'], made['value']
+
+
+def test_acl(lab):
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    role = 'it-' + uuid.uuid4().hex[:8]
+    api.access.roles.post(roleid=role, privs='VM.Audit')
+    user, token, _secret = _robot(cluster, api)
+    path = '/pool/it-' + uuid.uuid4().hex[:6]
+    pve = least_privilege_token(cluster, 'pve_acl')
+    try:
+        run = run_playbook(target('pve_acl'), lab, diff=True, extra_vars={
+            'pve': pve, 'role': role, 'acl_path': path, 'acl_user': user, 'acl_token': token})
+        assert run.ok, run.explain()
+        assert [e for e in api.access.acl.get() if e['path'] == path] == []
+    finally:
+        api.access.roles(role).delete()
+
+
+def test_role_and_acl_grant_exactly_what_they_say(lab):
+    """pve_role + pve_acl give a privilege-separated token snapshot rights on one guest: it can snapshot that guest
+    and nothing more (not another guest, not a role of its own)."""
+    import proxmoxer
+    from proxmoxer.core import ResourceException
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    guests = sorted((vm.vmid, vm.node) for vm in cluster.pve.vms)
+    (vmid, node), (other, other_node) = guests[0], guests[1]
+    role = 'it-' + uuid.uuid4().hex[:8]
+    user, token, secret = _robot(cluster, api)
+    robot = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=user,
+                                 token_name='ansible', token_value=secret)
+    with pytest.raises(ResourceException) as before:
+        robot.nodes(node).qemu(vmid).snapshot.post(snapname='before')
+    assert before.value.status_code == 403
+    run = run_playbook(target('pve_acl', 'grant.yml'), lab, diff=True, extra_vars={
+        'pve': pve_vars(cluster), 'role': role, 'vmid': vmid, 'acl_user': user, 'acl_token': token})
+    assert run.ok, run.explain()
+    try:
+        robot.nodes(node).qemu(vmid).snapshot.post(snapname='granted')
+        assert 'granted' in [s['name'] for s in robot.nodes(node).qemu(vmid).snapshot.get()]
+        for call in (lambda: robot.nodes(other_node).qemu(other).snapshot.post(snapname='denied'),
+                     lambda: robot.nodes(node).qemu(vmid).status.stop.post(),
+                     lambda: robot.access.roles.post(roleid=role + 'x', privs='VM.Audit')):
+            with pytest.raises(ResourceException) as denied:
+                call()
+            assert denied.value.status_code == 403
+    finally:
+        api.access.acl.put(path='/vms/{0}'.format(vmid), roles=role, users=user, tokens=token, delete=1)
+        api.access.roles(role).delete()
+        api.nodes(node).qemu(vmid).snapshot('granted').delete()
