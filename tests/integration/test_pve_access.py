@@ -89,3 +89,12 @@ def test_role_and_acl_grant_exactly_what_they_say(lab):
         api.access.acl.put(path='/vms/{0}'.format(vmid), roles=role, users=user, tokens=token, delete=1)
         api.access.roles(role).delete()
         api.nodes(node).qemu(vmid).snapshot('granted').delete()
+
+
+def test_group(lab):
+    cluster = lab.clusters[0]
+    group = 'it-' + uuid.uuid4().hex[:8]
+    pve = least_privilege_token(cluster, 'pve_group', group=group)
+    run = run_playbook(target('pve_group'), lab, diff=True, extra_vars={'pve': pve, 'group': group})
+    assert run.ok, run.explain()
+    assert group not in cluster.pve.groups

@@ -117,7 +117,7 @@ class TokensArea(StatefulRoutes):
                 ('POST', one, self._tok_create), ('PUT', one, self._tok_update), ('DELETE', one, self._tok_delete),
                 ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update),
                 ('GET', '/access/groups', self._grp_index), ('POST', '/access/groups', self._grp_create),
-                ('GET', '/access/groups/{groupid}', self._grp_read),
+                ('GET', '/access/groups/{groupid}', self._grp_read), ('PUT', '/access/groups/{groupid}', self._grp_update),
                 ('GET', '/access/roles', self._role_index), ('POST', '/access/roles', self._role_create),
                 ('GET', '/access/roles/{roleid}', self._role_read), ('PUT', '/access/roles/{roleid}', self._role_update),
                 ('DELETE', '/access/roles/{roleid}', self._role_delete),
@@ -364,15 +364,27 @@ class TokensArea(StatefulRoutes):
         self.groups[groupid] = {'comment': comment or '', 'users': set(users)}
 
     async def _grp_index(self, v, user):
+        """GET /access/groups (PVE/API2/Group.pm index): the groups on which the caller holds User.Modify, Sys.Audit or
+        Group.Allocate."""
         return [dict({'groupid': name, 'users': ','.join(sorted(group['users']))},
                      **({'comment': group['comment']} if group['comment'] else {}))
-                for name, group in sorted(self.groups.items())]
+                for name, group in sorted(self.groups.items())
+                if any(self.allowed(user, '/access/groups/' + name, priv)
+                       for priv in ('User.Modify', 'Sys.Audit', 'Group.Allocate'))]
 
     async def _grp_create(self, v, user):
         if v['groupid'] in self.groups:
             raise PveError(500, "create group failed: group '{0}' already exists".format(v['groupid']))
         self.need_quorum()
         self.add_group(v['groupid'], comment=v.get('comment'))
+
+    async def _grp_update(self, v, user):
+        """PUT /access/groups/{groupid} (update_group): the comment, under the user.cfg lock."""
+        if v['groupid'] not in self.groups:
+            raise PveError(500, "update group failed: group '{0}' does not exist".format(v['groupid']))
+        self.need_quorum()
+        if v.get('comment') is not None:
+            self.groups[v['groupid']]['comment'] = v['comment']
 
     def _grp(self, groupid):
         if groupid not in self.groups:
@@ -387,7 +399,8 @@ class TokensArea(StatefulRoutes):
         return out
 
     async def _grp_delete(self, v, user):
-        self._grp(v['groupid'])
+        if v['groupid'] not in self.groups:
+            raise PveError(500, "delete group failed: group '{0}' does not exist".format(v['groupid']))
         self.need_quorum()
         del self.groups[v['groupid']]
         # PVE::AccessControl::delete_group_acl: its ACL entries go with it.

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""pve_role's pure parts: the role name check and the canonical privilege set."""
+"""pve_role and pve_group: name checks and the canonical privilege set."""
 
 import pytest
 
@@ -24,3 +24,10 @@ def test_invalid_names(name):
 ])
 def test_privilege_sets_are_canonical(value, expected):
     assert pve_role._privs(value) == expected  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('name, valid', [('auditors', True), ('ops.night-2_x', True), ('has space', False),
+                                         ('a/b', False), ('', False)])
+def test_group_names(name, valid):
+    from ansible_collections.proxfleet.proxmox.plugins.modules import pve_group
+    assert bool(pve_group.GROUP_ID.match(name)) is valid
