@@ -202,7 +202,7 @@ def main():
         roles=dict(type='list', elements='str', default=[]),
         users=dict(type='list', elements='str', default=[]),
         groups=dict(type='list', elements='str', default=[]),
-        tokens=dict(type='list', elements='str', default=[]),
+        tokens=dict(type='list', elements='str', default=[], no_log=False),
         propagate=dict(type='bool', default=True),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         purge=dict(type='bool', default=False),

@@ -80,7 +80,7 @@ def test_role_and_acl_grant_exactly_what_they_say(lab):
         robot.nodes(node).qemu(vmid).snapshot.post(snapname='granted')
         assert 'granted' in [s['name'] for s in robot.nodes(node).qemu(vmid).snapshot.get()]
         for call in (lambda: robot.nodes(other_node).qemu(other).snapshot.post(snapname='denied'),
-                     lambda: robot.nodes(node).qemu(vmid).status.stop.post(),
+                     robot.nodes(node).qemu(vmid).status.stop.post,
                      lambda: robot.access.roles.post(roleid=role + 'x', privs='VM.Audit')):
             with pytest.raises(ResourceException) as denied:
                 call()
@@ -98,3 +98,26 @@ def test_group(lab):
     run = run_playbook(target('pve_group'), lab, diff=True, extra_vars={'pve': pve, 'group': group})
     assert run.ok, run.explain()
     assert group not in cluster.pve.groups
+
+
+def test_user(lab):
+    """pve_user end to end; the password set on creation logs in; no password shows in the output, even at -vvv; the
+    user is gone afterwards with its group memberships."""
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    suffix = uuid.uuid4().hex[:6]
+    userid = 'robot-{0}@pve'.format(suffix)
+    groups = ['it-a-' + suffix, 'it-b-' + suffix]
+    for group in groups:
+        api.access.groups.post(groupid=group)
+    first, second = 'first-' + uuid.uuid4().hex, 'second-' + uuid.uuid4().hex
+    pve = least_privilege_token(cluster, 'pve_user', realm='pve')
+    run = run_playbook(target('pve_user'), lab, diff=True, verbosity=3, extra_vars={
+        'pve': pve, 'userid': userid, 'group_a': groups[0], 'group_b': groups[1],
+        'first_password': first, 'second_password': second})
+    assert run.ok, run.explain()
+    assert first not in run.stdout and second not in run.stdout
+    assert not cluster.pve.user_exists(userid)
+    assert all(userid not in cluster.pve.groups[g]['users'] for g in groups)
+    for group in groups:
+        api.access.groups(group).delete()

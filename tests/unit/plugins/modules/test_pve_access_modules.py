@@ -31,3 +31,11 @@ def test_privilege_sets_are_canonical(value, expected):
 def test_group_names(name, valid):
     from ansible_collections.proxfleet.proxmox.plugins.modules import pve_group
     assert bool(pve_group.GROUP_ID.match(name)) is valid
+
+
+@pytest.mark.parametrize('userid, valid', [('alice@pve', True), ('root@pam', True), ('a.b-c@corp-ad', True),
+                                           ('alice', False), ('alice@', False), ('al ice@pve', False),
+                                           ('alice@pve!token', False)])
+def test_user_ids(userid, valid):
+    from ansible_collections.proxfleet.proxmox.plugins.modules import pve_user
+    assert bool(pve_user.USER_ID.match(userid)) is valid
