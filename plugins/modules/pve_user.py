@@ -78,9 +78,8 @@ options:
     type: str
   keys:
     description:
-      - Keys for two-factor authentication (yubico).
+      - Keys for two-factor authentication (yubico). Masked in results and diffs.
     type: str
-    no_log: true
   password:
     description:
       - The user's password (8 to 64 characters), V(pve) realm only. Never shown in results, diffs or logs.
