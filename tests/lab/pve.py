@@ -26,13 +26,14 @@ from .areas.sdn import SdnArea
 from .areas.storage_extra import StorageExtraArea
 from .areas.templates import TemplatesArea
 from .areas.tokens import TokensArea
+from .areas.users import UsersArea
 from .areas.version import VersionArea
 from .areas.vzdump import VzdumpArea
 
 
 class LabPve(Schema84Area, RestoredAgentArea, QemuPermsArea, QemuExtraArea, DatacenterArea, LxcExtraArea, TemplatesArea,
              LogsArea, PbsStorageArea, ClusterJoinArea, FirewallExtraArea, CephArea, StorageExtraArea, SdnArea, HaArea, BackupJobsArea, VzdumpArea, MigrateArea,
-             RemoteMigrateArea, TokensArea, VersionArea, CertificatesArea, FakePve):
+             RemoteMigrateArea, UsersArea, TokensArea, VersionArea, CertificatesArea, FakePve):
     """One PVE cluster: its name, nodes and version; ACLs apply to everyone but root@pam, as on PVE."""
 
     def __init__(self, name='lab1', nodes=('pve1',), version='9.0.10', user='root@pam', password='secret',

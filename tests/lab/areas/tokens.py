@@ -22,21 +22,43 @@ from fakepve.routing import StatefulRoutes, param_error, split_list
 
 from ._common import cfs_locked, stringify
 
-_VM_PRIVS = tuple(p for p in shapes.PRIVILEGES if p.startswith('VM.'))
-# PVE's built-in roles (PVE::AccessControl's role table), as far as the lab's privileges go.
-ROLES = dict(shapes.ROLES)
-ROLES.update({
-    'PVEAdmin': set(p for p in shapes.PRIVILEGES if p not in ('Permissions.Modify', 'Realm.Allocate', 'Sys.Modify')),
-    'PVEVMAdmin': set(_VM_PRIVS) | {'Pool.Audit'},
-    'PVEVMUser': set(p for p in ('VM.Audit', 'VM.Console', 'VM.Backup', 'VM.Config.CDROM', 'VM.Config.Cloudinit',
-                                 'VM.PowerMgmt', 'Pool.Audit') if p in shapes.PRIVILEGES or p == 'Pool.Audit'),
-    'PVEDatastoreAdmin': {'Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate',
-                          'Datastore.Audit'},
-    'PVEDatastoreUser': {'Datastore.AllocateSpace', 'Datastore.Audit'},
-    'PVEPoolAdmin': {'Pool.Allocate', 'Pool.Audit'},
-    'PVEPoolUser': {'Pool.Audit'},
-    'PVESysAdmin': {'Sys.Audit', 'Sys.Console', 'Sys.Syslog', 'Sys.PowerMgmt', 'Sys.Modify'},
-})
+# PVE's built-in ("special") roles, as PVE::AccessControl::create_roles derives them from its privilege groups:
+# per category the privileges only root@pam should hold, those of an admin, of a user, and the audit ones.
+_PRIV_GROUPS = {
+    'VM': {'root': (), 'audit': ('VM.Audit', 'VM.GuestAgent.Audit'),
+           'admin': ('VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType',
+                     'VM.Config.Options', 'VM.Allocate', 'VM.Clone', 'VM.GuestAgent.Unrestricted', 'VM.Migrate',
+                     'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback'),
+           'user': ('VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead',
+                    'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt')},
+    'Sys': {'root': ('Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'),
+            'admin': ('Sys.Console', 'Sys.Syslog'), 'user': (), 'audit': ('Sys.Audit',)},
+    'Datastore': {'root': (), 'admin': ('Datastore.Allocate', 'Datastore.AllocateTemplate'),
+                  'user': ('Datastore.AllocateSpace',), 'audit': ('Datastore.Audit',)},
+    'SDN': {'root': (), 'admin': ('SDN.Allocate', 'SDN.Audit'), 'user': ('SDN.Use',), 'audit': ('SDN.Audit',)},
+    'User': {'root': ('Realm.Allocate',), 'admin': ('User.Modify', 'Group.Allocate', 'Realm.AllocateUser'),
+             'user': (), 'audit': ()},
+    'Pool': {'root': (), 'admin': ('Pool.Allocate',), 'user': ('Pool.Audit',), 'audit': ('Pool.Audit',)},
+    'Mapping': {'root': (), 'admin': ('Mapping.Modify',), 'user': ('Mapping.Use',), 'audit': ('Mapping.Audit',)},
+}
+
+
+def _builtin_roles():
+    roles = {'NoAccess': set(), 'Administrator': set(shapes.PRIVILEGES), 'PVEAdmin': set(), 'PVEAuditor': set(),
+             'PVETemplateUser': {'VM.Clone', 'VM.Audit'}}
+    for cat, group in _PRIV_GROUPS.items():
+        everything = set(group['admin']) | set(group['user']) | set(group['audit'])
+        roles['PVE{0}Admin'.format(cat)] = set(everything)
+        roles['PVEAdmin'] |= everything
+        if group['user']:
+            roles['PVE{0}User'.format(cat)] = set(group['user']) | set(group['audit'])
+        roles['PVEAuditor'] |= set(group['audit'])
+    # Mapping.Modify is Administrator's and PVEMappingAdmin's only.
+    roles['PVEAdmin'].discard('Mapping.Modify')
+    return roles
+
+
+ROLES = _builtin_roles()
 # pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
 TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 # The only identity RPCEnvironment::check_api2_permissions lets past every rule, and its words for everyone else
@@ -95,8 +117,10 @@ class TokensArea(StatefulRoutes):
                 ('POST', one, self._tok_create), ('PUT', one, self._tok_update), ('DELETE', one, self._tok_delete),
                 ('GET', '/access/acl', self._acl_read), ('PUT', '/access/acl', self._acl_update),
                 ('GET', '/access/groups', self._grp_index), ('POST', '/access/groups', self._grp_create),
-                ('GET', '/access/groups/{groupid}', self._grp_read),
-                ('POST', '/access/roles', self._role_create),
+                ('GET', '/access/groups/{groupid}', self._grp_read), ('PUT', '/access/groups/{groupid}', self._grp_update),
+                ('GET', '/access/roles', self._role_index), ('POST', '/access/roles', self._role_create),
+                ('GET', '/access/roles/{roleid}', self._role_read), ('PUT', '/access/roles/{roleid}', self._role_update),
+                ('DELETE', '/access/roles/{roleid}', self._role_delete),
                 ('DELETE', '/access/groups/{groupid}', self._grp_delete)]
 
     # ---------------------------------------------------------------- state
@@ -256,20 +280,82 @@ class TokensArea(StatefulRoutes):
     # -------------------------------------------------------------- roles
 
     def role_privs(self, roleid):
-        """The privileges of a built-in or custom role."""
-        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES[roleid]
+        """The privileges of a built-in or custom role (none for a role deleted since)."""
+        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES.get(roleid, set())
+
+    @staticmethod
+    def _role_privs_param(action, text):
+        """PVE::AccessControl::add_role_privs: every privilege must be one PVE knows."""
+        privs = split_list(text)
+        for priv in privs:
+            if priv not in shapes.PRIVILEGES:
+                raise PveError(500, "{0}: invalid privilege '{1}'".format(action, priv))
+        return privs
+
+    @staticmethod
+    def _check_roleid(roleid):
+        """PVE::AccessControl::verify_rolename, the pve-roleid format."""
+        if not re.match(r'^[A-Za-z0-9.\-_]+$', roleid):
+            raise param_error(roleid="role name '{0}' contains invalid characters".format(roleid))
+
+    async def _role_index(self, v, user):
+        """GET /access/roles (PVE/API2/Role.pm index): every role, its privileges sorted, built-in ones special."""
+        out = [{'roleid': name, 'privs': ','.join(sorted(privs)), 'special': 1} for name, privs in ROLES.items()]
+        out += [{'roleid': name, 'privs': ','.join(sorted(privs)), 'special': 0}
+                for name, privs in self.custom_roles.items()]
+        return sorted(out, key=lambda role: role['roleid'])
+
+    async def _role_read(self, v, user):
+        """GET /access/roles/{roleid} (read_role): {privilege: 1}."""
+        roleid = v['roleid']
+        if roleid not in ROLES and roleid not in self.custom_roles:
+            raise PveError(500, "role '{0}' does not exist".format(roleid))
+        return dict.fromkeys(sorted(self.role_privs(roleid)), 1)
 
     async def _role_create(self, v, user):
         """POST /access/roles (pve-access-control PVE/API2/Role.pm create_role): a name not taken, known privileges."""
         roleid = v['roleid']
+        self._check_roleid(roleid)
         if roleid in ROLES or roleid in self.custom_roles:
             raise PveError(500, "create role failed: role '{0}' already exists".format(roleid))
-        privs = split_list(v.get('privs'))
-        for priv in privs:
-            if priv not in shapes.PRIVILEGES:
-                raise PveError(500, "create role failed: invalid privilege '{0}'".format(priv))
+        privs = self._role_privs_param('create role failed', v.get('privs'))
         self.need_quorum()
         self.custom_roles[roleid] = set(privs)
+
+    async def _role_update(self, v, user):
+        """PUT /access/roles/{roleid} (update_role): a built-in role is refused before the lock; the privileges
+        replace the role's unless `append`."""
+        roleid = v['roleid']
+        if roleid in ROLES:
+            raise PveError(500, "auto-generated role '{0}' cannot be modified".format(roleid))
+        if roleid not in self.custom_roles:
+            raise PveError(500, "update role failed: role '{0}' does not exist".format(roleid))
+        if v.get('append') is not None and v.get('privs') is None:
+            raise param_error(append="parameter 'append' requires 'privs'")
+        privs = self._role_privs_param('update role failed', v.get('privs'))
+        self.need_quorum()
+        self.custom_roles[roleid] = (set(self.custom_roles[roleid]) if v.get('append') else set()) | set(privs)
+        self._role_resync(roleid)
+
+    async def _role_delete(self, v, user):
+        """DELETE /access/roles/{roleid} (delete_role). The ACL entries naming it stay in user.cfg, where
+        AccessControl::parse_user_config ignores an unknown role: they vanish from every answer."""
+        roleid = v['roleid']
+        if roleid in ROLES:
+            raise PveError(500, "auto-generated role '{0}' cannot be deleted".format(roleid))
+        if roleid not in self.custom_roles:
+            raise PveError(500, "delete role failed: role '{0}' does not exist".format(roleid))
+        self.need_quorum()
+        del self.custom_roles[roleid]
+        self.acl_entries = [e for e in self.acl_entries if e['roleid'] != roleid]
+        self._role_resync(roleid)
+
+    def _role_resync(self, roleid):
+        """Every holder of the role's ACL entries sees its new privileges."""
+        keys = set(key for key, entries in (self.acl or {}).items()
+                   for entry in entries if getattr(entry, 'roleid', None) == roleid)
+        for key in keys:
+            self._acl_sync(key)
 
     # ------------------------------------------------------------- groups
 
@@ -278,15 +364,27 @@ class TokensArea(StatefulRoutes):
         self.groups[groupid] = {'comment': comment or '', 'users': set(users)}
 
     async def _grp_index(self, v, user):
+        """GET /access/groups (PVE/API2/Group.pm index): the groups on which the caller holds User.Modify, Sys.Audit or
+        Group.Allocate."""
         return [dict({'groupid': name, 'users': ','.join(sorted(group['users']))},
                      **({'comment': group['comment']} if group['comment'] else {}))
-                for name, group in sorted(self.groups.items())]
+                for name, group in sorted(self.groups.items())
+                if any(self.allowed(user, '/access/groups/' + name, priv)
+                       for priv in ('User.Modify', 'Sys.Audit', 'Group.Allocate'))]
 
     async def _grp_create(self, v, user):
         if v['groupid'] in self.groups:
             raise PveError(500, "create group failed: group '{0}' already exists".format(v['groupid']))
         self.need_quorum()
         self.add_group(v['groupid'], comment=v.get('comment'))
+
+    async def _grp_update(self, v, user):
+        """PUT /access/groups/{groupid} (update_group): the comment, under the user.cfg lock."""
+        if v['groupid'] not in self.groups:
+            raise PveError(500, "update group failed: group '{0}' does not exist".format(v['groupid']))
+        self.need_quorum()
+        if v.get('comment') is not None:
+            self.groups[v['groupid']]['comment'] = v['comment']
 
     def _grp(self, groupid):
         if groupid not in self.groups:
@@ -301,7 +399,8 @@ class TokensArea(StatefulRoutes):
         return out
 
     async def _grp_delete(self, v, user):
-        self._grp(v['groupid'])
+        if v['groupid'] not in self.groups:
+            raise PveError(500, "delete group failed: group '{0}' does not exist".format(v['groupid']))
         self.need_quorum()
         del self.groups[v['groupid']]
         # PVE::AccessControl::delete_group_acl: its ACL entries go with it.
