@@ -14,6 +14,7 @@ adds or updates, then one removal per role for `purge`.
 from __future__ import annotations
 
 import re
+from typing import Dict, List
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -105,7 +106,7 @@ def plan(current, path, roles, members, propagate=True, state='present', purge=F
         managed = set(wanted) | set(entry_key(e) for e in removed)
         gone = set(entry_key(e) for e in removed)
         final = [e for e in on_path if entry_key(e) not in wanted and entry_key(e) not in gone] + list(wanted.values())
-    by_role = {}
+    by_role: Dict[str, Dict[str, List[str]]] = {}
     for entry in removed:
         by_role.setdefault(entry['roleid'], {}).setdefault(entry['type'], []).append(entry['ugid'])
     for role in sorted(by_role):
