@@ -88,6 +88,8 @@ class TokensArea(StatefulRoutes):
         self.custom_roles = {}
         # [{'path', 'type' (user, group, token), 'ugid', 'roleid', 'propagate'}], as GET /access/acl shows them
         self.acl_entries = []
+        # vmids of guests being destroyed through the API (their ACL entries go with them)
+        self._destroying = set()
 
     def _routes_tokens(self):
         one = '/access/users/{userid}/token/{tokenid}'
@@ -252,6 +254,40 @@ class TokensArea(StatefulRoutes):
             self.acl[key] = kept + made
         else:
             self.acl.pop(key, None)
+
+    def remove_vm_access(self, vmid):
+        """PVE::AccessControl::remove_vm_access, which the destroy of a VM (qemu-server PVE/API2/Qemu.pm
+        destroy_vm) or a container (pve-container src/PVE/API2/LXC.pm destroy_vm) calls once the guest is gone: the
+        ACL entries on /vms/<vmid> are deleted (the pool membership too, which fakepve's _pool_leave does)."""
+        path = '/vms/{0}'.format(vmid)
+        touched = set(_acl_key(e) for e in self.acl_entries if e['path'] == path)
+        self.acl_entries = [e for e in self.acl_entries if e['path'] != path]
+        for key in touched:
+            self._acl_sync(key)
+        for key, entries in list((self.acl or {}).items()):
+            self.acl[key] = [e for e in entries if e[0] != path]
+
+    async def _qm_destroy(self, v, user):
+        return await self._destroy_guest(super()._qm_destroy, v, user)
+
+    async def _lxc_destroy(self, user, v):
+        return await self._destroy_guest(lambda v, user: super(TokensArea, self)._lxc_destroy(user, v), v, user)
+
+    async def _destroy_guest(self, destroy, v, user):
+        vmid = int(v['vmid'])
+        self._destroying.add(vmid)
+        try:
+            return await destroy(v, user)
+        except Exception:
+            self._destroying.discard(vmid)
+            raise
+
+    def _pool_leave(self, vmid):
+        """The guest is gone: if a destroy asked for it, its access goes too (remove_vm_access)."""
+        super()._pool_leave(vmid)
+        if vmid in self._destroying:
+            self._destroying.discard(vmid)
+            self.remove_vm_access(vmid)
 
     # -------------------------------------------------------------- roles
 
