@@ -16,6 +16,8 @@ import re
 import time
 import uuid
 
+from aiohttp import web
+
 from fakepve import shapes
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, param_error, split_list
@@ -478,6 +480,52 @@ class TokensArea(StatefulRoutes):
             held = dict((p, ps) for p, ps in held.items()
                         if v['path'] == p or p == '/' or v['path'].startswith(p + '/'))
         return dict((path, dict.fromkeys(sorted(privs), 1)) for path, privs in sorted(held.items()))
+
+    # The usage fields PVE/API2Tools.pm extract_node_stats leaves out for a node the caller may not audit.
+    _NODE_STATS = ('uptime', 'cpu', 'mem', 'disk', 'maxcpu', 'maxmem', 'maxdisk')
+
+    def _audit_node(self, user, item):
+        if item.get('node') and not self.allowed(user, '/nodes/' + item['node'], 'Sys.Audit'):
+            for key in self._NODE_STATS:
+                item.pop(key, None)
+        return item
+
+    async def _nodes(self, request):
+        """GET /nodes as pve-manager's PVE/API2/Nodes.pm index answers it: every node, the usage of those the caller
+        holds Sys.Audit on (/nodes/<node>) only (extract_node_stats with exclude_stats)."""
+        import json
+        from fakepve.server import USER
+        response = await super()._nodes(request)
+        if response.status != 200:
+            return response
+        body = json.loads(response.text)
+        body['data'] = [self._audit_node(request[USER], item) for item in body.get('data') or []]
+        return web.json_response(body)
+
+    async def _resources(self, request):
+        """GET /cluster/resources as pve-manager's PVE/API2/Cluster.pm resources filters it: storages only with
+        Datastore.Audit on /storage/<id>, node usage only with Sys.Audit on /nodes/<node>, a guest's pool only with
+        Pool.Audit on /pool/<pool> (guests without VM.Audit fakepve leaves out already)."""
+        import json
+        from fakepve.server import USER
+        response = await super()._resources(request)
+        user = request[USER]
+        if response.status != 200 or user == ROOT_LOGIN:
+            return response
+        body = json.loads(response.text)
+        data = []
+        for item in body.get('data') or []:
+            if item.get('type') == 'storage' and not self.allowed(user, '/storage/' + str(item.get('storage')),
+                                                                   'Datastore.Audit'):
+                continue
+            if item.get('type') == 'node':
+                item = self._audit_node(user, item)
+            if item.get('type') in ('qemu', 'lxc') and item.get('pool') and \
+                    not self.allowed(user, '/pool/' + item['pool'], 'Pool.Audit'):
+                item.pop('pool')
+            data.append(item)
+        body['data'] = data
+        return web.json_response(body)
 
     def _authenticate(self, request):
         """fakepve's login check, then a token's expiry."""
