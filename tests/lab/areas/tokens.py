@@ -39,6 +39,13 @@ ROLES.update({
     'PVEPoolUser': {'Pool.Audit'},
     'PVESysAdmin': {'Sys.Audit', 'Sys.Console', 'Sys.Syslog', 'Sys.PowerMgmt', 'Sys.Modify'},
 })
+# PVE 8 (pve-access-control stable-bookworm, PVE/AccessControl.pm's privilege groups) has `VM.Monitor` and none of
+# PVE 9's `VM.GuestAgent.*`; its guest-agent methods (qemu-server stable-bookworm PVE/API2/Qemu/Agent.pm
+# register_command) check `VM.Monitor` where PVE 9's check a `VM.GuestAgent.*` privilege.
+_AGENT_PRIVS = tuple(p for p in shapes.PRIVILEGES if p.startswith('VM.GuestAgent.'))
+PVE8_PRIVILEGES = tuple(p for p in shapes.PRIVILEGES if p not in _AGENT_PRIVS) + ('VM.Monitor',)
+# Built-in roles that hold every VM privilege hold VM.Monitor on PVE 8; PVEAuditor holds none of it.
+_PVE8_MONITOR_ROLES = ('Administrator', 'PVEAdmin', 'PVEVMAdmin')
 # pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
 TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 # The only identity RPCEnvironment::check_api2_permissions lets past every rule, and its words for everyone else
@@ -293,9 +300,23 @@ class TokensArea(StatefulRoutes):
 
     # -------------------------------------------------------------- roles
 
+    def pve8(self):
+        return str(getattr(self, 'version', '9')).split('.', maxsplit=1)[0] == '8'
+
+    def known_privileges(self):
+        """The privileges of this cluster's release (PVE 8: VM.Monitor, no VM.GuestAgent.*)."""
+        return PVE8_PRIVILEGES if self.pve8() else tuple(shapes.PRIVILEGES)
+
     def role_privs(self, roleid):
-        """The privileges of a built-in or custom role."""
-        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES[roleid]
+        """The privileges of a built-in or custom role (a built-in one as the cluster's release defines it)."""
+        if roleid in self.custom_roles:
+            return self.custom_roles[roleid]
+        privs = set(ROLES[roleid])
+        if self.pve8():
+            privs -= set(_AGENT_PRIVS)
+            if roleid in _PVE8_MONITOR_ROLES:
+                privs.add('VM.Monitor')
+        return privs
 
     async def _role_create(self, v, user):
         """POST /access/roles (pve-access-control PVE/API2/Role.pm create_role): a name not taken, known privileges."""
@@ -304,7 +325,7 @@ class TokensArea(StatefulRoutes):
             raise PveError(500, "create role failed: role '{0}' already exists".format(roleid))
         privs = split_list(v.get('privs'))
         for priv in privs:
-            if priv not in shapes.PRIVILEGES:
+            if priv not in self.known_privileges():
                 raise PveError(500, "create role failed: invalid privilege '{0}'".format(priv))
         self.need_quorum()
         self.custom_roles[roleid] = set(privs)
@@ -455,16 +476,33 @@ class TokensArea(StatefulRoutes):
             if perms.get('user') == 'world':
                 return None
             raise PveError(403, 'Permission check failed')
-        granted, why = self._check(user, perms['check'], values, declared)
+        check = self._pve8_check(perms['check']) if self.pve8() else perms['check']
+        granted, why = self._check(user, check, values, declared)
         if not granted:
             raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
         return None
+
+    @classmethod
+    def _pve8_check(cls, check):
+        """A PVE 9 schema's permission rule as PVE 8 declares it: VM.GuestAgent.* are VM.Monitor there."""
+        if not isinstance(check, (list, tuple)) or not check:
+            return check
+        if check[0] == 'perm' and len(check) > 2 and isinstance(check[2], (list, tuple)):
+            privs = []
+            for priv in check[2]:
+                priv = 'VM.Monitor' if priv in _AGENT_PRIVS else priv
+                if priv not in privs:
+                    privs.append(priv)
+            return [check[0], check[1], privs] + list(check[3:])
+        if check[0] in ('and', 'or'):
+            return [check[0]] + [cls._pve8_check(sub) for sub in check[1:]]
+        return check
 
     async def _permissions(self, v, user):
         """GET /access/permissions (fakepve's route): {path: {privilege: 1}}, a token's as its privsep says."""
         who = v.get('userid') or user
         if who.partition('!')[0] == 'root@pam' and not (self.token_info(who) or {}).get('privsep', 0):
-            held = {'/': set(shapes.PRIVILEGES)}
+            held = {'/': set(self.known_privileges())}
         else:
             paths = set(['/'])
             owner = who.partition('!')[0]
@@ -473,7 +511,7 @@ class TokensArea(StatefulRoutes):
                 paths.update(entry[0] for entry in (self.acl or {}).get(ugid, []))
             held = {}
             for path in paths:
-                privs = set(p for p in shapes.PRIVILEGES if self.allowed(who, path, p))
+                privs = set(p for p in self.known_privileges() if self.allowed(who, path, p))
                 if privs:
                     held[path] = privs
         if v.get('path') is not None:

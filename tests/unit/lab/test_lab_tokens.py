@@ -161,3 +161,32 @@ def test_node_usage_and_storages_need_their_audit_privileges(lab_fn, api):
     everything = root.cluster.resources.get()
     assert len([item for item in everything if item['type'] == 'storage']) > 2
     assert [item for item in everything if item.get('vmid') == guest.vmid][0]['pool'] == 'web'
+
+
+@pytest.mark.lab(clusters=2, nodes=1, guests=8)
+def test_guest_agent_privileges_by_release(lab_fn, api):
+    """PVE 9 knows VM.GuestAgent.* and no VM.Monitor; PVE 8 the other way round, and its agent methods check
+    VM.Monitor (qemu-server stable-bookworm API2/Qemu/Agent.pm)."""
+    for cluster in lab_fn.clusters:
+        pve = cluster.pve
+        pve8 = cluster.version.startswith('8.')
+        root = api(cluster)
+        known, unknown = ('VM.Monitor', 'VM.GuestAgent.Audit') if pve8 else ('VM.GuestAgent.Audit', 'VM.Monitor')
+        status, _content, _errors = refused(root.access.roles.post, roleid='Bad', privs='VM.Audit,' + unknown)
+        assert status == 500
+        root.access.roles.post(roleid='Agent', privs='VM.Audit,' + known)
+        vm = [vm for vm in pve.vms if vm.agent is not None][0]
+        vm.status = 'running'
+        pve.users['agent@pve'] = 'x'
+        secret = pve.add_token('agent@pve', 'ci', privsep=1)
+        path = '/vms/{0}'.format(vm.vmid)
+        root.access.acl.put(path=path, roles='PVEAuditor', users='agent@pve', tokens='agent@pve!ci')
+        client = api(cluster, token=('agent@pve!ci', secret))
+        agent = client.nodes(vm.node).qemu(vm.vmid).agent('network-get-interfaces')
+        if pve8:
+            # PVEAuditor holds no VM.Monitor on PVE 8.
+            assert refused(agent.get)[0] == 403
+        else:
+            assert agent.get()['result']
+        root.access.acl.put(path=path, roles='Agent', users='agent@pve', tokens='agent@pve!ci')
+        assert agent.get()['result']
