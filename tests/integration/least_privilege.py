@@ -34,11 +34,17 @@ ON_WORDS = (
 
 
 def privileges_row(module, doc=DOC):
-    """(read, write) text of the module's row in docs/privileges.md."""
+    """(read, write) text of the module's row in docs/privileges.md; 'pve_migrate (target cluster)' names the row
+    `pve_migrate` (target cluster)."""
+    name, _sep, qualifier = module.partition(' (')
+    wanted = '`{0}` ({1}'.format(name, qualifier) if qualifier else None
     with open(doc, encoding='utf-8') as handle:
         for line in handle:
             cells = [cell.strip() for cell in line.strip().strip('|').split('|')]
-            if cells and (cells[0] == '`{0}`'.format(module) or cells[0].startswith('`{0}` ('.format(module))):
+            if not cells:
+                continue
+            if (cells[0] == wanted) if wanted else (cells[0] == '`{0}`'.format(module)
+                                                     or cells[0].startswith('`{0}` ('.format(module))):
                 return cells[1], cells[2] if len(cells) > 2 else '-'
     raise KeyError('docs/privileges.md has no row for {0}'.format(module))
 
@@ -189,7 +195,7 @@ def least_privilege_token(cluster, module, precise=False, pick=0, skip=(), user=
     with it. Made through the API as root (the role, the token, the ACL entries). precise, pick and skip: as
     acl_grants; user: another user than lp-<module>@pve, for a second token of the same module (PVE deletes a
     guest's ACL entries when it is destroyed, so a scenario that reuses a destroyed guest's id needs a new grant)."""
-    user = user or 'lp-{0}@pve'.format(module.replace('_', '-'))
+    user = user or 'lp-{0}@pve'.format(re.sub(r'[^a-z0-9]+', '-', module.lower()).strip('-'))
     cluster.pve.users[user] = 'lp-password'
     read, write = privileges_row(module)
     major = int(str(cluster.version).split('.', maxsplit=1)[0])
@@ -206,8 +212,8 @@ def least_privilege_token(cluster, module, precise=False, pick=0, skip=(), user=
 
     made = call('POST', '/access/users/{0}/token/ansible'.format(user), privsep=1)
     for index, (path, privs) in enumerate(sorted(grants.items())):
-        role = 'LP-{0}-{1}'.format(user.partition('@')[0] if user != 'lp-{0}@pve'.format(module.replace('_', '-'))
-                                   else module, index)
+        role = 'LP-{0}-{1}'.format(re.sub(r'[^A-Za-z0-9_]+', '-', user.partition('@')[0]
+                                          if user != 'lp-{0}@pve'.format(module.replace('_', '-')) else module), index)
         call('POST', '/access/roles', roleid=role, privs=','.join(sorted(privs)))
         call('PUT', '/access/acl', path=path, roles=role, users=user, tokens=made['full-tokenid'])
     out = pve_vars(cluster)

@@ -58,6 +58,29 @@ def root_only_keys(keys):
                                         or key in ('cdrom', 'tags') or key in KNOWN_KEYS)]
 
 
+def key_privileges(key, value):
+    """The privileges (any of them) update_vm_api wants on the VM for setting key to value, or None for a key only
+    root@pam may set; () for a key checked elsewhere (serialN, usbN, hostpciN, unusedN ...)."""
+    if root_only_keys([key]):
+        return None
+    if _DRIVE.match(key):
+        return ('VM.Config.CDROM',) if 'media=cdrom' in str(value) else ('VM.Config.Disk',)
+    if key == 'cdrom':
+        return ('VM.Config.CDROM',)
+    if re.match(r'^net\d+$', key):
+        return ('VM.Config.Network',)
+    if re.match(r'^ipconfig\d+$', key):
+        return ('VM.Config.Cloudinit', 'VM.Config.Network')
+    if re.match(r'^numa\d+$', key):
+        return ('VM.Config.CPU',)
+    if key == 'tags':
+        return ('VM.Config.Options',)
+    for keys, privs in _GROUPS:
+        if key in keys:
+            return privs
+    return ()
+
+
 def _props(value):
     out = {}
     for part in str(value or '').split(','):
