@@ -17,7 +17,6 @@ import time
 import uuid
 
 from aiohttp import web
-
 from fakepve import shapes
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, param_error, split_list
@@ -532,6 +531,7 @@ class TokensArea(StatefulRoutes):
         """GET /nodes as pve-manager's PVE/API2/Nodes.pm index answers it: every node, the usage of those the caller
         holds Sys.Audit on (/nodes/<node>) only (extract_node_stats with exclude_stats)."""
         import json
+
         from fakepve.server import USER
         response = await super()._nodes(request)
         if response.status != 200:
@@ -545,6 +545,7 @@ class TokensArea(StatefulRoutes):
         Datastore.Audit on /storage/<id>, node usage only with Sys.Audit on /nodes/<node>, a guest's pool only with
         Pool.Audit on /pool/<pool> (guests without VM.Audit fakepve leaves out already)."""
         import json
+
         from fakepve.server import USER
         response = await super()._resources(request)
         user = request[USER]
