@@ -43,8 +43,8 @@ def privileges_row(module, doc=DOC):
             cells = [cell.strip() for cell in line.strip().strip('|').split('|')]
             if not cells:
                 continue
-            if (cells[0] == wanted) if wanted else (cells[0] == '`{0}`'.format(module)
-                                                     or cells[0].startswith('`{0}` ('.format(module))):
+            plain = cells[0] == '`{0}`'.format(module) or cells[0].startswith('`{0}` ('.format(module))
+            if (cells[0] == wanted) if wanted else plain:
                 return cells[1], cells[2] if len(cells) > 2 else '-'
     raise KeyError('docs/privileges.md has no row for {0}'.format(module))
 

@@ -127,10 +127,10 @@ def test_least_privilege(lab_fn):
         token = least_privilege_token(cluster, 'pve_cluster_info', precise=True, node=[one])
         # The token's user is kept off the second node (most specific path wins).
         cluster.pve.add_group('lp-kept-out', users=['lp-pve-cluster-info@pve'])
-        requests.put(cluster.url + '/api2/json/access/acl', data={'path': '/nodes/' + two, 'roles': 'NoAccess',
-                                                                   'groups': 'lp-kept-out'}, timeout=30,
-                     verify=cluster.ca_path, headers={'Authorization': 'PVEAPIToken={0}={1}'.format(
-                         cluster.token_id, cluster.token_secret)}).raise_for_status()
+        kept_out = {'path': '/nodes/' + two, 'roles': 'NoAccess', 'groups': 'lp-kept-out'}
+        requests.put(cluster.url + '/api2/json/access/acl', data=kept_out, timeout=30, verify=cluster.ca_path,
+                     headers={'Authorization': 'PVEAPIToken={0}={1}'.format(cluster.token_id, cluster.token_secret)
+                              }).raise_for_status()
         run = run_playbook(LEAST_PLAY, lab_fn, extra_vars={'pve': token})
         assert run.ok, run.explain()
         facts = run.result('Read the cluster')

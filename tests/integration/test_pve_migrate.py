@@ -256,8 +256,8 @@ def test_across_clusters_the_target_refuses_a_token_without_its_row(lab_fn):
     target_token = least_privilege_token(remote, 'pve_migrate (target cluster)', precise=True, skip=('.Memory',),
                                          vmid=[1102], storage=['local-lvm'], zone='localnetwork', bridge='vmbr1')
     assert not remote.pve.allowed(target_token['token_id'], '/vms/1102', 'VM.Config.Memory')
-    run = run_playbook(MOVE_ONE, lab_fn, extra_vars={'pve': token, 'remote': target_token, 'vmid': 102,
-                                                      'target_vmid': 1102})
+    moving = {'pve': token, 'remote': target_token, 'vmid': 102, 'target_vmid': 1102}
+    run = run_playbook(MOVE_ONE, lab_fn, extra_vars=moving)
     assert not run.ok
     failed = run.result('Move it')
     assert 'Permission check failed (/vms/1102, VM.Config.Memory)' in failed['msg']

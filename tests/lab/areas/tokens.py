@@ -554,8 +554,8 @@ class TokensArea(StatefulRoutes):
         body = json.loads(response.text)
         data = []
         for item in body.get('data') or []:
-            if item.get('type') == 'storage' and not self.allowed(user, '/storage/' + str(item.get('storage')),
-                                                                   'Datastore.Audit'):
+            store = '/storage/' + str(item.get('storage'))
+            if item.get('type') == 'storage' and not self.allowed(user, store, 'Datastore.Audit'):
                 continue
             if item.get('type') == 'node':
                 item = self._audit_node(user, item)
