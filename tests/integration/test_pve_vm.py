@@ -207,7 +207,7 @@ def test_least_privilege_life_cycle_power_and_clones(lab_fn):
                         ('power.yml', {'vm_name': 'itest-vm-lp-power', 'node': cluster.nodes[0]}),
                         ('clone.yml', {'node': cluster.nodes[0], 'prefix': 'itest-vm-lp', 'full_vmid': 950,
                                        'pool': 'itest-pool'})):
-        users.append('lp-vm-{0}@pve'.format(play.split('.')[0]))
+        users.append('lp-vm-{0}@pve'.format(play.split('.', maxsplit=1)[0]))
         token = least_privilege_token(cluster, 'pve_vm', precise=True, user=users[-1], vmid=ids, source=ids,
                                       storage='local-lvm', zone='localnetwork', bridge='vmbr0', pool='itest-pool')
         run = run_playbook(target('pve_vm', play), lab_fn, diff=True, extra_vars=dict(extra, pve=token))
