@@ -12,6 +12,9 @@ description:
   - Asks the cluster for the lowest free VMID (C(/cluster/nextid)), at or above each term when terms are given.
   - A VMID returned is free when asked, not reserved; modules that create guests retry when a concurrent creation
     takes it first.
+  - Needs no privilege. With a term, the used VMIDs come from C(/cluster/resources) (the guests the user may audit);
+    the answer is then checked with C(/cluster/nextid), which sees every guest, so guests the user cannot see are
+    never returned.
 author:
   - proxfleet developers (@proxfleet)
 requirements:
@@ -52,7 +55,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.vmid_alloc import is_taken
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.connection import client_from_options, lookup_connection
 
 MAX_VMID = 999999999
@@ -64,11 +68,21 @@ def next_free(client, start=None):
         return int(client.get('/cluster/nextid'))
     used = set(int(r['vmid']) for r in client.get('/cluster/resources', type='vm') or [] if 'vmid' in r)
     vmid = max(int(start), 100)
-    while vmid in used:
-        vmid += 1
-    if vmid > MAX_VMID:
-        raise AnsibleLookupError('no free VMID at or above {0}'.format(start))
-    return vmid
+    while True:
+        while vmid in used:
+            vmid += 1
+        if vmid > MAX_VMID:
+            raise AnsibleLookupError('no free VMID at or above {0}'.format(start))
+        # /cluster/resources lists only the guests the user may audit: nextid's check of the id (open to every
+        # user) sees them all.
+        try:
+            client.get('/cluster/nextid', vmid=vmid)
+        except ProxmoxApiError as error:
+            if not is_taken(error):
+                raise
+            used.add(vmid)
+            continue
+        return vmid
 
 
 class LookupModule(LookupBase):

@@ -75,8 +75,10 @@ def content_types(storage):
 def check_storage(known, name, content, url, purpose):
     """The storage's configuration: it exists and holds this content type; ProxmoxConfigError otherwise."""
     if name not in known:
-        raise ProxmoxConfigError('storage {0!r} does not exist in the cluster (its storages: {1})'.format(
-            name, ', '.join(sorted(known)) or 'none'), url=url)
+        # /storage lists only what the user may audit (Datastore.Audit or Datastore.AllocateSpace on it).
+        raise ProxmoxConfigError('storage {0!r} does not exist in the cluster, or this user may not see it (it needs '
+                                 'Datastore.Audit or Datastore.AllocateSpace on /storage/{0}; the storages it sees: '
+                                 '{1})'.format(name, ', '.join(sorted(known)) or 'none'), url=url)
     store = known[name]
     if content not in content_types(store):
         raise ProxmoxConfigError('storage {0!r} cannot be used for {1}: its content is {2}, not {3}'.format(

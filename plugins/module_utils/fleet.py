@@ -344,13 +344,16 @@ def read_cluster(client, now, max_age, wanted_storages=None, version=None):
     online = set(n['name'] for n in summarize_nodes(resources, status) if n['online'])
     items, errors, read = {}, [], []
     for store in backup_storages(storages, wanted_storages):
-        node = next((n for n in store['nodes'] if n in online), None)
+        # A local storage is read on its own node; a shared one on any node that lists it.
+        node = next((n for n in ([store['node']] if store['node'] else store['nodes']) if n in online), None)
         if node is None:
             errors.append({'storage': store['storage'], 'message': 'no online node has this storage'})
             continue
         try:
-            items[store['storage']] = backup.list_backups(client, node, store['storage'])
-            read.append(store['storage'])
+            # A local storage is listed once per node, each with that node's backups: they all count, once named.
+            items.setdefault(store['storage'], []).extend(backup.list_backups(client, node, store['storage']))
+            if store['storage'] not in read:
+                read.append(store['storage'])
         except ProxmoxApiError as error:
             errors.append({'storage': store['storage'], 'message': error.describe('storage {0}'.format(store['storage']))})
     return summarize(resources, status, ha_current, ceph_status, items, now, max_age, version=version,

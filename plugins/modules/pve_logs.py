@@ -30,8 +30,8 @@ description:
     module converts with the node's current offset from UTC (C(GET /nodes/{node}/time)), so a range across a
     daylight saving change may be off by that hour at its ends.
   - Needs C(Sys.Syslog) on C(/nodes/{node}) for the system log, C(Sys.Audit) on C(/nodes/{node}) to see the tasks
-    of other users (without it only the user's own tasks are listed), and C(VM.Monitor) (PVE 8) or
-    C(VM.GuestAgent.Unrestricted) (PVE 9) on the guest for its journal.
+    of other users (without it only the user's own tasks are listed), C(VM.Audit) on a guest named by O(vmid) (to
+    find its node), and C(VM.Monitor) (PVE 8) or C(VM.GuestAgent.Unrestricted) (PVE 9) on the guest for its journal.
 author:
   - proxfleet developers (@proxfleet)
 extends_documentation_fragment:

@@ -28,7 +28,7 @@ description:
   - The module waits for the migration task within O(timeout).
   - Needs C(VM.Migrate) on C(/vms/{vmid}); a guest managed by HA needs C(Sys.Console) on C(/); a storage mapping
     needs C(Datastore.AllocateSpace) on the target storages. For a remote migration the target cluster's token
-    needs C(VM.Allocate) and C(VM.Config.*) on C(/vms/{target vmid}) and C(Sys.Incoming) on C(/) (the migration
+    needs C(VM.Allocate), C(VM.Audit) and C(VM.Config.*) on C(/vms/{target vmid}) and C(Sys.Incoming) on C(/) (the migration
     tunnel checks both), C(Datastore.AllocateSpace) on the target storages and C(SDN.Use) on the target bridges,
     and C(Sys.Audit) on C(/) to read the cluster's state.
 author:

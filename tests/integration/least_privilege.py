@@ -5,10 +5,13 @@
 (privileges, ACL path) pairs (`` `VM.Snapshot` on `/vms/<vmid>` ``, "on the guest" -> `/vms/<vmid>`; no path: where
 the privilege's kind lives, `VM.*` on `/vms/<vmid>`, `Datastore.*` on `/storage/<storage>`, the rest on `/`),
 with `<vmid>`, `<node>`, `<storage>`, `<pool>` filled from `where` (a list gives one entry each); and
-`least_privilege_token(cluster, module, **where)` makes, through the cluster's API, a role holding exactly those
+`acl_grants(row, precise=True, ...)` reads a cell phrase by phrase instead (see `precise_grants`): each
+comma-separated phrase on its own path, `A` or `B` as alternatives of which one is granted, `.Memory` after
+`VM.Config.CPU` as `VM.Config.Memory`, `on `/vms/<vmid>` or `/pool/<pool>`` as the first path whose placeholders
+are given, parenthesised remarks left out. `least_privilege_token(cluster, module, **where)` makes, through the cluster's API, a role holding exactly those
 privileges per path, a privilege-separated token `lp-<module>@pve!ansible`, and ACL entries for the user and the
 token (a privilege-separated token holds the intersection of both). It returns the cluster's `pve_vars` with that
-token. The user is put in the lab's state (the lab does not model `/access/users`).
+token. The user is put straight into the lab's login table (as a realm would have it).
 
 A row that lists privileges per level (`cluster and security group: ...; node: ...; guest: ...`) is read for one
 level with `level='node'`: only the clauses headed by that word (and those without a head) count, and the user is
@@ -37,11 +40,17 @@ LEVEL_HEAD = re.compile(r'^\s*([a-z][a-z ]*):\s')
 
 
 def privileges_row(module, doc=DOC):
-    """(read, write) text of the module's row in docs/privileges.md."""
+    """(read, write) text of the module's row in docs/privileges.md; 'pve_migrate (target cluster)' names the row
+    `pve_migrate` (target cluster)."""
+    name, _sep, qualifier = module.partition(' (')
+    wanted = '`{0}` ({1}'.format(name, qualifier) if qualifier else None
     with open(doc, encoding='utf-8') as handle:
         for line in handle:
             cells = [cell.strip() for cell in line.strip().strip('|').split('|')]
-            if cells and cells[0] == '`{0}`'.format(module):
+            if not cells:
+                continue
+            plain = cells[0] == '`{0}`'.format(module) or cells[0].startswith('`{0}` ('.format(module))
+            if (cells[0] == wanted) if wanted else plain:
                 return cells[1], cells[2] if len(cells) > 2 else '-'
     raise KeyError('docs/privileges.md has no row for {0}'.format(module))
 
@@ -64,10 +73,12 @@ def _fill(path, where):
     return out
 
 
-def acl_grants(text, major=None, level=None, **where):
+def acl_grants(text, major=None, level=None, precise=False, pick=0, skip=(), **where):
     """{ACL path: set of privileges} for the clauses of one cell (`;`-separated). A privilege marked `(PVE N)` counts
     only when major (the cluster's major version) is N. With level, a clause headed by level words (`node: ...`)
-    counts only when one of them is level."""
+    counts only when one of them is level. With precise, phrase by phrase (precise_grants)."""
+    if precise:
+        return precise_grants(text, major=major, pick=pick, skip=skip, **where)
     grants = {}
     for clause in text.split(';'):
         head = LEVEL_HEAD.match(clause)
@@ -96,15 +107,111 @@ def _home(priv):
     return '/'
 
 
-def least_privilege_token(cluster, module, level=None, **where):
-    """A privilege-separated token holding only what docs/privileges.md lists for module (for one level of it, with
-    level); the cluster's pve_vars with it. Made through the API as root (the role, the token, the ACL entries)."""
+# precise mode: more words for where a privilege is granted, and the kinds' homes it adds.
+PRECISE_WORDS = (
+    (re.compile(r"\bon (?:the|its|every|a) [\w' -]*?storages?\b"), '/storage/<storage>'),
+    (re.compile(r'\bon (?:the|its|every) [\w\' -]*?vnets?\b'), '/sdn/zones/<zone>/<bridge>'),
+    (re.compile(r'\bon the source\b'), '/vms/<source>'),
+)
+ON_PATHS = re.compile(r'\bon `(/[^`]*)`((?:,? or `/[^`]*`)*)')
+ALTERNATIVE = re.compile(r'^\s*(?:\(PVE \d+\))?\s*or\s*$')
+
+
+def _top_level(text, sep):
+    """text split at sep outside parentheses; the parenthesised parts left out."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == '(':
+            depth += 1
+        elif char == ')':
+            depth = max(depth - 1, 0)
+        elif depth == 0 and char == sep:
+            parts.append(''.join(current))
+            current = []
+        elif depth == 0:
+            current.append(char)
+    parts.append(''.join(current))
+    return parts
+
+
+def _phrase_privileges(phrase, versioned, prefix, major, pick):
+    """The privileges one phrase grants (one of each `A` or `B`), and the last full privilege's prefix."""
+    found = [(match.start(), match.end(), match.group(1)) for match in re.finditer(r'`([^`]+)`', phrase)]
+    groups, last_end = [], None
+    for start, end, word in found:
+        if word.startswith('.') and prefix and PRIV.match('Xx' + word):
+            word = prefix + word
+        if not PRIV.match(word):
+            continue
+        prefix = word.rsplit('.', 1)[0]
+        if groups and last_end is not None and ALTERNATIVE.match(phrase[last_end:start]):
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+        last_end = end
+    privs = []
+    for group in groups:
+        # A privilege of another release is no alternative at all.
+        kept = [word for word in group if versioned.get(word) is None or major is None or versioned[word] == major]
+        if kept:
+            privs.append(kept[min(pick, len(kept) - 1)])
+    return privs, prefix
+
+
+def precise_grants(text, major=None, pick=0, skip=(), **where):
+    """acl_grants, phrase by phrase: each comma-separated phrase of a clause is granted on its own path (a
+    backquoted path after `on`, the first of `on `A` or `B`` whose placeholders where gives, or words such as
+    "on the guest", "on the target storages"; else where its kind lives), a phrase that begins with "or" is an
+    alternative to the one before, `A` or `B` in a phrase are alternatives: pick chooses which (0 the first); a
+    phrase whose path needs a value where does not give is left out (`/pool/<pool>` without pool);
+    `.Memory` after `VM.Config.CPU` is `VM.Config.Memory`; parenthesised remarks are left out, and so are the
+    phrases that name a case of skip (words such as "privileged container" the test's scenario does not have)."""
+    versioned = dict((name, int(version)) for name, version in re.findall(r'`([^`]+)` \(PVE (\d+)\)', text))
+    grants = {}
+    for clause in text.split(';'):
+        chosen, prefix = [], None
+        for phrase in _top_level(clause, ','):
+            privs, prefix = _phrase_privileges(phrase, versioned, prefix, major, pick)
+            if not privs or any(words in phrase for words in skip):
+                continue
+            paths = []
+            for first, more in ON_PATHS.findall(phrase)[:1]:
+                paths = [first] + re.findall(r'`(/[^`]*)`', more)
+            if not paths:
+                paths = [path for pattern, path in ON_WORDS + PRECISE_WORDS if pattern.search(phrase)][:1]
+            if not paths:
+                paths = [_home(priv) for priv in privs][:1]
+            given = [path for path in paths if all(where.get(name) is not None
+                                                   for name in re.findall(r'<([a-z_]+)>', path))]
+            if not given:
+                # Granted where no value is given for: the case this phrase covers does not arise.
+                continue
+            entry = (privs, given[:1])
+            if re.match(r'^\s*or\b', phrase) and chosen:
+                if pick:
+                    chosen[-1] = entry
+                continue
+            chosen.append(entry)
+        for privs, paths in chosen:
+            for priv in privs:
+                for path in paths:
+                    for filled in _fill(path, where):
+                        grants.setdefault(filled, set()).add(priv)
+    return grants
+
+
+def least_privilege_token(cluster, module, level=None, precise=False, pick=0, skip=(), user=None, **where):
+    """A privilege-separated token holding only what docs/privileges.md lists for module; the cluster's pve_vars
+    with it (for one level of the row, with level). Made through the API as root (the role, the token, the ACL
+    entries). precise, pick and skip: as acl_grants; user: another user than lp-<module>@pve, for a second token of the same module (PVE deletes a
+    guest's ACL entries when it is destroyed, so a scenario that reuses a destroyed guest's id needs a new grant)."""
     name = module if level is None else '{0}-{1}'.format(module, level)
-    user = 'lp-{0}@pve'.format(name.replace('_', '-'))
+    user = user or 'lp-{0}@pve'.format(re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-'))
     cluster.pve.users[user] = 'lp-password'
     read, write = privileges_row(module)
     major = int(str(cluster.version).split('.', maxsplit=1)[0])
-    grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, level=level, **where)
+    grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, level=level, precise=precise,
+                        pick=pick, skip=skip, **where)
 
     def call(method, where, **params):
         answer = requests.request(method, cluster.url + '/api2/json' + where, data=params, timeout=30,
@@ -116,7 +223,7 @@ def least_privilege_token(cluster, module, level=None, **where):
 
     made = call('POST', '/access/users/{0}/token/ansible'.format(user), privsep=1)
     for index, (path, privs) in enumerate(sorted(grants.items())):
-        role = 'LP-{0}-{1}'.format(name, index)
+        role = 'LP-{0}-{1}'.format(re.sub(r'[^A-Za-z0-9_]+', '-', user.partition('@')[0]), index)
         call('POST', '/access/roles', roleid=role, privs=','.join(sorted(privs)))
         call('PUT', '/access/acl', path=path, roles=role, users=user, tokens=made['full-tokenid'])
     out = pve_vars(cluster)

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -274,6 +275,43 @@ def test_pve_fleet_info_module(lab, unused_port):
     assert summary['guests']['total'] == len(cluster.pve.vms) + len(cluster.pve.cts)
     assert summary['backups']['storages'] == [] and summary['backups']['none'] == summary['guests']['total']
     assert len(run.failed) == 3  # the expected failures, each ignored and checked by the playbook
+
+
+FLEET_INFO_PLAY = '''
+- name: Pve_fleet_info with a least-privilege token
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Sum up the cluster
+      proxfleet.proxmox.pve_fleet_info:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+        backup_storages: [local]
+      register: summary
+'''
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=6)
+def test_pve_fleet_info_least_privilege(lab_fn):
+    """A privilege-separated token holding only what docs/privileges.md lists for pve_fleet_info, on half the guests
+    and one storage: the summary holds those, and leaves out silently what the token cannot audit."""
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    guests = sorted(list(pve.vms) + list(pve.cts), key=lambda guest: guest.vmid)
+    seen = [guest.vmid for guest in guests[::2]]
+    token = least_privilege_token(cluster, 'pve_fleet_info', precise=True, vmid=seen, storage=['local'],
+                                  node=cluster.nodes)
+    run = run_playbook(FLEET_INFO_PLAY, lab_fn, extra_vars={'pve': token})
+    assert run.ok, run.explain()
+    summary = run.result('Sum up the cluster')['cluster']
+    assert summary['name'] == cluster.name and summary['quorate']
+    assert summary['nodes']['total'] == len(cluster.nodes) and summary['cpu']['total'] > 0
+    assert [guest['vmid'] for guest in summary['guest_list']] == seen
+    assert sorted(set(item['storage'] for item in summary['storage_list'])) == ['local']
+    assert summary['backups']['storages'] == ['local']
 
 
 # ---------------------------------------------------------------- Chromium

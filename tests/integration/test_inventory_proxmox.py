@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.integration.conftest import target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.playbook import collections_path
 
 BIN = os.path.dirname(sys.executable)
@@ -291,3 +292,37 @@ def test_strict_puts_its_own_error_first(lab_fn, tmp_path):
     assert first.startswith('[ERROR]: proxfleet.proxmox.proxmox inventory {0} failed (strict: true)'.format(path)), proc.stderr
     assert '1 of 2 clusters could not be read: cluster {0}: no node answered'.format(two.name) in first, first
     assert 'proxmox_cluster_' + one.name not in json.loads(proc.stdout)
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=8, pbs=False)
+def test_least_privilege(lab_fn, tmp_path):
+    """Tokens holding only what docs/privileges.md lists for the inventory (PVE side), on half the guests of each
+    cluster (PVE 9 and PVE 8): those guests with their configuration keys and agent addresses, every node, and
+    nothing of the guests the tokens cannot audit."""
+    lines = ['plugin: proxfleet.proxmox.proxmox', 'clusters:']
+    seen = {}
+    for cluster in lab_fn.clusters:
+        pve = cluster.pve
+        guests = sorted(list(pve.vms) + list(pve.cts), key=lambda guest: guest.vmid)
+        seen[cluster.name] = guests[::2]
+        token = least_privilege_token(cluster, 'proxmox', precise=True, vmid=[g.vmid for g in guests[::2]])
+        lines.append('  - {{name: {0}, api_host: {1}, api_token_id: "{2}", api_token_secret: "{3}", ca_path: {4}}}'
+                     .format(cluster.name, cluster.host, token['token_id'], token['token_secret'], cluster.ca_path))
+    lines += ['want_nodes: true', 'address_order: [agent, name]', 'config_keys: [ostype, cores]', '']
+    path = tmp_path / 'least.proxmox.yml'
+    path.write_text('\n'.join(lines))
+    proc = _run('ansible-inventory', ['-i', str(path), '--list'], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert '[WARNING]' not in proc.stderr, proc.stderr
+    inventory = _plain(json.loads(proc.stdout))
+    hostvars = inventory['_meta']['hostvars']
+    for cluster in lab_fn.clusters:
+        members = set(inventory['proxmox_cluster_' + cluster.name]['hosts'])
+        assert members == set(g.name for g in seen[cluster.name]) | set(cluster.nodes)
+        for guest in seen[cluster.name]:
+            host = hostvars[guest.name]
+            assert host['proxmox_vmid'] == guest.vmid and host['proxmox_config']['cores']
+            running_vm = guest in cluster.pve.vms and guest.status == 'running' and guest.agent
+            if running_vm:
+                assert host['ansible_host'].startswith('203.0.113.'), host
+        assert any(g in cluster.pve.vms and g.status == 'running' for g in seen[cluster.name])

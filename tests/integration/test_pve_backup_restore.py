@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.areas._common import set_lock
 from tests.lab.pytest_plugin import run_playbook
 
@@ -59,3 +60,90 @@ def test_backup_to_pbs_and_restore_on_the_other_cluster(lab_fn):
     # The cleanup removed the storages and the job; the backups stay on the PBS.
     assert sid not in one.pve.storages and sid not in two.pve.storages
     assert len(store.select(ns, 0)) == 2
+
+
+LEAST_PLAY = '''
+- name: Pve_backup and pve_restore with least-privilege tokens
+  hosts: localhost
+  gather_facts: false
+  vars:
+    backup_token: &backup_token
+      api_host: "{{ backup.host }}"
+      api_port: "{{ backup.port }}"
+      api_token_id: "{{ backup.token_id }}"
+      api_token_secret: "{{ backup.token_secret }}"
+      ca_path: "{{ backup.ca_path }}"
+    restore_args: &restore_args
+      api_host: "{{ restore.host }}"
+      api_port: "{{ restore.port }}"
+      api_token_id: "{{ restore.token_id }}"
+      api_token_secret: "{{ restore.token_secret }}"
+      ca_path: "{{ restore.ca_path }}"
+      vmid: 900
+      source_vmid: "{{ source }}"
+      latest: true
+      backup_storage: nfs-backup
+      node: "{{ node }}"
+      storage: local-lvm
+      unique: true
+      start: true
+  tasks:
+    - name: Back up now (check mode)
+      proxfleet.proxmox.pve_backup: &backup_args
+        <<: *backup_token
+        vmid: ["{{ source }}"]
+        storage: nfs-backup
+        mode: snapshot
+      check_mode: true
+      register: backup_check
+
+    - name: Back up now
+      proxfleet.proxmox.pve_backup: *backup_args
+      register: backed_up
+
+    - name: Restore it as a new VM (check mode)
+      proxfleet.proxmox.pve_restore: *restore_args
+      check_mode: true
+      register: restore_check
+
+    - name: Restore it as a new VM
+      proxfleet.proxmox.pve_restore: *restore_args
+      register: restored
+
+    - name: Restore again (check mode)
+      proxfleet.proxmox.pve_restore: *restore_args
+      check_mode: true
+      register: restore_check_again
+
+    - name: Restore again
+      proxfleet.proxmox.pve_restore: *restore_args
+      register: restored_again
+
+    - name: One backup, one restore, then no change
+      ansible.builtin.assert:
+        that:
+          - backup_check is changed and backed_up is changed
+          - backed_up.backups | length == 1
+          - restore_check is changed and restored is changed
+          - restore_check_again is not changed and restored_again is not changed
+'''
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=6, pbs=False)
+def test_least_privilege_backup_and_restore(lab_fn):
+    """Privilege-separated tokens holding only what docs/privileges.md lists for pve_backup (on the guest and the
+    backup storage) and pve_restore (on the new id, the backed-up guest, the backup and the target storage)."""
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    source = next(vm for vm in pve.vms if not vm.lock)
+    backup = least_privilege_token(cluster, 'pve_backup', precise=True, skip=('prune setting',),
+                                   vmid=[source.vmid], storage=['nfs-backup'])
+    restore = least_privilege_token(cluster, 'pve_restore', precise=True, skip=('HA-managed', 'privileged container'),
+                                    vmid=[900], source=[source.vmid], storage=['nfs-backup', 'local-lvm'])
+    run = run_playbook(LEAST_PLAY, lab_fn, extra_vars={'backup': backup, 'restore': restore, 'source': source.vmid,
+                                                       'node': cluster.nodes[0]})
+    assert run.ok, run.explain()
+    vm = pve.vm(900)
+    assert vm is not None and vm.status == 'running' and vm.config['name'] == source.config['name']
+    assert [t['user'] for t in pve.tasklog if t['type'] == 'vzdump'] == [backup['token_id']]
+    assert [t['user'] for t in pve.tasklog if t['type'] == 'qmrestore'] == [restore['token_id']]

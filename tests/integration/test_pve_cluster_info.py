@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 
@@ -98,3 +100,43 @@ def test_ansible_doc_renders(kind, folder):
         assert entry['doc']['version_added'] == '0.1.0', name
         if kind == 'module':
             assert 'api_token_secret' in entry['doc']['options'] and entry['return'], name
+
+
+LEAST_PLAY = '''
+- name: Pve_cluster_info with a least-privilege token
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Read the cluster
+      proxfleet.proxmox.pve_cluster_info:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+      register: facts
+'''
+
+
+@pytest.mark.lab(clusters=2, nodes=2, guests=2)
+def test_least_privilege(lab_fn):
+    """A privilege-separated token holding only what docs/privileges.md lists for pve_cluster_info reads name,
+    quorum, version and nodes; a node it may not audit (NoAccess there) is listed without its usage."""
+    for cluster in lab_fn.clusters:
+        one, two = sorted(cluster.nodes)
+        token = least_privilege_token(cluster, 'pve_cluster_info', precise=True, node=[one])
+        # The token's user is kept off the second node (most specific path wins).
+        cluster.pve.add_group('lp-kept-out', users=['lp-pve-cluster-info@pve'])
+        kept_out = {'path': '/nodes/' + two, 'roles': 'NoAccess', 'groups': 'lp-kept-out'}
+        requests.put(cluster.url + '/api2/json/access/acl', data=kept_out, timeout=30, verify=cluster.ca_path,
+                     headers={'Authorization': 'PVEAPIToken={0}={1}'.format(cluster.token_id, cluster.token_secret)
+                              }).raise_for_status()
+        run = run_playbook(LEAST_PLAY, lab_fn, extra_vars={'pve': token})
+        assert run.ok, run.explain()
+        facts = run.result('Read the cluster')
+        assert facts['cluster']['name'] == cluster.name and facts['cluster']['version'] == cluster.version
+        assert facts['cluster']['quorate'] is True
+        nodes = dict((node['name'], node) for node in facts['nodes'])
+        assert sorted(nodes) == [one, two]
+        assert nodes[one]['online'] and nodes[one]['memory_total'] > 0 and nodes[one]['cpus'] > 0
+        assert nodes[two]['memory_total'] is None and nodes[two]['cpus'] is None

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -366,3 +367,43 @@ def test_an_offline_node_fails_the_export_naming_it_and_secrets_never_leave(lab_
         assert ' {0}'.format(vmid) in message, (vmid, message)
     # The areas no node holds are still read.
     assert run.result('Export what no node holds')['export']['pve_storage']
+
+
+LEAST_PLAY = '''
+- name: Pve_export with the lab's root token and with a least-privilege token
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Export as root
+      proxfleet.proxmox.pve_export:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+      register: as_root
+
+    - name: Export with the least-privilege token
+      proxfleet.proxmox.pve_export:
+        api_host: "{{ least.host }}"
+        api_port: "{{ least.port }}"
+        api_token_id: "{{ least.token_id }}"
+        api_token_secret: "{{ least.token_secret }}"
+        ca_path: "{{ least.ca_path }}"
+      register: as_least
+'''
+
+
+def test_least_privilege_exports_the_same(lab_fn):
+    """A privilege-separated token holding only what docs/privileges.md lists for pve_export (on every guest, node
+    and storage) exports the same as root, on PVE 9 and PVE 8."""
+    for cluster in lab_fn.clusters:
+        seed(cluster)
+        pve = cluster.pve
+        token = least_privilege_token(cluster, 'pve_export', precise=True, node=cluster.nodes,
+                                      vmid=[g.vmid for g in list(pve.vms) + list(pve.cts)], storage=sorted(pve.storages))
+        run = run_playbook(LEAST_PLAY, lab_fn, extra_vars={'pve': pve_vars(cluster), 'least': token}, env=FAST)
+        assert run.ok, run.explain()
+        full = run.result('Export as root')['export']
+        assert full['pve_vm'] and full['pve_storage'] and full['pve_firewall_rule'] and full['pve_sdn_zone']
+        assert run.result('Export with the least-privilege token')['export'] == full

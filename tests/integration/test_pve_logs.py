@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.areas.logs import SEEDED_SECRETS
 from tests.lab.pytest_plugin import run_playbook
 
@@ -64,7 +65,10 @@ def test_pve_logs_module(lab_fn):
         '2026-11-21T08:00:03+0000 web01 app[12]: calling with PVEAPIToken=' + SEEDED_SECRETS['token'][0],
         '2026-11-21T08:00:04+0000 web01 sshd[811]: Accepted password for jane from 203.0.113.99 port 4242 ssh2',
     ]) + '\n', 'exitcode': 0}
-    extra = {'pve': pve_vars(cluster), 'node': node, 'vmid': vm.vmid, 'ct_vmid': ct.vmid, 'missing_vmid': 99999,
+    # A privilege-separated token holding only what docs/privileges.md lists for pve_logs, on this node and these
+    # guests (the tasks the target reads are other users' too: Sys.Audit on the node shows them).
+    token = least_privilege_token(cluster, 'pve_logs', precise=True, node=[node], vmid=[vm.vmid, ct.vmid])
+    extra = {'pve': token, 'node': node, 'vmid': vm.vmid, 'ct_vmid': ct.vmid, 'missing_vmid': 99999,
              'range_since': since, 'range_until': until, 'marker': marker}
     run = run_playbook(target('pve_logs'), lab_fn, extra_vars=extra)
     assert run.ok, run.explain()

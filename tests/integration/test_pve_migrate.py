@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.pytest_plugin import run_playbook
 
 ESTATE = dict(clusters=2, nodes=4, guests=6)
@@ -70,6 +71,35 @@ def test_within_a_cluster(lab_fn, tmp_path):
     # One task per guest: the check-mode runs, the second runs and the refused ones started none.
     started = sorted((t['type'], t['id']) for t in cluster.pve.tasklog[before:])
     assert started == [('qmigrate', '101'), ('qmigrate', '105'), ('vzmigrate', '103')]
+
+
+@pytest.mark.lab(**ESTATE)
+def test_within_a_cluster_with_least_privilege(lab_fn, tmp_path):
+    """test_within_a_cluster's moves with a token holding only what docs/privileges.md lists for pve_migrate, on the
+    three guests and local-lvm (PVE 8)."""
+    cluster = lab_fn.clusters[1]
+    ct = cluster.pve.ct(103)
+    api(cluster, 'POST', '/nodes/{0}/lxc/103/status/start'.format(ct.node))
+    cluster.pve.set_node_offline('lab2-n4')
+    token = least_privilege_token(cluster, 'pve_migrate', precise=True, skip=('through HA', 'another cluster'),
+                                  vmid=[101, 103, 105], storage=['local-lvm'])
+    hosts = {
+        'vm_offline': {'guest': guest_entry(101, cluster, 'lab2-n2'), 'by_name': False,
+                       'expect': {'params': {'target': 'lab2-n2'}, 'task': 'qmigrate', 'status': 'stopped'}},
+        'vm_online': {'guest': guest_entry(105, cluster, 'lab2-n1'), 'by_name': True,
+                      'expect': {'params': {'target': 'lab2-n1', 'online': 1, 'with-local-disks': 1}, 'task': 'qmigrate',
+                                 'status': 'running'}},
+        'ct_restart': {'guest': guest_entry(103, cluster, 'lab2-n3'), 'by_name': False,
+                       'expect': {'params': {'target': 'lab2-n3', 'restart': 1, 'timeout': 30}, 'task': 'vzmigrate',
+                                  'status': 'running'}},
+        'bad_input': {'guest': guest_entry(105, cluster, 'lab2-n3'), 'offline_node': 'lab2-n4', 'missing_vmid': 99999},
+    }
+    for host_vars in hosts.values():
+        host_vars['pve'] = token
+    run = run_playbook(target('pve_migrate'), lab_fn, diff=True, extra_args=inventory(tmp_path, hosts))
+    assert run.ok, run.explain()
+    assert (cluster.pve.vm(101).node, cluster.pve.vm(105).node, ct.node) == ('lab2-n2', 'lab2-n1', 'lab2-n3')
+    assert set(t['user'] for t in cluster.pve.tasklog if t['type'] in ('qmigrate', 'vzmigrate')) == {token['token_id']}
 
 
 @pytest.mark.lab(**ESTATE)
@@ -189,3 +219,73 @@ def test_across_clusters_named_in_an_estate(lab_fn, tmp_path):
     assert source.pve.remote_migrations == [(102, remote.host, 1102)]
     for secret in (source.token_secret, remote.token_secret):
         assert secret not in run.stdout and secret not in run.stderr
+
+
+@pytest.mark.lab(**ESTATE)
+def test_across_clusters_with_least_privilege(lab_fn):
+    """test_across_clusters with tokens holding only what docs/privileges.md lists: the source's pve_migrate row on
+    the three VMs, the target's `pve_migrate (target cluster)` row on their target ids, local-lvm, vmbr1 and vmbr0 (the
+    running VM keeps its bridge)."""
+    source, remote = lab_fn.clusters
+    remote.pve.bridges.add('vmbr1')
+    name = source.pve.vm(102).name
+    token = least_privilege_token(source, 'pve_migrate', precise=True, skip=('through HA',), vmid=[100, 102, 104],
+                                  storage=['local-lvm'])
+    target_token = least_privilege_token(remote, 'pve_migrate (target cluster)', precise=True,
+                                         vmid=[100, 1102, 1104], storage=['local-lvm'], zone='localnetwork',
+                                         bridge=['vmbr1', 'vmbr0'])
+    run = run_playbook(target('pve_migrate', 'remote.yml'), lab_fn, diff=True, extra_vars={
+        'pve': token, 'remote': target_token,
+        'vm': guest_entry(102, source, None), 'vm_kept': guest_entry(104, source, None),
+        'vm_running': guest_entry(100, source, None),
+        'target_vmid': 1102})
+    assert run.ok, run.explain()
+    moved = remote.pve.vm(1102)
+    assert moved is not None and moved.name == name and source.pve.vm(102) is None
+    assert remote.pve.vm(100).status == 'running' and remote.pve.vm(1104) is None
+
+
+@pytest.mark.lab(**ESTATE)
+def test_across_clusters_the_target_refuses_a_token_without_its_row(lab_fn):
+    """The target's token lacks one privilege of its row (VM.Config.Memory): PVE's update_vm_api refuses the
+    configuration in the tunnel, the migration fails and the source stays where it was."""
+    source, remote = lab_fn.clusters
+    remote.pve.bridges.add('vmbr1')
+    token = least_privilege_token(source, 'pve_migrate', precise=True, skip=('through HA',), vmid=[102],
+                                  storage=['local-lvm'])
+    target_token = least_privilege_token(remote, 'pve_migrate (target cluster)', precise=True, skip=('.Memory',),
+                                         vmid=[1102], storage=['local-lvm'], zone='localnetwork', bridge='vmbr1')
+    assert not remote.pve.allowed(target_token['token_id'], '/vms/1102', 'VM.Config.Memory')
+    moving = {'pve': token, 'remote': target_token, 'vmid': 102, 'target_vmid': 1102}
+    run = run_playbook(MOVE_ONE, lab_fn, extra_vars=moving)
+    assert not run.ok
+    failed = run.result('Move it')
+    assert 'Permission check failed (/vms/1102, VM.Config.Memory)' in failed['msg']
+    assert source.pve.vm(102) is not None and source.pve.vm(102).lock is None and remote.pve.vm(1102) is None
+
+
+MOVE_ONE = '''
+- name: Pve_migrate moves one VM to another cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Move it
+      proxfleet.proxmox.pve_migrate:
+        api_host: "{{ pve.host }}"
+        api_port: "{{ pve.port }}"
+        api_token_id: "{{ pve.token_id }}"
+        api_token_secret: "{{ pve.token_secret }}"
+        ca_path: "{{ pve.ca_path }}"
+        vmid: "{{ vmid }}"
+        target_cluster:
+          api_host: "{{ remote.host }}"
+          api_port: "{{ remote.port }}"
+          api_token_id: "{{ remote.token_id }}"
+          api_token_secret: "{{ remote.token_secret }}"
+          fingerprint: "{{ remote.fingerprint }}"
+        target_vmid: "{{ target_vmid }}"
+        target_storage: local-lvm
+        target_bridge: vmbr1
+        delete_source: true
+        timeout: 60
+'''

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.integration.conftest import pve_vars, target
+from tests.integration.least_privilege import least_privilege_token
 from tests.lab.areas._common import set_lock
 from tests.lab.pytest_plugin import run_playbook
 
@@ -188,3 +189,33 @@ def test_hotplug_pending_and_refused_hotplug(lab_fn):
     assert pve.vm(102).pending == {} and str(pve.vm(102).config['cores']) == '4'
     warned = run.result('A refused hot-plug with apply_pending reboot is applied by the reboot').get('warnings') or []
     assert [w for w in warned if 'hotplug problem - ' + refusal in w and 'the reboot applies them' in w], warned
+
+
+@pytest.mark.lab(**ESTATE)
+def test_least_privilege_life_cycle_power_and_clones(lab_fn):
+    """A privilege-separated token holding only what docs/privileges.md lists for pve_vm, on the ids the runs may
+    get (106 and up from nextid, 950 for the full clone), local-lvm, vmbr0 and the pool: create, change, power,
+    template, clone and remove. The guests already there are invisible to it and untouched."""
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    pve.pools['itest-pool'] = set()
+    before = dict((vm.vmid, dict(vm.config)) for vm in pve.vms)
+    ids = list(range(106, 112)) + [950]
+    users = []
+    # PVE deletes a destroyed guest's ACL entries: each play (whose ids nextid hands out again) gets its own token.
+    for play, extra in (('playbook.yml', {'vm_name': 'itest-vm-lp', 'node': cluster.nodes[1]}),
+                        ('power.yml', {'vm_name': 'itest-vm-lp-power', 'node': cluster.nodes[0]}),
+                        ('clone.yml', {'node': cluster.nodes[0], 'prefix': 'itest-vm-lp', 'full_vmid': 950,
+                                       'pool': 'itest-pool'})):
+        users.append('lp-vm-{0}@pve'.format(play.split('.', maxsplit=1)[0]))
+        token = least_privilege_token(cluster, 'pve_vm', precise=True, user=users[-1], vmid=ids, source=ids,
+                                      storage='local-lvm', zone='localnetwork', bridge='vmbr0', pool='itest-pool')
+        run = run_playbook(target('pve_vm', play), lab_fn, diff=True, extra_vars=dict(extra, pve=token))
+        assert run.ok, (play, run.explain())
+    # The destroyed guests' ACL entries went with them (remove_vm_access).
+    assert not [e for e in pve.acl_entries if e['path'] in ('/vms/106', '/vms/950')]
+    assert not [vm for vm in pve.vms if vm.name.startswith('itest-vm-lp')]
+    kinds = [task['type'] for task in pve.tasklog]
+    assert 'qmcreate' in kinds and 'qmclone' in kinds and 'qmdestroy' in kinds and 'qmreboot' in kinds
+    assert set(task['user'].partition('!')[0] for task in pve.tasklog) == set(users)
+    assert dict((vm.vmid, dict(vm.config)) for vm in pve.vms) == before

@@ -12,6 +12,10 @@
   device other than `spice` (`check_usb_perm`: `only root can set '<key>' config for real devices`), `hostpciN`
   with `host=` (`check_hostpci_perm`: `only root can set '<key>' config for non-mapped devices`; a `romfile` is
   root@pam's too); mapped devices need `Mapping.Use` on `/mapping/{usb,pci}/<name>` and `VM.Config.HWType`.
+- `PVE::QemuServer::check_bridge_access` (create, update_vm_api before the lock, clone for the source's
+  configuration; inside the update also the bridge a changed or deleted NIC had): pve-guest-common's
+  `PVE::GuestHelpers::check_vnet_access`, `SDN.Use` on `/sdn/zones/<zone>/<bridge>` (the vnet's zone, else
+  `localnetwork`), or on `.../<bridge>/<tag>` for each VLAN tag and trunk instead.
 `root@pam` is compared whole, as `$authuser eq 'root@pam'`: every API token, root's own included, is refused.
 """
 
@@ -52,6 +56,29 @@ def root_only_keys(keys):
     """The keys of `keys` only root@pam may set or delete, whatever their value (check_vm_modify_config_perm)."""
     return [key for key in keys if not (_DRIVE.match(key) or _ELSEWHERE.match(key) or _GROUPED.match(key)
                                         or key in ('cdrom', 'tags') or key in KNOWN_KEYS)]
+
+
+def key_privileges(key, value):
+    """The privileges (any of them) update_vm_api wants on the VM for setting key to value, or None for a key only
+    root@pam may set; () for a key checked elsewhere (serialN, usbN, hostpciN, unusedN ...)."""
+    if root_only_keys([key]):
+        return None
+    if _DRIVE.match(key):
+        return ('VM.Config.CDROM',) if 'media=cdrom' in str(value) else ('VM.Config.Disk',)
+    if key == 'cdrom':
+        return ('VM.Config.CDROM',)
+    if re.match(r'^net\d+$', key):
+        return ('VM.Config.Network',)
+    if re.match(r'^ipconfig\d+$', key):
+        return ('VM.Config.Cloudinit', 'VM.Config.Network')
+    if re.match(r'^numa\d+$', key):
+        return ('VM.Config.CPU',)
+    if key == 'tags':
+        return ('VM.Config.Options',)
+    for keys, privs in _GROUPS:
+        if key in keys:
+            return privs
+    return ()
 
 
 def _props(value):
@@ -139,6 +166,29 @@ class QemuPermsArea(StatefulRoutes):
                     self._qp_hostpci(user, vmid, key, current[key])
                 self._qp_hostpci(user, vmid, key, value)
 
+    def _qp_bridges(self, user, conf):
+        """check_bridge_access: SDN.Use on each NIC's bridge (or vnet), per VLAN tag and trunk when it has them."""
+        if user == ROOT_LOGIN:
+            return
+        vnets = (getattr(self, 'sdn', None) or {}).get('vnets') or {}
+        for key in sorted(conf):
+            if not re.match(r'^net\d+$', key):
+                continue
+            net = _props(conf[key])
+            bridge = net.get('bridge')
+            if not bridge:
+                continue
+            zone = (vnets.get(bridge) or {}).get('zone') or 'localnetwork'
+            base = '/sdn/zones/{0}/{1}'.format(zone, bridge)
+            tags = [net['tag']] if net.get('tag') else []
+            if net.get('trunks'):
+                # get_tags_from_trunk: a range a-b stands for every tag in it.
+                for part in net['trunks'].split(';'):
+                    low, _sep, high = part.partition('-')
+                    tags += [str(t) for t in range(int(low), int(high or low) + 1)]
+            for path in ['{0}/{1}'.format(base, tag) for tag in sorted(set(tags), key=int)] or [base]:
+                self._qp_require(user, path, 'SDN.Use')
+
     @staticmethod
     def _qp_split(p):
         deletes = [k for k in re.split(r'[,;\s]+', str(p.get('delete') or '')) if k]
@@ -152,7 +202,16 @@ class QemuPermsArea(StatefulRoutes):
         values = dict((k, x) for k, x in v.items() if k not in _CREATE_ONLY)
         self._qp_keys(user, values)
         self._qp_values(user, v['vmid'], values, creating=True)
+        self._qp_bridges(user, values)
         return await super()._qm_create(v, user)
+
+    async def _qm_clone(self, v, user):
+        """clone_vm: the bridges of the configuration cloned (the source's, or its snapshot's)."""
+        source = self.vm(int(v['vmid']))
+        if source is not None and source.node == v['node']:
+            conf = source.snapshots.get(v['snapname'], {}) if v.get('snapname') else source.config
+            self._qp_bridges(user, conf)
+        return await super()._qm_clone(v, user)
 
     # ------------------------------------------------------------------ update
 
@@ -164,6 +223,7 @@ class QemuPermsArea(StatefulRoutes):
         values, deletes = self._qp_split(p)
         self._qp_keys(request[USER], deletes)
         self._qp_keys(request[USER], values)
+        self._qp_bridges(request[USER], values)
         return await super()._config_put(request)
 
     async def _config_post(self, request):
@@ -174,6 +234,7 @@ class QemuPermsArea(StatefulRoutes):
         values, deletes = self._qp_split(p)
         self._qp_keys(request[USER], deletes)
         self._qp_keys(request[USER], values)
+        self._qp_bridges(request[USER], values)
         return await super()._config_post(request)
 
     async def _apply_config(self, vm, user, p):
@@ -184,4 +245,7 @@ class QemuPermsArea(StatefulRoutes):
                 current[key] = value
         # Inside the qmconfig task for POST: fakepve's task body turns the error into the task's exit status.
         self._qp_values(user, vm.vmid, values, deletes, current)
+        # The bridge a NIC changed or deleted had (update_vm_api's loops over the deleted and the set keys).
+        self._qp_bridges(user, dict((key, current[key]) for key in list(deletes) + list(values)
+                                    if re.match(r'^net\d+$', key) and current.get(key)))
         return await super()._apply_config(vm, user, p)

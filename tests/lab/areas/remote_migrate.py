@@ -8,7 +8,8 @@ the connection to the remote (its certificate against the pinned fingerprint, it
 and bridge maps (PVE's parse_idmap; an identity storage map is refused) and the remote's local node. Then a
 `qmigrate` (VMs) or `vzmigrate` (containers) task on the source node, holding the guest's `migrate` lock,
 creates the guest on the remote with the target vmid, its disks on the mapped storages and its NICs on the
-mapped bridges (the remote checks them as its mtunnel endpoint does), and finally removes the source when
+mapped bridges (the remote checks them, and the source's token's privileges there, as its mtunnel endpoint does),
+and finally removes the source when
 `delete` is set; otherwise the source stays, stopped and locked (`migrate`), as PVE leaves it.
 
 The remote is found in-process: every running LabPve registers itself here by (host, port) when it starts.
@@ -23,6 +24,7 @@ from fakepve.model import PveError, TaskError
 from fakepve.routing import StatefulRoutes, die, param_error
 
 from ._common import set_lock, task_log
+from .qemu_perms import key_privileges
 
 # PVE seconds a remote migration takes.
 REMOTE_MIGRATE_SECS = 8
@@ -214,6 +216,36 @@ class RemoteMigrateArea(StatefulRoutes):
         del node
         return None
 
+    @staticmethod
+    def _rmig_remote_perms(target, tokenid, target_vmid, config, storages, bridges, vm):
+        """What the remote checks of the source's token (qemu-server PVE/API2/Qemu.pm `mtunnel`, pve-container
+        src/PVE/API2/LXC.pm `mtunnel`): VM.Allocate on /vms/<target vmid> and Sys.Incoming on / (the method's
+        permissions), Datastore.AllocateSpace on each target storage (`$check_storage_access_migrate`), SDN.Use on
+        each target bridge (`check_bridge_access`); a VM's configuration then goes through update_vm_api, whose
+        `check_vm_modify_config_perm` and per-key checks want each key's VM.Config.* privilege (a key only root@pam
+        may set is refused). None, or PVE's words."""
+        need = [('/vms/{0}'.format(target_vmid), ('VM.Allocate',)), ('/', ('Sys.Incoming',))]
+        need += [('/storage/' + store, ('Datastore.AllocateSpace',)) for store in sorted(storages)]
+        if vm:
+            # mtunnel's `config` command drops these before update_vm_api.
+            for key in sorted(k for k in config if k not in ('meta', 'vmgenid', 'digest', 'lock', 'snapshots', 'parent',
+                                                             'pending')):
+                privs = key_privileges(key, config[key])
+                if privs is None:
+                    return "only root can set '{0}' config".format(key)
+                if privs:
+                    need.append(('/vms/{0}'.format(target_vmid), privs))
+        for path, privs in need:
+            if not any(target.allowed(tokenid, path, priv) for priv in privs):
+                return '403 Permission check failed ({0}, {1})'.format(path, '|'.join(privs))
+        try:
+            target._qp_bridges(tokenid, dict((key, value) for key, value in config.items()  # pylint: disable=protected-access
+                                             if re.match(r'^net\d+$', key)))
+        except PveError as error:
+            return '403 ' + error.message
+        del bridges
+        return None
+
     # ------------------------------------------------------------ handlers
 
     async def _rmig_qemu(self, v, user):
@@ -239,7 +271,7 @@ class RemoteMigrateArea(StatefulRoutes):
             raise param_error(vmid='cannot remote-migrate {0} that is configured for HA'.format(word))
         log = ["Establishing API connection with remote at '{0}'".format(
             re.sub(r'.*(^|,)host=([^,]*).*', r'\2', v['target-endpoint']))]
-        target, host, _tokenid, target_node = self._rmig_connect(v['target-endpoint'])
+        target, host, tokenid, target_node = self._rmig_connect(v['target-endpoint'])
         online = bool(v.get('online'))
         if vm:
             if running and not online:
@@ -260,7 +292,10 @@ class RemoteMigrateArea(StatefulRoutes):
             done = False
             try:
                 config, storages, bridges = self._rmig_config(guest, vm, target_vmid, storagemap, bridgemap, lines)
-                problem = self._rmig_remote_checks(target, target_node, target_vmid, storages, bridges, vm)
+                # mtunnel: its own permissions, then the storages and bridges it is given, then the configuration.
+                problem = self._rmig_remote_perms(target, tokenid, target_vmid, {}, (), (), vm) or \
+                    self._rmig_remote_checks(target, target_node, target_vmid, storages, bridges, vm) or \
+                    self._rmig_remote_perms(target, tokenid, target_vmid, config, storages, bridges, vm)
                 if problem:
                     raise TaskError('migration aborted (duration 00:00:00): {0}'.format(problem.replace('\n', ' ')))
                 if not vm and running:

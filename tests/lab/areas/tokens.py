@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 
+from aiohttp import web
 from fakepve import shapes
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, param_error, split_list
@@ -59,6 +60,13 @@ def _builtin_roles():
 
 
 ROLES = _builtin_roles()
+# PVE 8 (pve-access-control stable-bookworm, PVE/AccessControl.pm's privilege groups) has `VM.Monitor` and none of
+# PVE 9's `VM.GuestAgent.*`; its guest-agent methods (qemu-server stable-bookworm PVE/API2/Qemu/Agent.pm
+# register_command) check `VM.Monitor` where PVE 9's check a `VM.GuestAgent.*` privilege.
+_AGENT_PRIVS = tuple(p for p in shapes.PRIVILEGES if p.startswith('VM.GuestAgent.'))
+PVE8_PRIVILEGES = tuple(p for p in shapes.PRIVILEGES if p not in _AGENT_PRIVS) + ('VM.Monitor',)
+# Built-in roles that hold every VM privilege hold VM.Monitor on PVE 8; PVEAuditor holds none of it.
+_PVE8_MONITOR_ROLES = ('Administrator', 'PVEAdmin', 'PVEVMAdmin')
 # pve-access-control's token id pattern (the realm pattern), which fakepve's schema check cannot read.
 TOKEN_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 # The only identity RPCEnvironment::check_api2_permissions lets past every rule, and its words for everyone else
@@ -110,6 +118,8 @@ class TokensArea(StatefulRoutes):
         self.custom_roles = {}
         # [{'path', 'type' (user, group, token), 'ugid', 'roleid', 'propagate'}], as GET /access/acl shows them
         self.acl_entries = []
+        # vmids of guests being destroyed through the API (their ACL entries go with them)
+        self._destroying = set()
 
     def _routes_tokens(self):
         one = '/access/users/{userid}/token/{tokenid}'
@@ -277,18 +287,66 @@ class TokensArea(StatefulRoutes):
         else:
             self.acl.pop(key, None)
 
+    def remove_vm_access(self, vmid):
+        """PVE::AccessControl::remove_vm_access, which the destroy of a VM (qemu-server PVE/API2/Qemu.pm
+        destroy_vm) or a container (pve-container src/PVE/API2/LXC.pm destroy_vm) calls once the guest is gone: the
+        ACL entries on /vms/<vmid> are deleted (the pool membership too, which fakepve's _pool_leave does)."""
+        path = '/vms/{0}'.format(vmid)
+        touched = set(_acl_key(e) for e in self.acl_entries if e['path'] == path)
+        self.acl_entries = [e for e in self.acl_entries if e['path'] != path]
+        for key in touched:
+            self._acl_sync(key)
+        for key, entries in list((self.acl or {}).items()):
+            self.acl[key] = [e for e in entries if e[0] != path]
+
+    async def _qm_destroy(self, v, user):
+        return await self._destroy_guest(super()._qm_destroy, v, user)
+
+    async def _lxc_destroy(self, user, v):
+        return await self._destroy_guest(lambda v, user: super(TokensArea, self)._lxc_destroy(user, v), v, user)
+
+    async def _destroy_guest(self, destroy, v, user):
+        vmid = int(v['vmid'])
+        self._destroying.add(vmid)
+        try:
+            return await destroy(v, user)
+        except Exception:
+            self._destroying.discard(vmid)
+            raise
+
+    def _pool_leave(self, vmid):
+        """The guest is gone: if a destroy asked for it, its access goes too (remove_vm_access)."""
+        super()._pool_leave(vmid)
+        if vmid in self._destroying:
+            self._destroying.discard(vmid)
+            self.remove_vm_access(vmid)
+
     # -------------------------------------------------------------- roles
 
-    def role_privs(self, roleid):
-        """The privileges of a built-in or custom role (none for a role deleted since)."""
-        return self.custom_roles[roleid] if roleid in self.custom_roles else ROLES.get(roleid, set())
+    def pve8(self):
+        return str(getattr(self, 'version', '9')).split('.', maxsplit=1)[0] == '8'
 
-    @staticmethod
-    def _role_privs_param(action, text):
-        """PVE::AccessControl::add_role_privs: every privilege must be one PVE knows."""
+    def known_privileges(self):
+        """The privileges of this cluster's release (PVE 8: VM.Monitor, no VM.GuestAgent.*)."""
+        return PVE8_PRIVILEGES if self.pve8() else tuple(shapes.PRIVILEGES)
+
+    def role_privs(self, roleid):
+        """The privileges of a built-in or custom role (a built-in one as the cluster's release defines it; none for
+        a role deleted since)."""
+        if roleid in self.custom_roles:
+            return self.custom_roles[roleid]
+        privs = set(ROLES.get(roleid, set()))
+        if privs and self.pve8():
+            privs -= set(_AGENT_PRIVS)
+            if roleid in _PVE8_MONITOR_ROLES:
+                privs.add('VM.Monitor')
+        return privs
+
+    def _role_privs_param(self, action, text):
+        """PVE::AccessControl::add_role_privs: every privilege must be one this release of PVE knows."""
         privs = split_list(text)
         for priv in privs:
-            if priv not in shapes.PRIVILEGES:
+            if priv not in self.known_privileges():
                 raise PveError(500, "{0}: invalid privilege '{1}'".format(action, priv))
         return privs
 
@@ -516,16 +574,33 @@ class TokensArea(StatefulRoutes):
             if perms.get('user') == 'world':
                 return None
             raise PveError(403, 'Permission check failed')
-        granted, why = self._check(user, perms['check'], values, declared)
+        check = self._pve8_check(perms['check']) if self.pve8() else perms['check']
+        granted, why = self._check(user, check, values, declared)
         if not granted:
             raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
         return None
+
+    @classmethod
+    def _pve8_check(cls, check):
+        """A PVE 9 schema's permission rule as PVE 8 declares it: VM.GuestAgent.* are VM.Monitor there."""
+        if not isinstance(check, (list, tuple)) or not check:
+            return check
+        if check[0] == 'perm' and len(check) > 2 and isinstance(check[2], (list, tuple)):
+            privs = []
+            for priv in check[2]:
+                priv = 'VM.Monitor' if priv in _AGENT_PRIVS else priv
+                if priv not in privs:
+                    privs.append(priv)
+            return [check[0], check[1], privs] + list(check[3:])
+        if check[0] in ('and', 'or'):
+            return [check[0]] + [cls._pve8_check(sub) for sub in check[1:]]
+        return check
 
     async def _permissions(self, v, user):
         """GET /access/permissions (fakepve's route): {path: {privilege: 1}}, a token's as its privsep says."""
         who = v.get('userid') or user
         if who.partition('!')[0] == 'root@pam' and not (self.token_info(who) or {}).get('privsep', 0):
-            held = {'/': set(shapes.PRIVILEGES)}
+            held = {'/': set(self.known_privileges())}
         else:
             paths = set(['/'])
             owner = who.partition('!')[0]
@@ -534,13 +609,61 @@ class TokensArea(StatefulRoutes):
                 paths.update(entry[0] for entry in (self.acl or {}).get(ugid, []))
             held = {}
             for path in paths:
-                privs = set(p for p in shapes.PRIVILEGES if self.allowed(who, path, p))
+                privs = set(p for p in self.known_privileges() if self.allowed(who, path, p))
                 if privs:
                     held[path] = privs
         if v.get('path') is not None:
             held = dict((p, ps) for p, ps in held.items()
                         if v['path'] == p or p == '/' or v['path'].startswith(p + '/'))
         return dict((path, dict.fromkeys(sorted(privs), 1)) for path, privs in sorted(held.items()))
+
+    # The usage fields PVE/API2Tools.pm extract_node_stats leaves out for a node the caller may not audit.
+    _NODE_STATS = ('uptime', 'cpu', 'mem', 'disk', 'maxcpu', 'maxmem', 'maxdisk')
+
+    def _audit_node(self, user, item):
+        if item.get('node') and not self.allowed(user, '/nodes/' + item['node'], 'Sys.Audit'):
+            for key in self._NODE_STATS:
+                item.pop(key, None)
+        return item
+
+    async def _nodes(self, request):
+        """GET /nodes as pve-manager's PVE/API2/Nodes.pm index answers it: every node, the usage of those the caller
+        holds Sys.Audit on (/nodes/<node>) only (extract_node_stats with exclude_stats)."""
+        import json
+
+        from fakepve.server import USER
+        response = await super()._nodes(request)
+        if response.status != 200:
+            return response
+        body = json.loads(response.text)
+        body['data'] = [self._audit_node(request[USER], item) for item in body.get('data') or []]
+        return web.json_response(body)
+
+    async def _resources(self, request):
+        """GET /cluster/resources as pve-manager's PVE/API2/Cluster.pm resources filters it: storages only with
+        Datastore.Audit on /storage/<id>, node usage only with Sys.Audit on /nodes/<node>, a guest's pool only with
+        Pool.Audit on /pool/<pool> (guests without VM.Audit fakepve leaves out already)."""
+        import json
+
+        from fakepve.server import USER
+        response = await super()._resources(request)
+        user = request[USER]
+        if response.status != 200 or user == ROOT_LOGIN:
+            return response
+        body = json.loads(response.text)
+        data = []
+        for item in body.get('data') or []:
+            store = '/storage/' + str(item.get('storage'))
+            if item.get('type') == 'storage' and not self.allowed(user, store, 'Datastore.Audit'):
+                continue
+            if item.get('type') == 'node':
+                item = self._audit_node(user, item)
+            if item.get('type') in ('qemu', 'lxc') and item.get('pool') and \
+                    not self.allowed(user, '/pool/' + item['pool'], 'Pool.Audit'):
+                item.pop('pool')
+            data.append(item)
+        body['data'] = data
+        return web.json_response(body)
 
     def _authenticate(self, request):
         """fakepve's login check, then a token's expiry."""

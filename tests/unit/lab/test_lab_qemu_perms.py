@@ -80,3 +80,52 @@ def test_root_login_sets_them(lab_fn, api):
     # Written, or pending until the next start of a running VM.
     for key in ('args', 'hostpci0', 'serial0'):
         assert vm.config.get(key, vm.pending.get(key))
+
+
+@pytest.mark.lab(clusters=1, nodes=1, guests=4)
+def test_bridge_access_and_destroyed_guests_access(lab_fn, raw, api, until):
+    """check_bridge_access (SDN.Use on the NIC's bridge, or per VLAN tag) on create, update and clone; a destroyed
+    guest's ACL entries go with it (AccessControl::remove_vm_access), a VM's and a container's."""
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    node = cluster.nodes[0]
+    root = api(cluster)
+    pve.users['ops@pve'] = 'x'
+    secret = pve.add_token('ops@pve', 'ci', privsep=1)
+    token = ('ops@pve!ci', secret)
+    root.access.roles.post(roleid='Guests', privs='VM.Allocate,VM.Audit,VM.Clone,VM.Config.Network,VM.Config.Memory')
+    root.access.roles.post(roleid='Use', privs='SDN.Use')
+    for path in ('/vms/950', '/vms/951', '/vms/952'):
+        root.access.acl.put(path=path, roles='Guests', users='ops@pve', tokens='ops@pve!ci')
+    qemu = '/nodes/{0}/qemu'.format(node)
+    status, body = raw(cluster, 'POST', qemu, token=token, vmid=950, net0='virtio,bridge=vmbr0')
+    assert (status, _message(body)) == (403, 'Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)')
+    assert pve.vm(950) is None
+    root.access.acl.put(path='/sdn/zones/localnetwork/vmbr0/20', roles='Use', users='ops@pve', tokens='ops@pve!ci')
+    # A VLAN tag needs SDN.Use on the tag only; the untagged bridge needs it on the bridge.
+    status, body = raw(cluster, 'POST', qemu, token=token, vmid=950, net0='virtio,bridge=vmbr0,tag=20')
+    assert status == 200, body
+    until(lambda: pve.vm(950) is not None and not pve.vm(950).lock, 'VM 950')
+    status, body = raw(cluster, 'PUT', qemu + '/950/config', token=token, net1='virtio,bridge=vmbr0')
+    assert (status, _message(body)) == (403, 'Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)')
+    assert raw(cluster, 'PUT', qemu + '/950/config', token=token, memory='1024')[0] == 200
+    # A clone checks the source's bridges: allowed on the tag.
+    status, body = raw(cluster, 'POST', qemu + '/950/clone', token=token, newid=951)
+    assert status == 200, body
+    until(lambda: pve.vm(951) is not None and not pve.vm(951).lock, 'VM 951')
+    # Destroyed: the entries on /vms/951 are gone from the ACL list and from the privileges.
+    assert raw(cluster, 'DELETE', qemu + '/951')[0] == 200
+    until(lambda: pve.vm(951) is None, 'VM 951 gone')
+    paths = [entry['path'] for entry in root.access.acl.get()]
+    assert '/vms/951' not in paths and '/vms/950' in paths
+    assert not pve.allowed('ops@pve!ci', '/vms/951', 'VM.Allocate')
+    # ... and another ACL update does not bring them back.
+    root.access.acl.put(path='/vms/952', roles='Guests', users='ops@pve')
+    assert not pve.allowed('ops@pve!ci', '/vms/951', 'VM.Allocate')
+    # A container's too.
+    ct = pve.cts[0]
+    ct.status = 'stopped'
+    root.access.acl.put(path='/vms/{0}'.format(ct.vmid), roles='Guests', users='ops@pve')
+    assert raw(cluster, 'DELETE', '/nodes/{0}/lxc/{1}'.format(ct.node, ct.vmid))[0] == 200
+    until(lambda: pve.ct(ct.vmid) is None, 'the container gone')
+    assert '/vms/{0}'.format(ct.vmid) not in [entry['path'] for entry in root.access.acl.get()]

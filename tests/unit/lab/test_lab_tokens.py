@@ -130,3 +130,63 @@ def test_expired_token_is_refused(lab_fn, api):
     assert refused(api(cluster, token=(made['full-tokenid'], made['value'])).version.get)[0] == 401
     root.access.users('root@pam').token('old').put(expire=0)
     assert api(cluster, token=(made['full-tokenid'], made['value'])).version.get()
+
+
+@pytest.mark.lab(clusters=1, nodes=2, guests=2)
+def test_node_usage_and_storages_need_their_audit_privileges(lab_fn, api):
+    """Nodes.pm index and Cluster.pm resources: a node's usage only with Sys.Audit on it, a storage only with
+    Datastore.Audit on it, a guest's pool only with Pool.Audit on the pool."""
+    cluster = lab_fn.clusters[0]
+    pve = cluster.pve
+    one, two = sorted(cluster.nodes)
+    guest = pve.vms[0]
+    pve._pool_join('web', guest.vmid)
+    pve.users['viewer@pve'] = 'x'
+    secret = pve.add_token('viewer@pve', 'ci', privsep=1)
+    root = api(cluster)
+    root.access.roles.post(roleid='Look', privs='Sys.Audit,VM.Audit,Datastore.Audit')
+    for path in ('/nodes/' + one, '/vms/{0}'.format(guest.vmid), '/storage/local'):
+        root.access.acl.put(path=path, roles='Look', users='viewer@pve', tokens='viewer@pve!ci')
+    viewer = api(cluster, token=('viewer@pve!ci', secret))
+    nodes = dict((item['node'], item) for item in viewer.nodes.get())
+    assert sorted(nodes) == [one, two]
+    assert nodes[one]['maxmem'] > 0 and 'maxmem' not in nodes[two] and nodes[two]['status'] == 'online'
+    listed = viewer.cluster.resources.get()
+    assert sorted(set(item['storage'] for item in listed if item['type'] == 'storage')) == ['local']
+    by_node = dict((item['node'], item) for item in listed if item['type'] == 'node')
+    assert 'maxmem' in by_node[one] and 'maxmem' not in by_node[two]
+    assert [item['vmid'] for item in listed if item['type'] == 'qemu'] == [guest.vmid]
+    assert 'pool' not in [item for item in listed if item['type'] == 'qemu'][0]
+    # root's own token (no privilege separation) sees it all.
+    everything = root.cluster.resources.get()
+    assert len([item for item in everything if item['type'] == 'storage']) > 2
+    assert [item for item in everything if item.get('vmid') == guest.vmid][0]['pool'] == 'web'
+
+
+@pytest.mark.lab(clusters=2, nodes=1, guests=8)
+def test_guest_agent_privileges_by_release(lab_fn, api):
+    """PVE 9 knows VM.GuestAgent.* and no VM.Monitor; PVE 8 the other way round, and its agent methods check
+    VM.Monitor (qemu-server stable-bookworm API2/Qemu/Agent.pm)."""
+    for cluster in lab_fn.clusters:
+        pve = cluster.pve
+        pve8 = cluster.version.startswith('8.')
+        root = api(cluster)
+        known, unknown = ('VM.Monitor', 'VM.GuestAgent.Audit') if pve8 else ('VM.GuestAgent.Audit', 'VM.Monitor')
+        status, _content, _errors = refused(root.access.roles.post, roleid='Bad', privs='VM.Audit,' + unknown)
+        assert status == 500
+        root.access.roles.post(roleid='Agent', privs='VM.Audit,' + known)
+        vm = [vm for vm in pve.vms if vm.agent is not None][0]
+        vm.status = 'running'
+        pve.users['agent@pve'] = 'x'
+        secret = pve.add_token('agent@pve', 'ci', privsep=1)
+        path = '/vms/{0}'.format(vm.vmid)
+        root.access.acl.put(path=path, roles='PVEAuditor', users='agent@pve', tokens='agent@pve!ci')
+        client = api(cluster, token=('agent@pve!ci', secret))
+        agent = client.nodes(vm.node).qemu(vm.vmid).agent('network-get-interfaces')
+        if pve8:
+            # PVEAuditor holds no VM.Monitor on PVE 8.
+            assert refused(agent.get)[0] == 403
+        else:
+            assert agent.get()['result']
+        root.access.acl.put(path=path, roles='Agent', users='agent@pve', tokens='agent@pve!ci')
+        assert agent.get()['result']

@@ -325,3 +325,46 @@ def test_a_fleet_nobody_could_read():
     assert 'could not be read</h2>' in html and 'cluster <strong>prod</strong>: no node answered' in html
     assert 'Backup Server <strong>pbs1</strong>: refused' in html
     assert 'data-chart="guests"' in html
+
+
+class _Client(object):
+    """Answers read_cluster's fixed requests from a dict of paths; records the content reads."""
+
+    class settings(object):  # noqa: N801 - the client's attribute name
+        url = 'https://pve.example:8006'
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.content_reads = []
+
+    @staticmethod
+    def path(*parts):
+        return '/' + '/'.join(str(part) for part in parts)
+
+    def get(self, path, **params):
+        if path.endswith('/content'):
+            self.content_reads.append(path)
+        return self.answers.get(path)
+
+
+def test_read_cluster_reads_a_local_storage_on_each_of_its_nodes():
+    resources = [
+        {'type': 'node', 'node': 'n1', 'status': 'online', 'maxcpu': 4, 'maxmem': GIB},
+        {'type': 'node', 'node': 'n2', 'status': 'online', 'maxcpu': 4, 'maxmem': GIB},
+        {'type': 'qemu', 'vmid': 100, 'node': 'n1', 'status': 'running', 'name': 'a'},
+        {'type': 'qemu', 'vmid': 101, 'node': 'n2', 'status': 'running', 'name': 'b'},
+        {'type': 'storage', 'storage': 'local', 'node': 'n1', 'shared': 0, 'status': 'available', 'plugintype': 'dir'},
+        {'type': 'storage', 'storage': 'local', 'node': 'n2', 'shared': 0, 'status': 'available', 'plugintype': 'dir'},
+    ]
+    client = _Client({
+        '/cluster/resources': resources,
+        '/nodes/n1/storage/local/content': [{'volid': 'local:backup/vzdump-qemu-100-2026_12_01-00_00_00.vma.zst',
+                                             'vmid': 100, 'ctime': 1000}],
+        '/nodes/n2/storage/local/content': [{'volid': 'local:backup/vzdump-qemu-101-2026_12_01-00_00_00.vma.zst',
+                                             'vmid': 101, 'ctime': 2000}],
+    })
+    summary = fleet.read_cluster(client, 3000, 10 ** 6, wanted_storages=['local'], version={'version': '9.0.10'})
+    # Each node's own local storage was read once, and both guests' backups count.
+    assert sorted(client.content_reads) == ['/nodes/n1/storage/local/content', '/nodes/n2/storage/local/content']
+    assert summary['backups']['storages'] == ['local']
+    assert summary['backups']['fresh'] == 2 and summary['backups']['none'] == 0
