@@ -261,6 +261,10 @@ class Engine(object):
                     options[name] = given[name]
         return options
 
+    def _has_secrets(self, item):
+        return any(name in item.params and name not in item.options and item.params[name] is not None
+                   for name in SECRET_OPTIONS.get(item.module, ()))
+
     def _validate(self, item):
         _code, _spec, validator = module_code(item.module)
         if item.state == 'present' and item.options.get('state') == 'absent':
@@ -300,7 +304,8 @@ class Engine(object):
             current = self.current.get(module, {})
             for item in self.declared.get(module, []):
                 have = current.get(item.key)
-                if have is not None and self._unchanged(item, have):
+                # An item given secrets goes to its module, which judges them (and sends them only as it would).
+                if have is not None and self._unchanged(item, have) and not self._has_secrets(item):
                     continue
                 item.op = 'create' if have is None else 'update'
                 candidates.append(item)
