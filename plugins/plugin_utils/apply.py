@@ -281,6 +281,11 @@ class Engine(object):
         """The cluster as pve_export sees it, for the areas declared (and pruned)."""
         areas = sorted(set(AREA_OF[m] for m in self.declared) | self.prune, key=AREAS.index)
         exporter = Exporter(self.client, warn=self.warn)
+        if 'firewall' not in self.prune:
+            # Only the guest levels the declaration names need reading: a level it leaves out is not managed.
+            exporter.firewall_guests = set(
+                int(item.options['vmid']) for module in MODULES['firewall'] for item in self.declared.get(module, [])
+                if item.options.get('level') in ('vm', 'ct') and item.options.get('vmid') is not None)
         found = exporter.export(areas)
         self.reads = exporter.reads
         for module, items in found.items():
