@@ -43,8 +43,8 @@ AREA_OF = dict((module, area) for area, modules in MODULES.items() for module in
 IDENTITY = {
     'pve_storage': ('storage',), 'pve_backup_job': ('id',), 'pve_ha_group': ('name',), 'pve_ha_resource': ('sid',),
     'pve_ha_rule': ('name',), 'pve_sdn_zone': ('zone',), 'pve_sdn_vnet': ('vnet',), 'pve_sdn_subnet': ('vnet', 'cidr'),
-    'pve_firewall_alias': ('level', 'node', 'vmid', 'vnet', 'name'),
-    'pve_firewall_ipset': ('level', 'node', 'vmid', 'vnet', 'name'), 'pve_firewall_group': ('name',),
+    'pve_firewall_alias': ('level', 'node', 'vmid', 'name'),
+    'pve_firewall_ipset': ('level', 'node', 'vmid', 'name'), 'pve_firewall_group': ('name',),
     'pve_firewall_options': ('level', 'node', 'vmid', 'vnet'),
     'pve_firewall_rule': ('level', 'node', 'vmid', 'group', 'vnet', 'rule_id'),
     'pve_vm': ('vmid',), 'pve_lxc': ('vmid',),
