@@ -372,6 +372,22 @@ class Engine(object):
         self.warnings.extend(sub.warnings)
         return item
 
+    def _run_batch(self, batch):
+        """Guests in parallel, up to `concurrency`; after a failure, those not started yet are not done."""
+        stop = threading.Event()
+
+        def one(entry):
+            if stop.is_set():
+                entry.status = 'not_done'
+                return entry
+            self._run(entry)
+            if entry.status == 'failed':
+                stop.set()
+            return entry
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            list(pool.map(one, batch))
+
     def apply(self):
         """Run the candidates in order; stop at the first failure (what is left is reported as not done)."""
         created = {}
@@ -389,18 +405,7 @@ class Engine(object):
                 while index < len(items) and items[index].module == item.module and items[index].op != 'delete':
                     batch.append(items[index])
                     index += 1
-                with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                    stop = threading.Event()
-
-                    def one(entry):
-                        if stop.is_set():
-                            entry.status = 'not_done'
-                            return entry
-                        self._run(entry)
-                        if entry.status == 'failed':
-                            stop.set()
-                        return entry
-                    list(pool.map(one, batch))
+                self._run_batch(batch)
                 failed = any(entry.status == 'failed' for entry in batch)
                 for entry in batch:
                     if entry.status in ('planned', 'done') and entry.op == 'create':

@@ -113,3 +113,52 @@ def test_secrets_go_to_the_module_and_never_into_the_options_compared():
     run.current = {'pve_storage': {identity('pve_storage', c.options): dict(c.options) for c in (cifs, other)}}
     # The one given a secret goes to pve_storage, which judges it; the other needs nothing.
     assert [i.label for i in run.plan()] == ['cifs']
+
+
+class Scripted(Engine):
+    """An engine whose operations succeed, or fail for the labels given, without a cluster."""
+
+    def __init__(self, failing=(), **kwargs):
+        super().__init__(client=None, deadline=None, **kwargs)
+        self.failing = set(failing)
+        self.ran = []
+
+    def _run(self, item):
+        self.ran.append(item.label)
+        item.result = {'changed': True, 'diff': {'before': {}, 'after': {}}}
+        item.status = 'failed' if item.label in self.failing else ('planned' if self.check_mode else 'done')
+        if item.status == 'failed':
+            item.error = 'refused'
+        return item
+
+
+@pytest.mark.parametrize('concurrency', [1, 4])
+def test_a_failure_stops_what_comes_after_it_and_says_what_was_done(concurrency):
+    run = Scripted(failing=['101'], concurrency=concurrency)
+    run.declare([('d', {'pve_storage': [{'storage': 's1', 'type': 'dir'}],
+                        'pve_vm': [{'vmid': 100}, {'vmid': 101}],
+                        'pve_backup_job': [{'id': 'j1', 'schedule': '02:00'}]})])
+    run.plan()
+    assert run.apply() is False
+    statuses = dict((op['item'], op['status']) for op in run.operations())
+    assert statuses['s1'] == 'done' and statuses['101'] == 'failed' and statuses['j1'] == 'not_done'
+    # The other guest of the same batch ran, or was left not done: never half of something.
+    assert statuses['100'] in ('done', 'not_done')
+    assert 'j1' not in run.ran
+    assert run.counts(['storage', 'guests', 'backup'])['backup'] == {'create': 0, 'update': 0, 'delete': 0}
+
+
+def test_in_check_mode_children_of_what_the_plan_creates_are_reported_not_checked():
+    run = Scripted(check_mode=True)
+    run.declare([('d', {'pve_sdn_zone': [{'zone': 'z1', 'type': 'simple'}],
+                        'pve_sdn_vnet': [{'vnet': 'v1', 'zone': 'z1'}],
+                        'pve_sdn_subnet': [{'vnet': 'v1', 'cidr': '10.0.0.0/24'}],
+                        'pve_firewall_rule': [{'level': 'vnet', 'vnet': 'v1', 'rules': [], 'purge': True}]})])
+    run.plan()
+    assert run.apply() is True
+    assert run.ran == ['z1']
+    assert [(op['module'], op['status']) for op in run.operations()] == [
+        ('pve_sdn_zone', 'planned'), ('pve_sdn_vnet', 'planned'), ('pve_sdn_subnet', 'planned'),
+        ('pve_firewall_rule', 'planned')]
+    assert run.counts(['sdn', 'firewall']) == {'sdn': {'create': 3, 'update': 0, 'delete': 0},
+                                               'firewall': {'create': 1, 'update': 0, 'delete': 0}}
