@@ -183,7 +183,7 @@ def run_way(playbook, work, inventory, log, check):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--guests', type=int, default=500)
     parser.add_argument('--rules', type=int, default=200)
     parser.add_argument('--storages', type=int, default=20)

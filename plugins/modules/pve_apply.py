@@ -54,7 +54,7 @@ options:
         dicts, as RV(proxfleet.proxmox.pve_export#module:export) returns it.
       - A module left out is not managed; a module with an empty list manages none of its items (with O(prune), deletes
         them all).
-      - Items take no C(state): a declared item is present; O(prune) removes the undeclared ones.
+      - Items take no C(state) - a declared item is present; O(prune) removes the undeclared ones.
     type: dict
   prune:
     description:
@@ -79,9 +79,10 @@ options:
     default: 4
   secrets:
     description:
-      - Write-only options, needed only to create an item elsewhere (the export never holds them) -
+      - "Write-only options, needed only to create an item elsewhere (the export never holds them) -
         C({pve_storage: {<storage>: {password, keyring, encryption_key, master_pubkey}}, pve_vm: {<vmid>: {cipassword}},
-        pve_lxc: {<vmid>: {password, ssh_public_keys}}}).
+        pve_lxc: {<vmid>: {password, ssh_public_keys}}})."
+      - An item given a secret always goes to its module, which sends it only when it creates the item.
     type: dict
   timeout:
     description: Seconds the whole run may wait for its tasks.

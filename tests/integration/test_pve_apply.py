@@ -65,7 +65,7 @@ def apply(cluster, check=False, declaration=None, **extra):
 
 
 def export(cluster):
-    run = run_playbook(PLAYBOOK.split('    - name: Apply')[0], None, extra_vars={'c': pve_vars(cluster)}, env=FAST)
+    run = run_playbook(PLAYBOOK.split('    - name: Apply', maxsplit=1)[0], None, extra_vars={'c': pve_vars(cluster)}, env=FAST)
     assert run.ok, run.explain()
     return run.result('Export')['export']
 
