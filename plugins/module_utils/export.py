@@ -711,6 +711,9 @@ class Exporter(object):
         self.reads = 0
         self.warn = warn or (lambda message: None)
         self._guests = None
+        # The vmids whose guest-level firewall is read (None: every guest's). pve_apply reads only the levels a
+        # declaration names unless it prunes the firewall.
+        self.firewall_guests = None
         # {node: [what could not be read there]}: the reads an unreachable node (PVE's proxy answers 595/596)
         # refused. The export fails at the end naming them all, rather than leave them out silently.
         self.unreachable = {}
@@ -894,6 +897,8 @@ class Exporter(object):
                 out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         for guest in self.guests_list():
             vmid, node = int(guest['vmid']), guest['node']
+            if self.firewall_guests is not None and vmid not in self.firewall_guests:
+                continue
             kind = 'ct' if guest['type'] == 'lxc' else 'vm'
             level = firewall.Level(kind, ('nodes', node, guest['type'], vmid, 'firewall'),
                                    'firewall of {0} {1}'.format('container' if kind == 'ct' else 'VM', vmid),

@@ -147,29 +147,32 @@ def test_apply_export_check_mode_onto_an_empty_cluster(estate, tmp_path):
     assert run.ok, run.explain()
     assert writes(estate) == before
     assert files_under(out) == files
-    changed = {}
-    for entry in run.tasks:
-        for item in entry['result'].get('results', []):
-            if item.get('changed'):
-                changed.setdefault(entry['task'], []).append(item['item'])
-    names = dict((task, sorted(str(i.get('id') or i.get('storage') or i.get('vnet') or i.get('zone') or i.get('name')
-                                   or i.get('level')) for i in items)) for task, items in changed.items())
+    ops = [op for entry in run.tasks if entry['action'] == 'proxfleet.proxmox.pve_apply' and entry['status'] != 'skipped'
+           for op in entry['result']['operations']]
+    assert all(op['status'] == 'planned' for op in ops), [(o['module'], o['item'], o['op'], o['status']) for o in ops]
+    # The cluster's and nodes' options and rule lists exist (empty) everywhere: those are updates; the rest creates.
+    assert set(o['module'] for o in ops if o['op'] != 'create') <= {'pve_firewall_options', 'pve_firewall_rule'}
+    names = {}
+    for op in ops:
+        ident = op['id']
+        names.setdefault(op['module'], []).append(str(ident.get('id') or ident.get('storage') or ident.get('vnet')
+                                                      or ident.get('zone') or ident.get('name') or ident.get('level')))
+    names = dict((module, sorted(items)) for module, items in names.items())
     assert names == {
-        'Storages (pve_storage)': ['dir-x'],
-        'Backup jobs (pve_backup_job)': ['weekly'],
-        'SDN zones (pve_sdn_zone)': ['zvlan'],
-        # Checked against a zone and a vnet that are not there yet: reported, not failed.
-        'SDN vnets in a zone the check would create (pve_sdn_vnet)': ['vnet10'],
-        'SDN subnets of a vnet the check would create (pve_sdn_subnet)': ['vnet10'],
-        'Firewall options of a vnet the check would create (pve_firewall_options)': ['vnet10'],
-        'Firewall rules of a vnet the check would create (pve_firewall_rule)': ['vnet10'],
-        'Firewall aliases (pve_firewall_alias)': ['adminnet'],
-        'Firewall IP sets (pve_firewall_ipset)': ['mgmt'],
-        'Firewall security groups (pve_firewall_group)': ['webs'],
-        'Firewall options (pve_firewall_options)': ['cluster'],
-        'Firewall rules (pve_firewall_rule)': ['cluster', 'node'],
-    }, changed
-    assert 'Would create subnet 10.9.0.0/24 of vnet vnet10' in run.stdout
+        'pve_storage': ['dir-x'],
+        'pve_backup_job': ['weekly'],
+        'pve_sdn_zone': ['zvlan'],
+        # Checked against a zone and a vnet that are not there yet: reported as to be created, not failed.
+        'pve_sdn_vnet': ['vnet10'],
+        'pve_sdn_subnet': ['vnet10'],
+        'pve_firewall_alias': ['adminnet'],
+        'pve_firewall_ipset': ['mgmt'],
+        'pve_firewall_group': ['webs'],
+        'pve_firewall_options': ['cluster', 'vnet10'],
+        'pve_firewall_rule': ['cluster', 'node', 'vnet10'],
+    }, names
+    subnet = next(op for op in ops if op['module'] == 'pve_sdn_subnet')
+    assert subnet['id'] == {'vnet': 'vnet10', 'cidr': '10.9.0.0/24'}
     assert empty.pve.sdn['zones'].get('zvlan') is None and 'vnet10' not in empty.pve.sdn['vnets']
 
 

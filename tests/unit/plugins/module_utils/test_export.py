@@ -496,25 +496,19 @@ def test_prune_options():
 
 # ------------------------------------------------------------------------------------------------ the apply playbook
 
-# Options the apply playbook leaves to the modules' defaults: what to do, not what the cluster has.
-CONTROL = {'state', 'apply', 'timeout', 'update_password', 'force_stop', 'lock_timeout', 'apply_pending', 'force',
-           'destroy_unreferenced_disks', 'clone', 'absent_keys'}
-
-
 def test_the_apply_playbook_passes_every_option_of_every_module():
+    """apply_export.yml gives the export's files whole to pve_apply, which takes every option of every exported
+    module: it validates each item against that module's own argument spec and runs that module's logic."""
     import os
 
     import yaml
+
+    from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.apply import ORDER, module_code
     path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'playbooks', 'apply_export.yml')
     with open(path, encoding='utf-8') as handle:
         play = yaml.safe_load(handle)[0]
-    tasks = play['tasks'][0]['block']
-    modules = {}
-    for task in tasks:
-        action = next((k for k in task if k.startswith('proxfleet.proxmox.')), None)
-        if action:
-            modules[action.rsplit('.', 1)[-1]] = set(task[action])
-    assert sorted(modules) == sorted(name for area in export.AREAS for name in export.MODULES[area])
-    for name, passed in modules.items():
-        control = CONTROL | ({'purge'} if name in ('pve_vm', 'pve_lxc') else set())
-        assert passed == set(argument_spec(name)) - control, name
+    applied = [task for task in play['tasks'] if 'proxfleet.proxmox.pve_apply' in task]
+    assert len(applied) == 1 and applied[0]['proxfleet.proxmox.pve_apply']['src'] == '{{ export_dir }}/{{ export_name }}'
+    assert sorted(ORDER) == sorted(name for area in export.AREAS for name in export.MODULES[area])
+    for name in ORDER:
+        assert module_code(name)[1] == argument_spec(name), name
