@@ -342,7 +342,9 @@ def read_cluster(client, now, max_age, wanted_storages=None, version=None):
             raise ProxmoxConfigError('backup_storages names storages the cluster does not have: {0} (its storages: {1})'.format(
                 ', '.join(missing), ', '.join(sorted(set(s['storage'] for s in storages))) or 'none'), url=client.settings.url)
     online = set(n['name'] for n in summarize_nodes(resources, status) if n['online'])
-    items, errors, read = {}, [], []
+    items: Dict[Any, Any] = {}
+    errors: List[Any] = []
+    read: List[Any] = []
     for store in backup_storages(storages, wanted_storages):
         # A local storage is read on its own node; a shared one on any node that lists it.
         node = next((n for n in ([store['node']] if store['node'] else store['nodes']) if n in online), None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -66,7 +67,7 @@ class _Captured(Exception):
     pass
 
 
-_SPECS = {}
+_SPECS: Dict[str, Any] = {}
 _SPECS_LOCK = threading.Lock()
 
 
@@ -75,7 +76,7 @@ def module_code(name):
     with _SPECS_LOCK:
         if name in _SPECS:
             return _SPECS[name]
-        code = importlib.import_module('ansible_collections.proxfleet.proxmox.plugins.modules.' + name)
+        code: Any = importlib.import_module('ansible_collections.proxfleet.proxmox.plugins.modules.' + name)
         captured = {}
 
         class Capture(object):
@@ -209,7 +210,7 @@ class Engine(object):
         """declaration: [(source, {module: [options, ...]})]. Every item is validated; DeclarationError lists all
         that are wrong, naming the file, area and item."""
         errors = []
-        seen = {}
+        seen: Dict[Any, Any] = {}
         for source, modules in declaration:
             if not isinstance(modules, dict):
                 errors.append('{0}: expected a mapping of module names to lists of items'.format(source))
@@ -390,7 +391,7 @@ class Engine(object):
 
     def apply(self):
         """Run the candidates in order; stop at the first failure (what is left is reported as not done)."""
-        created = {}
+        created: Dict[Any, Any] = {}
         failed = False
         index = 0
         items = self.items
