@@ -149,7 +149,7 @@ diff:
 
 import re
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall, membership
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
 
@@ -178,32 +178,37 @@ def _view(entry, entries, params):
     return out
 
 
+def _state(entry):
+    """An entry in one form: cidr, comment (None for none), nomatch (a bool)."""
+    return {'cidr': entry['cidr'], 'comment': entry.get('comment') or None, 'nomatch': bool(int(entry.get('nomatch') or 0))}
+
+
+def _merge(old, want):
+    """An existing entry as the user wants it: what they left out stays as it is."""
+    return {'cidr': old['cidr'],
+            'comment': old['comment'] if want.get('comment') is None else (want['comment'] or None),
+            'nomatch': old['nomatch'] if want.get('nomatch') is None else bool(want['nomatch'])}
+
+
 def plan_entries(current, wanted, purge):
     """(ops, final entries): ('add', cidr, comment, nomatch), ('set', cidr, comment, nomatch), ('remove', cidr)."""
-    have = dict((e['cidr'], e) for e in current)
+    wants = [dict(want, cidr=firewall.canonical_cidr(want['cidr'])) for want in wanted]
+    plan = membership.plan([_state(e) for e in current], wants, exact=purge, key=lambda e: e['cidr'], merge=_merge,
+                           label='entry')
     ops = []
-    final = dict((cidr, dict(e)) for cidr, e in have.items())
-    listed = set()
-    for want in wanted:
-        cidr = firewall.canonical_cidr(want['cidr'])
-        listed.add(cidr)
-        old = have.get(cidr)
-        if old is None:
-            comment, nomatch = want.get('comment') or None, bool(want.get('nomatch'))
-            ops.append(('add', cidr, comment, nomatch))
-            final[cidr] = dict(cidr=cidr, comment=comment, nomatch=1 if nomatch else None)
-            continue
-        comment = (old.get('comment') or None) if want.get('comment') is None else (want['comment'] or None)
-        nomatch = bool(int(old.get('nomatch') or 0)) if want.get('nomatch') is None else bool(want['nomatch'])
-        if comment != (old.get('comment') or None) or nomatch != bool(int(old.get('nomatch') or 0)):
-            ops.append(('set', cidr, comment, nomatch))
-            final[cidr] = dict(old, comment=comment, nomatch=1 if nomatch else None)
-    if purge:
-        for cidr in sorted(have):
-            if cidr not in listed:
-                ops.append(('remove', cidr))
-                del final[cidr]
-    return ops, list(final.values())
+    for _old, new in plan.change:
+        ops.append(('set', new['cidr'], new['comment'], new['nomatch']))
+    for want in plan.add:
+        ops.append(('add', want['cidr'], want.get('comment') or None, bool(want.get('nomatch'))))
+    for old in sorted(plan.remove, key=lambda e: e['cidr']):
+        ops.append(('remove', old['cidr']))
+    added = set(want['cidr'] for want in plan.add)
+    final = []
+    for entry in plan.final:
+        if entry['cidr'] in added:
+            entry = {'cidr': entry['cidr'], 'comment': entry.get('comment') or None, 'nomatch': bool(entry.get('nomatch'))}
+        final.append(dict(entry, nomatch=1 if entry['nomatch'] else None))
+    return ops, final
 
 
 def run(module):
