@@ -22,7 +22,7 @@ import re
 from decimal import Decimal
 from typing import Dict, List, NoReturn, Optional
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import membership, propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -633,7 +633,7 @@ def plan_change(desired, current, label='the container', tags_purge=False):
             _plan_raw_mount(plan, key, want, have, label)
             continue
         if key == 'tags' and not tags_purge and have:
-            want = sorted(set(canonical(key, have)) | set(canonical(key, want)))
+            want = sorted(membership.plan(canonical(key, have), canonical(key, want), label='tag').final)
         plan.before[key] = shown(key, have)
         plan.after[key] = shown(key, want)
         if canonical(key, want) != canonical(key, have):

@@ -22,7 +22,7 @@ import re
 from typing import Any, Dict
 from urllib.parse import quote, unquote
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import membership, propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 
@@ -221,8 +221,7 @@ def boot_option(value):
 def tags_plan(wanted, current, purge=False):
     """(value to send or None, before, after) for tags: a set (order and case ignored); additive unless purge."""
     have = _lower_set(current) if current else []
-    want = _lower_set(wanted)
-    after = sorted(set(want) | (set() if purge else set(have)))
+    after = sorted(membership.plan(have, _lower_set(wanted), exact=purge, label='tag').final)
     if after == have:
         return None, have, after
     return (';'.join(after) if after else ABSENT), have, after

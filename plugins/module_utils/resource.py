@@ -34,10 +34,14 @@ class ResourceSpec(object):
     list of keys to remove. requires: API key -> keys the schema says must come in the same request (its
     `requires`); on update they are sent with their current value when the user did not change them.
     delete_as_list: send the delete list as an array (PBS) instead of a comma-separated string (PVE).
+    update: 'item' (PUT the item) or 'collection' (POST the collection with the id field, and each key of
+    update_identity, set to the id: Proxmox VE's firewall security groups and IP sets are updated as a rename to
+    their own name).
     """
 
     def __init__(self, result_key, label, collection, fields, id_field='id', item=None, read='item', digest=True,
-                 delete_param='delete', id_in_create=True, requires=None, delete_as_list=False):
+                 delete_param='delete', id_in_create=True, requires=None, delete_as_list=False, update='item',
+                 update_identity=()):
         self.result_key = result_key
         self.label = label
         self.collection = collection
@@ -51,6 +55,38 @@ class ResourceSpec(object):
         self.requires = requires or {}
         # PVE takes the keys to delete as one comma-separated string, PBS as an array (repeated parameters).
         self.delete_as_list = delete_as_list
+        self.update = update
+        self.update_identity = tuple(update_identity)
+
+
+class Members(object):
+    """A list held under an item (an IP set's entries, a security group's rules), handled with it.
+
+    The engine reads the list whenever the item exists, plans it after the item's own fields when the user manages
+    it (from an empty list on creation), empties it before deleting the item when `clear_before_delete`, and puts
+    it in the result (and in the diff when managed) under `name`. A subclass gives read, converge and the views.
+    """
+
+    name = 'members'
+    clear_before_delete = False
+
+    def read(self, resource):
+        """The list as the API has it (the item exists)."""
+        raise NotImplementedError
+
+    def converge(self, resource, current, creating):
+        """Bring the list to what the user wants; write nothing in check mode. Returns (changed, final list)."""
+        raise NotImplementedError
+
+    def clear(self, resource, current):
+        """Empty the list before the item is deleted (only with clear_before_delete; never in check mode)."""
+        raise NotImplementedError
+
+    def diff_view(self, items):
+        return list(items)
+
+    def result_view(self, items):
+        return list(items)
 
 
 class ConfigResource(object):
@@ -63,6 +99,7 @@ class ConfigResource(object):
         self.ident = ident
         self.path_vars = dict(path_vars or {})
         self.current = None
+        self._final = None
 
     # ---------------------------------------------------------------- paths
 
@@ -121,7 +158,45 @@ class ConfigResource(object):
 
     def ensure(self, state, desired, send_secrets=False, delete_params=None):
         """Make the item present with `desired` (option name -> value, None unmanaged, ABSENT removed) or absent."""
-        current = self.read()
+        return self._ensure_item(state, desired, send_secrets, delete_params)
+
+    def ensure_with_members(self, state, desired, members, manage_members, delete_params=None):
+        """ensure() for an item holding a Members list: the item first, then its list (read once, shown in the
+        result; planned, and shown in the diff, when manage_members: the user gave it)."""
+        send_secrets = False
+        existed = self.read() is not None
+        items = members.read(self) if existed else []
+        check = self.module.check_mode
+        if state == 'absent':
+            if not existed:
+                return self.result(False, {}, {}, None)
+            before = self._managed(self.current)
+            before[members.name] = members.diff_view(items)
+            if not check and members.clear_before_delete:
+                members.clear(self, items)
+            self._ensure_item('absent', {}, send_secrets, delete_params)
+            return self.result(True, before, {}, None)
+        out = self._ensure_item(state, desired, send_secrets, delete_params, reuse_read=True)
+        changed = out['changed']
+        final = self._final
+        before, after = out['diff']['before'], out['diff']['after']
+        if manage_members:
+            if existed:
+                before[members.name] = members.diff_view(items)
+            members_changed, items = members.converge(self, items, not existed)
+            changed = changed or members_changed
+            after[members.name] = members.diff_view(items)
+        if changed and not check:
+            final = self.read() or final
+            items = members.read(self)
+            if manage_members:
+                after[members.name] = members.diff_view(items)
+        final = dict(final or {})
+        final[members.name] = members.result_view(items)
+        return self.result(changed, before, after, final)
+
+    def _ensure_item(self, state, desired, send_secrets=False, delete_params=None, reuse_read=False):
+        current = self.current if reuse_read else self.read()
         check = self.module.check_mode
         if state == 'absent':
             if current is None:
@@ -142,10 +217,12 @@ class ConfigResource(object):
             if not check:
                 self._finish(self.client.post(self._fill(self.spec.collection), **params))
                 final = self.read() or final
+            self._final = final
             return self.result(True, {}, changes.after, final)
 
         changes = compare(self.spec.fields, desired, current, send_secrets=send_secrets)
         assert_mutable(changes, self.target)
+        self._final = current
         if not changes.changed:
             return self.result(False, changes.before, changes.after, current)
         params = dict(changes.params)
@@ -161,10 +238,18 @@ class ConfigResource(object):
         final.update(changes.params)
         for key in changes.delete:
             final.pop(key, None)
-        check_version(self.client, 'PUT', self._fill(self.spec.item), params)
+        if self.spec.update == 'collection':
+            method, path = 'POST', self._fill(self.spec.collection)
+            for key in (self.spec.id_field,) + self.spec.update_identity:
+                params[key] = self.ident
+        else:
+            method, path = 'PUT', self._fill(self.spec.item)
+        check_version(self.client, method, path, params)
         if not check:
-            self._finish(self.client.put(self._fill(self.spec.item), **params))
+            write = self.client.post if method == 'POST' else self.client.put
+            self._finish(write(path, **params))
             final = self.read() or final
+        self._final = final
         return self.result(True, changes.before, changes.after, final)
 
     def _managed(self, state):

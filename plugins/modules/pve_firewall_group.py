@@ -170,29 +170,70 @@ diff:
 '''
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, Members, ResourceSpec
+
+SPEC = ResourceSpec(
+    result_key='group',
+    label='security group',
+    collection='/cluster/firewall/groups',
+    id_field='group',
+    # The item GET answers with the group's rules; its comment and digest are in the list.
+    read='list',
+    # Proxmox VE updates a group as a rename to its own name, on the collection.
+    update='collection',
+    update_identity=('rename',),
+    fields=[Field('comment', normalize=lambda value: str(value) or None)],
+)
 
 
-def _group_view(entry, rules, params):
-    """The managed keys of a group, as diffs show them."""
-    if entry is None:
-        return {}
-    out = {}
-    if params.get('comment') is not None:
-        out['comment'] = entry.get('comment') or None
-    if params.get('rules') is not None:
-        out['rules'] = [firewall.full_view(rule) for rule in rules]
-    return out
+class GroupResource(ConfigResource):
+    """A security group: its result is its name, comment and rules."""
+
+    def shown(self, state):
+        if state is None:
+            return {}
+        out = {'name': state['group'], 'rules': state.get('rules') or []}
+        if state.get('comment'):
+            out['comment'] = state['comment']
+        return out
+
+    def _managed(self, state):
+        return {'comment': state.get('comment') or None}
 
 
-def _result(entry, rules):
-    if entry is None:
-        return None
-    out = {'name': entry['group'], 'rules': [firewall.public_rule(rule) for rule in rules]}
-    if entry.get('comment'):
-        out['comment'] = entry['comment']
-    return out
+class Rules(Members):
+    """The group's rules, found by rule_id or match fields (firewall.RuleList), emptied before the group goes."""
+
+    name = 'rules'
+    clear_before_delete = True
+
+    def __init__(self, module, level, wants, purge):
+        self.rule_list = firewall.RuleList(module, level)
+        self.wants = wants
+        self.purge = purge
+
+    def read(self, resource):
+        return self.rule_list.read()
+
+    def converge(self, resource, current, creating):
+        if not self.wants and not self.purge:
+            return False, current
+        # A group being created in check mode has no rules to read yet; for real, they are read after it is made.
+        rules = current if not creating or resource.module.check_mode else None
+        changed, _before, _matches, final, _final_matches = self.rule_list.converge(self.wants, purge=self.purge, rules=rules)
+        return changed, final
+
+    def clear(self, resource, current):
+        self.rule_list.converge([], purge=True, rules=current)
+
+    def diff_view(self, items):
+        return [firewall.full_view(rule) for rule in items]
+
+    def result_view(self, items):
+        return [firewall.public_rule(rule) for rule in items]
 
 
 def run(module):
@@ -203,68 +244,13 @@ def run(module):
     if params['comment'] == '':
         raise ProxmoxConfigError('comment: the comment of a security group {0!r} cannot be removed through the API (Proxmox VE takes an '
                                  'empty parameter for a missing one): give another comment'.format(params['name']))
-    client = module.client
     level = firewall.Level('group', ('cluster', 'firewall', 'groups', name), 'security group {0!r}'.format(name), group=name)
     module.fw_target = level.label
-    groups_path = client.path('cluster', 'firewall', 'groups')
-    groups = client.get(groups_path) or []
-    entry = next((g for g in groups if g.get('group') == name), None)
-    rule_list = firewall.RuleList(module, level)
-    check = module.check_mode
-
+    resource = GroupResource(module, SPEC, name)
+    rules = Rules(module, level, wants, params['purge'])
     if params['state'] == 'absent':
-        if entry is None:
-            return {'changed': False, 'diff': {'before': {}, 'after': {}}, 'group': None}
-        rules = rule_list.read()
-        before = _group_view(entry, rules, dict(params, comment=entry.get('comment') or '', rules=[]))
-        if not check:
-            rule_list.converge([], purge=True, rules=rules)
-            client.delete(client.path('cluster', 'firewall', 'groups', name))
-        return {'changed': True, 'diff': {'before': before, 'after': {}}, 'group': None}
-
-    changed = False
-    comment = params['comment']
-    if entry is None:
-        changed = True
-        new_entry = {'group': name}
-        if comment:
-            new_entry['comment'] = comment
-        if not check:
-            create = {'group': name}
-            if comment:
-                create['comment'] = comment
-            client.post(groups_path, **create)
-        rules_before = []
-        before = {}
-    else:
-        new_entry = dict(entry)
-        rules_before = rule_list.read()
-        before = _group_view(entry, rules_before, params)
-        if comment is not None and (comment or None) != (entry.get('comment') or None):
-            changed = True
-            new_entry['comment'] = comment
-            if not check:
-                client.post(groups_path, group=name, rename=name, comment=comment, digest=entry.get('digest'))
-    final_rules = rules_before
-    if wants is not None and (wants or params['purge']):
-        if entry is None and check:
-            rules_changed, _b, _f, final_rules, _m = firewall.RuleList(module, level).converge(
-                wants, purge=params['purge'], rules=[])
-        else:
-            rules_changed, _b, _f, final_rules, _m = rule_list.converge(
-                wants, purge=params['purge'], rules=rules_before if entry is not None else None)
-        changed = changed or rules_changed
-    elif entry is None and not check:
-        final_rules = []
-    if changed and not check:
-        entry_now = next((g for g in client.get(groups_path) or [] if g.get('group') == name), new_entry)
-        final_rules = rule_list.read()
-    else:
-        entry_now = new_entry
-    if not new_entry.get('comment'):
-        new_entry.pop('comment', None)
-    after = _group_view(entry_now, final_rules, params)
-    return {'changed': changed, 'diff': {'before': before, 'after': after}, 'group': _result(entry_now, final_rules)}
+        return resource.ensure_with_members('absent', {}, rules, True)
+    return resource.ensure_with_members('present', {'comment': params['comment']}, rules, wants is not None)
 
 
 def main():

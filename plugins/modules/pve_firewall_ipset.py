@@ -149,9 +149,11 @@ diff:
 
 import re
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import firewall, membership
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, Members, ResourceSpec
 
 
 def _entry(entry):
@@ -167,43 +169,121 @@ def _entries(entries):
     return sorted((_entry(e) for e in entries), key=lambda e: e['cidr'])
 
 
-def _view(entry, entries, params):
-    if entry is None:
-        return {}
-    out = {}
-    if params.get('comment') is not None:
-        out['comment'] = entry.get('comment') or None
-    if params.get('entries') is not None:
-        out['entries'] = _entries(entries)
-    return out
+def _state(entry):
+    """An entry in one form: cidr, comment (None for none), nomatch (a bool)."""
+    return {'cidr': entry['cidr'], 'comment': entry.get('comment') or None, 'nomatch': bool(int(entry.get('nomatch') or 0))}
+
+
+def _merge(old, want):
+    """An existing entry as the user wants it: what they left out stays as it is."""
+    return {'cidr': old['cidr'],
+            'comment': old['comment'] if want.get('comment') is None else (want['comment'] or None),
+            'nomatch': old['nomatch'] if want.get('nomatch') is None else bool(want['nomatch'])}
+
+
+def _comment(value):
+    # Proxmox VE stores no empty comment: '' and none are the same.
+    return str(value) or None
+
+
+def spec_for(level):
+    base = '/'.join('{s' + str(i) + '}' for i in range(len(level.segments)))
+    return ResourceSpec(
+        result_key='ipset',
+        label='IP set',
+        collection='/' + base + '/ipset',
+        id_field='name',
+        # The item GET answers with the entries; the set's comment and digest are in the list.
+        read='list',
+        # Proxmox VE updates a set as a rename to its own name, on the collection.
+        update='collection',
+        update_identity=('rename',),
+        fields=[Field('comment', normalize=_comment)],
+    )
+
+
+def path_vars(level):
+    return dict(('s' + str(i), str(segment)) for i, segment in enumerate(level.segments))
+
+
+class IpsetResource(ConfigResource):
+    """An IP set: its result is its name, comment and entries."""
+
+    def shown(self, state):
+        if state is None:
+            return {}
+        out = {'name': state['name'], 'entries': state.get('entries') or []}
+        if state.get('comment'):
+            out['comment'] = state['comment']
+        return out
+
+    def _managed(self, state):
+        return {'comment': state.get('comment') or None}
+
+
+class Entries(Members):
+    """The entries of a set, planned by membership (additive unless purge), one write each with a fresh digest."""
+
+    name = 'entries'
+
+    def __init__(self, params, level):
+        self.params = params
+        self.level = level
+
+    def read(self, resource):
+        return resource.client.get(self.level.path(resource.client, 'ipset', self.params['name'])) or []
+
+    def diff_view(self, items):
+        return _entries(items)
+
+    result_view = diff_view
+
+    def converge(self, resource, current, creating):
+        ops, final = plan_entries(current, self.params['entries'], self.params['purge'])
+        if resource.module.check_mode:
+            return bool(ops), final
+        client = resource.client
+        name = self.params['name']
+        set_path = self.level.path(client, 'ipset', name)
+        for op in ops:
+            now = client.get(set_path) or []
+            digest = now[0].get('digest') if now else None
+            if op[0] == 'add':
+                data = {'cidr': op[1]}
+                if op[2]:
+                    data['comment'] = op[2]
+                if op[3]:
+                    data['nomatch'] = 1
+                client.post(set_path, **data)
+            elif op[0] == 'set':
+                data = {'digest': digest, 'nomatch': 1 if op[3] else 0}
+                if op[2]:
+                    data['comment'] = op[2]
+                client.put(self.level.path(client, 'ipset', name, op[1]), **data)
+            else:
+                client.delete(self.level.path(client, 'ipset', name, op[1]), digest=digest)
+        return bool(ops), final
 
 
 def plan_entries(current, wanted, purge):
     """(ops, final entries): ('add', cidr, comment, nomatch), ('set', cidr, comment, nomatch), ('remove', cidr)."""
-    have = dict((e['cidr'], e) for e in current)
+    wants = [dict(want, cidr=firewall.canonical_cidr(want['cidr'])) for want in wanted]
+    plan = membership.plan([_state(e) for e in current], wants, exact=purge, key=lambda e: e['cidr'], merge=_merge,
+                           label='entry')
     ops = []
-    final = dict((cidr, dict(e)) for cidr, e in have.items())
-    listed = set()
-    for want in wanted:
-        cidr = firewall.canonical_cidr(want['cidr'])
-        listed.add(cidr)
-        old = have.get(cidr)
-        if old is None:
-            comment, nomatch = want.get('comment') or None, bool(want.get('nomatch'))
-            ops.append(('add', cidr, comment, nomatch))
-            final[cidr] = dict(cidr=cidr, comment=comment, nomatch=1 if nomatch else None)
-            continue
-        comment = (old.get('comment') or None) if want.get('comment') is None else (want['comment'] or None)
-        nomatch = bool(int(old.get('nomatch') or 0)) if want.get('nomatch') is None else bool(want['nomatch'])
-        if comment != (old.get('comment') or None) or nomatch != bool(int(old.get('nomatch') or 0)):
-            ops.append(('set', cidr, comment, nomatch))
-            final[cidr] = dict(old, comment=comment, nomatch=1 if nomatch else None)
-    if purge:
-        for cidr in sorted(have):
-            if cidr not in listed:
-                ops.append(('remove', cidr))
-                del final[cidr]
-    return ops, list(final.values())
+    for _old, new in plan.change:
+        ops.append(('set', new['cidr'], new['comment'], new['nomatch']))
+    for want in plan.add:
+        ops.append(('add', want['cidr'], want.get('comment') or None, bool(want.get('nomatch'))))
+    for old in sorted(plan.remove, key=lambda e: e['cidr']):
+        ops.append(('remove', old['cidr']))
+    added = set(want['cidr'] for want in plan.add)
+    final = []
+    for entry in plan.final:
+        if entry['cidr'] in added:
+            entry = {'cidr': entry['cidr'], 'comment': entry.get('comment') or None, 'nomatch': bool(entry.get('nomatch'))}
+        final.append(dict(entry, nomatch=1 if entry['nomatch'] else None))
+    return ops, final
 
 
 def run(module):
@@ -224,73 +304,12 @@ def run(module):
                                  'empty parameter for a missing one): give another comment'.format(params['name']))
     client = module.client
     level = firewall.resolve_level(client, params)
-    name = params['name']
-    module.fw_target = 'IP set {0!r} of the {1}'.format(name, level.label)
-    sets_path = level.path(client, 'ipset')
-    set_path = level.path(client, 'ipset', name)
-    entry = next((s for s in client.get(sets_path) or [] if s.get('name') == name), None)
-    check = module.check_mode
-
+    module.fw_target = 'IP set {0!r} of the {1}'.format(params['name'], level.label)
+    resource = IpsetResource(module, spec_for(level), params['name'], path_vars(level))
     if params['state'] == 'absent':
-        if entry is None:
-            return {'changed': False, 'diff': {'before': {}, 'after': {}}, 'ipset': None}
-        entries = client.get(set_path) or []
-        before = _view(entry, entries, dict(params, comment=entry.get('comment') or '', entries=[]))
-        if not check:
-            client.delete(set_path, force=1)
-        return {'changed': True, 'diff': {'before': before, 'after': {}}, 'ipset': None}
-
-    changed = False
-    comment = params['comment']
-    if entry is None:
-        changed = True
-        entries_before = []
-        before = {}
-        new_entry = {'name': name, 'comment': comment or None}
-        if not check:
-            create = {'name': name}
-            if comment:
-                create['comment'] = comment
-            client.post(sets_path, **create)
-    else:
-        entries_before = client.get(set_path) or []
-        before = _view(entry, entries_before, params)
-        new_entry = dict(entry)
-        if comment is not None and (comment or None) != (entry.get('comment') or None):
-            changed = True
-            new_entry['comment'] = comment or None
-            if not check:
-                client.post(sets_path, name=name, rename=name, comment=comment, digest=entry.get('digest'))
-    final = entries_before
-    if params['entries'] is not None:
-        ops, final = plan_entries(entries_before, params['entries'], params['purge'])
-        changed = changed or bool(ops)
-        if not check:
-            for op in ops:
-                current = client.get(set_path) or []
-                digest = current[0].get('digest') if current else None
-                if op[0] == 'add':
-                    data = {'cidr': op[1]}
-                    if op[2]:
-                        data['comment'] = op[2]
-                    if op[3]:
-                        data['nomatch'] = 1
-                    client.post(set_path, **data)
-                elif op[0] == 'set':
-                    data = {'digest': digest, 'nomatch': 1 if op[3] else 0}
-                    if op[2]:
-                        data['comment'] = op[2]
-                    client.put(level.path(client, 'ipset', name, op[1]), **data)
-                else:
-                    client.delete(level.path(client, 'ipset', name, op[1]), digest=digest)
-    if changed and not check:
-        new_entry = next((s for s in client.get(sets_path) or [] if s.get('name') == name), new_entry)
-        final = client.get(set_path) or []
-    after = _view(new_entry, final, params)
-    result = {'name': name, 'entries': _entries(final)}
-    if new_entry.get('comment'):
-        result['comment'] = new_entry['comment']
-    return {'changed': changed, 'diff': {'before': before, 'after': after}, 'ipset': result}
+        return resource.ensure_with_members('absent', {}, Entries(params, level), True, delete_params={'force': 1})
+    return resource.ensure_with_members('present', {'comment': params['comment']}, Entries(params, level),
+                                        params['entries'] is not None)
 
 
 def main():

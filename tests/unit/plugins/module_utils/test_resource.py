@@ -21,7 +21,7 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import Pr
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, MASK, Field
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.propstring import stringify
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, ResourceSpec
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.resource import ConfigResource, Members, ResourceSpec
 
 UPID = 'UPID:pve1:0000ABCD:00123456:6502A5A8:vzcreate:backup-1:root@pam:'
 
@@ -433,3 +433,114 @@ def test_a_companion_being_deleted_is_not_also_sent():
     (call,) = api.writes()
     assert call[2]['delete'] == 'comment'
     assert 'comment' not in call[2]
+
+
+# ============================================================================ update on the collection
+
+
+class RenameApi(ConfigApi):
+    """A collection updated as PVE's firewall groups and IP sets are: POST with rename=<its own name> and a digest."""
+
+    def post(self, path, **params):
+        if 'rename' not in params:
+            return ConfigApi.post(self, path, **params)
+        self.calls.append(('POST', path, dict(params)))
+        ident = str(params.pop(self.id_field))
+        assert params.pop('rename') == ident
+        item = self.items[ident]
+        digest = params.pop('digest', None)
+        if digest is not None and digest != self.digest(item):
+            raise ProxmoxApiError('detected modified configuration - file changed by other user? Try again.', status_code=500)
+        item.update((k, stringify(v)) for k, v in params.items())
+        return self.answer
+
+    def get(self, path, **params):
+        if path != self.collection:
+            return ConfigApi.get(self, path, **params)
+        self.calls.append(('GET', path, dict(params)))
+        return [dict(item, digest=self.digest(item), **{self.id_field: ident}) for ident, item in sorted(self.items.items())]
+
+
+def test_update_on_the_collection_posts_a_rename_with_the_digest():
+    spec = job_spec(read='list', update='collection', update_identity=('rename',))
+    api = RenameApi(items=EXISTING)
+    digest = api.digest(EXISTING['backup-1'])
+    result, _module = ensure(api, desired={'comment': 'monthly'}, spec=spec)
+    assert api.writes() == [('POST', '/cluster/backup', {'id': 'backup-1', 'rename': 'backup-1', 'comment': 'monthly',
+                                                         'digest': digest})]
+    assert result['changed'] is True and result['job']['comment'] == 'monthly'
+    assert result['diff'] == {'before': {'comment': 'weekly'}, 'after': {'comment': 'monthly'}}
+    result, _module = ensure(api, desired={'comment': 'monthly'}, spec=spec)
+    assert result['changed'] is False
+
+
+# ================================================================================== members of an item
+
+
+class Tags(Members):
+    """Members kept beside the API (one list per item), additive unless exact."""
+
+    name = 'tags'
+    clear_before_delete = True
+
+    def __init__(self, store, wanted=None, exact=False):
+        self.store, self.wanted, self.exact, self.cleared = store, wanted, exact, []
+
+    def read(self, resource):
+        return list(self.store.get(resource.ident, []))
+
+    def converge(self, resource, current, creating):
+        final = sorted(set(self.wanted) | (set() if self.exact else set(current)))
+        if not resource.module.check_mode:
+            self.store[resource.ident] = final
+        return final != sorted(current), final
+
+    def clear(self, resource, current):
+        self.cleared.append(list(current))
+        self.store.pop(resource.ident, None)
+
+    def result_view(self, items):
+        return [t.upper() for t in items]
+
+
+def with_members(api, store, state='present', desired=None, wanted=None, exact=False, check=False, manage=True):
+    module = FakeModule(api, check_mode=check)
+    resource = ConfigResource(module, job_spec(), 'backup-1')
+    members = Tags(store, wanted, exact)
+    return resource.ensure_with_members(state, desired or {}, members, manage), members
+
+
+def test_members_are_planned_after_the_item_on_create_and_check_mode_reports_the_same():
+    check_api, check_store = ConfigApi(), {}
+    check, _m = with_members(check_api, check_store, desired={'storage': 'pbs'}, wanted=['b', 'a'], check=True)
+    assert check_api.writes() == [] and check_store == {}
+    api, store = ConfigApi(), {}
+    real, _m = with_members(api, store, desired={'storage': 'pbs'}, wanted=['b', 'a'])
+    assert [call[0] for call in api.writes()] == ['POST'] and store == {'backup-1': ['a', 'b']}
+    assert real['changed'] is check['changed'] is True
+    assert real['diff'] == check['diff'] == {'before': {}, 'after': {'storage': 'pbs', 'tags': ['a', 'b']}}
+    assert real['job']['tags'] == check['job']['tags'] == ['A', 'B']
+    again, _m = with_members(api, store, desired={'storage': 'pbs'}, wanted=['a'])
+    assert again['changed'] is False and again['diff']['before']['tags'] == ['a', 'b']
+
+
+def test_only_members_changing_is_a_change_and_unmanaged_members_are_shown_not_diffed():
+    api, store = ConfigApi(items=EXISTING), {'backup-1': ['a']}
+    result, _m = with_members(api, store, desired={'storage': 'local'}, wanted=['c'], exact=True)
+    assert api.writes() == [] and store == {'backup-1': ['c']}
+    assert result['changed'] is True
+    assert result['diff'] == {'before': {'storage': 'local', 'tags': ['a']}, 'after': {'storage': 'local', 'tags': ['c']}}
+    result, _m = with_members(api, store, desired={'storage': 'local'}, manage=False)
+    assert result['changed'] is False and 'tags' not in result['diff']['after'] and result['job']['tags'] == ['C']
+
+
+def test_members_are_cleared_before_the_item_is_deleted():
+    api, store = ConfigApi(items=EXISTING), {'backup-1': ['a', 'b']}
+    result, _m = with_members(api, store, state='absent', check=True)
+    assert api.writes() == [] and store == {'backup-1': ['a', 'b']}
+    assert result['diff']['before']['tags'] == ['a', 'b'] and result['diff']['after'] == {}
+    result, members = with_members(api, store, state='absent')
+    assert members.cleared == [['a', 'b']] and store == {} and api.items == {}
+    assert result['changed'] is True and result['job'] is None
+    result, _m = with_members(api, store, state='absent')
+    assert result['changed'] is False
