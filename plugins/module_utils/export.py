@@ -994,8 +994,8 @@ class Exporter(object):
 
         answers = self.parallel(self.node_call(lambda guest=guest: read(guest)) for guest in guests)
         for entry, guest, answer in zip(entries, guests, answers):
-            read_ = self.record(entry['node'], '{0} {1}'.format('VM' if guest.kind == 'qemu' else 'container',
-                                                                 guest.vmid), answer)
+            what = '{0} {1}'.format('VM' if guest.kind == 'qemu' else 'container', guest.vmid)
+            read_ = self.record(entry['node'], what, answer)
             if read_ is None:
                 continue
             config = guest_lifecycle.effective(*read_)
