@@ -20,6 +20,7 @@ import ipaddress
 import math
 import random
 import re
+import threading
 import time
 import traceback
 from typing import Any, Dict
@@ -479,6 +480,10 @@ class ProxmoxClient(object):
         self.session.headers['accept'] = self.serializer.get_accept_types()
         if settings.fingerprint:
             self.session.mount(settings.url + '/', PinnedAdapter(settings.fingerprint))
+        # Threads may share a client (pve_apply reads and applies guests in parallel): requests' Session and
+        # urllib3's pool are shared safely for requests like these (no cookie jar changes with a token; the ticket is
+        # passed on each request), and the count is kept under a lock.
+        self._count_lock = threading.Lock()
         self.request_count = 0
 
     # ----------------------------------------------------------------- paths
@@ -570,7 +575,8 @@ class ProxmoxClient(object):
                 # proxmoxer adds the ticket cookie only while the session's jar is empty; a cookie set by a proxy
                 # (load-balancer stickiness) would hide it, so the ticket is passed on every request.
                 kwargs['cookies'] = self.auth.get_cookies()
-            self.request_count += 1
+            with self._count_lock:
+                self.request_count += 1
             try:
                 # Never follow a redirect: it would carry the login (and its password) to an origin the pin and
                 # the CA check were not set up for. The API does not redirect.

@@ -19,6 +19,8 @@ Only what the API returns is exported: a key the cluster leaves unset stays unma
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import (
@@ -701,26 +703,71 @@ def ct_options(guest, config, skipped=None):
 
 # ------------------------------------------------------------------------------------------------ reading a cluster
 
+# What of a firewall level can be read, in the order it is read.
+FIREWALL_PARTS = ('options', 'rules', 'aliases', 'ipsets')
+
+
 class Exporter(object):
     """Reads a cluster (list calls) and builds the export: {module name: [options, ...]}."""
 
-    def __init__(self, client, warn=None):
+    def __init__(self, client, warn=None, concurrency=1):
         self.client = client
         self.skipped = Skipped()
         self.secrets = []
         self.reads = 0
+        self._reads_lock = threading.Lock()
         self.warn = warn or (lambda message: None)
         self._guests = None
-        # The vmids whose guest-level firewall is read (None: every guest's). pve_apply reads only the levels a
-        # declaration names unless it prunes the firewall.
+        # How many independent reads (one guest's configuration, one level's firewall, one vnet's subnets) run at
+        # once. 1 (pve_export): one after another. Whatever it is, the export is the same: answers are put together
+        # in the order a sequential read would, and warnings and unreachable nodes are recorded in that order.
+        self.concurrency = max(1, int(concurrency or 1))
+        # The guest-level firewalls read: None, every guest's, whole; else {vmid: the parts to read}, parts among
+        # FIREWALL_PARTS. pve_apply reads only the levels, and the parts of them, a declaration names unless it
+        # prunes the firewall.
         self.firewall_guests = None
         # {node: [what could not be read there]}: the reads an unreachable node (PVE's proxy answers 595/596)
         # refused. The export fails at the end naming them all, rather than leave them out silently.
         self.unreachable = {}
 
     def get(self, path, **params):
-        self.reads += 1
+        self.count_read()
         return self.client.get(path, **params)
+
+    def count_read(self):
+        with self._reads_lock:
+            self.reads += 1
+
+    def parallel(self, calls):
+        """[call() for call in calls], up to `concurrency` at a time, answers in the calls' order. When calls
+        fail, every call still runs to its end and the error of the first failing one (in the calls' order) is
+        raised, so the outcome does not depend on which finished first."""
+        calls = list(calls)
+        if self.concurrency <= 1 or len(calls) <= 1:
+            return [call() for call in calls]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls))) as pool:
+            futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+    @staticmethod
+    def node_call(call):
+        """call, made safe to run in parallel: () -> (answer, None), or (None, error) when its node does not
+        answer. record() then files the error in `unreachable`, in order."""
+        def run():
+            try:
+                return call(), None
+            except ProxmoxError as error:
+                if error.status_code not in UNREACHABLE_STATUS:
+                    raise
+                return None, error
+        return run
+
+    def record(self, node, what, outcome):
+        answer, error = outcome
+        if error is not None:
+            self.unreachable.setdefault(str(node), []).append((what, error))
+            return None
+        return answer
 
     def get_optional(self, path, **params):
         """A list that may not exist on this version or setup (SDN without the package, ...): [] then."""
@@ -730,16 +777,6 @@ class Exporter(object):
             if is_not_found(error) or error.status_code in (501,):
                 return []
             raise
-
-    def on_node(self, node, what, call):
-        """call() -> its answer; None when the node does not answer (recorded in `unreachable` with `what`)."""
-        try:
-            return call()
-        except ProxmoxError as error:
-            if error.status_code not in UNREACHABLE_STATUS:
-                raise
-            self.unreachable.setdefault(str(node), []).append((what, error))
-            return None
 
     def check_complete(self):
         """ProxmoxError naming every node that did not answer and what it held, when any did not."""
@@ -814,12 +851,15 @@ class Exporter(object):
             options = sdn_zone_options(item, self.skipped)
             if options is not None:
                 out['pve_sdn_zone'].append(options)
-        for item in sorted(self.get_optional('/cluster/sdn/vnets', pending=1), key=lambda i: str(i.get('vnet'))):
-            if item.get('state') == sdn.DELETED:
-                continue
+        vnets = [item for item in sorted(self.get_optional('/cluster/sdn/vnets', pending=1), key=lambda i: str(i.get('vnet')))
+                 if item.get('state') != sdn.DELETED]
+        answers = self.parallel(
+            lambda vnet=str(item['vnet']): self.get_optional(self.client.path('cluster', 'sdn', 'vnets', vnet, 'subnets'),
+                                                             pending=1)
+            for item in vnets)
+        for item, subnets in zip(vnets, answers):
             out['pve_sdn_vnet'].append(sdn_vnet_options(item, self.skipped))
             vnet = str(item['vnet'])
-            subnets = self.get_optional(self.client.path('cluster', 'sdn', 'vnets', vnet, 'subnets'), pending=1)
             for subnet in sorted(subnets, key=lambda i: str(i.get('subnet'))):
                 if subnet.get('state') != sdn.DELETED:
                     out['pve_sdn_subnet'].append(sdn_subnet_options(vnet, subnet, self.skipped))
@@ -832,21 +872,31 @@ class Exporter(object):
         vnets = self.get_optional('/cluster/sdn/vnets', pending=1)
         return sorted(str(item['vnet']) for item in vnets if item.get('state') not in ('new', sdn.DELETED))
 
-    def _level_firewall(self, level, out, with_sets):
-        """Options, rules (and aliases, IP sets) of one level into out; True when the level has any."""
+    def _level_firewall(self, level, parts):
+        """One level's firewall: (found, params, rules, {module: [items]}, [warnings]); found when the level has
+        anything. parts: what to read of it, among FIREWALL_PARTS (rules is None when they are not read). Nothing
+        is recorded here, so levels can be read in parallel and put together in order."""
         client = self.client
         params = level_params(level)
+        out: Dict[str, List[Dict[str, Any]]] = dict((name, []) for name in MODULES['firewall'])
+        warnings: List[str] = []
         read = self.get_optional if level.kind == 'vnet' else self.get
-        options = options_options(level.kind, read(level.path(client, 'options')) or {})
-        rules = [rule_options(rule, level.kind) for rule in read(level.rules_path(client)) or []]
-        self._check_duplicates(level.label, rules)
-        found = bool(options or rules)
-        if options:
-            out['pve_firewall_options'].append(dict(params, **options))
-        if with_sets:
+        found = False
+        if 'options' in parts:
+            options = options_options(level.kind, read(level.path(client, 'options')) or {})
+            if options:
+                out['pve_firewall_options'].append(dict(params, **options))
+                found = True
+        rules = None
+        if 'rules' in parts:
+            rules = [rule_options(rule, level.kind) for rule in read(level.rules_path(client)) or []]
+            warnings.extend(self._duplicates(level.label, rules))
+            found = found or bool(rules)
+        if 'aliases' in parts:
             for alias in sorted(self.get(level.path(client, 'aliases')) or [], key=lambda a: str(a.get('name'))):
                 out['pve_firewall_alias'].append(dict(params, **alias_options(alias)))
                 found = True
+        if 'ipsets' in parts:
             for ipset in sorted(self.get(level.path(client, 'ipset')) or [], key=lambda s: str(s.get('name'))):
                 entries = self.get(level.path(client, 'ipset', ipset['name'])) or []
                 item = dict(params, name=ipset['name'])
@@ -856,26 +906,37 @@ class Exporter(object):
                 item['purge'] = True
                 out['pve_firewall_ipset'].append(item)
                 found = True
+        return found, params, rules, out, warnings
+
+    def _merge(self, out, read):
+        """A level read by _level_firewall into out, its warnings given: (found, params, rules)."""
+        found, params, rules, level_out, warnings = read
+        for name, items in level_out.items():
+            out[name].extend(items)
+        for message in warnings:
+            self.warn(message)
         return found, params, rules
 
-    def _check_duplicates(self, label, rules):
-        for first, second in duplicate_rules(rules):
-            self.warn('rules {0} and {1} of the {2} match the same traffic and have no rule_id: the firewall modules '
-                      'cannot tell them apart, so applying the export fails there; give them a rule_id (an [id=...] '
-                      'marker in the comment)'.format(first, second, label))
+    @staticmethod
+    def _duplicates(label, rules):
+        return ['rules {0} and {1} of the {2} match the same traffic and have no rule_id: the firewall modules '
+                'cannot tell them apart, so applying the export fails there; give them a rule_id (an [id=...] '
+                'marker in the comment)'.format(first, second, label) for first, second in duplicate_rules(rules)]
 
     def firewall(self):
         client = self.client
         out: Dict[str, List[Dict[str, Any]]] = dict((name, []) for name in MODULES['firewall'])
         cluster = firewall.Level('cluster', ('cluster', 'firewall'), 'cluster firewall')
-        _found, params, rules = self._level_firewall(cluster, out, with_sets=True)
-        for group in sorted(self.get('/cluster/firewall/groups') or [], key=lambda g: str(g.get('group'))):
-            name = group['group']
-            level = firewall.Level('group', ('cluster', 'firewall', 'groups', name), 'security group {0!r}'.format(name),
-                                   group=name)
-            group_rules = [rule_options(rule, 'group') for rule in self.get(level.rules_path(client)) or []]
-            self._check_duplicates(level.label, group_rules)
-            item = {'name': name}
+        _found, params, rules = self._merge(out, self._level_firewall(cluster, FIREWALL_PARTS))
+        groups = sorted(self.get('/cluster/firewall/groups') or [], key=lambda g: str(g.get('group')))
+        levels = [firewall.Level('group', ('cluster', 'firewall', 'groups', g['group']),
+                                 'security group {0!r}'.format(g['group']), group=g['group']) for g in groups]
+        answers = self.parallel(lambda level=level: self.get(level.rules_path(client)) for level in levels)
+        for group, level, answer in zip(groups, levels, answers):
+            group_rules = [rule_options(rule, 'group') for rule in answer or []]
+            for message in self._duplicates(level.label, group_rules):
+                self.warn(message)
+            item = {'name': group['group']}
             if group.get('comment'):
                 item['comment'] = group['comment']
             item.update(rules=group_rules, purge=True)
@@ -883,42 +944,61 @@ class Exporter(object):
         # Every rule list of the cluster and its nodes is exported, empty ones too: with purge, a rule added
         # later shows as drift.
         out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+        # The nodes', vnets' and guests' levels are independent of each other: read in parallel (up to
+        # `concurrency`), put together in this order.
+        reads: List[Tuple[Any, Any, Tuple[str, ...], bool]] = []  # (node or None, level, parts, always)
         for node in sorted(str(item['node']) for item in self.get('/nodes') or [] if item.get('node')):
             level = firewall.Level('node', ('nodes', node, 'firewall'), 'firewall of node {0!r}'.format(node), node=node)
-            read = self.on_node(node, level.label, lambda level=level: self._level_firewall(level, out, with_sets=False))
-            if read is not None:
-                _found, params, rules = read
-                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+            reads.append((node, level, ('options', 'rules'), True))
         for vnet in self.running_vnets():
             level = firewall.Level('vnet', ('cluster', 'sdn', 'vnets', vnet, 'firewall'),
                                    'firewall of vnet {0!r}'.format(vnet), vnet=vnet)
-            found, params, rules = self._level_firewall(level, out, with_sets=False)
-            if found:
-                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
+            reads.append((None, level, ('options', 'rules'), False))
         for guest in self.guests_list():
             vmid, node = int(guest['vmid']), guest['node']
-            if self.firewall_guests is not None and vmid not in self.firewall_guests:
-                continue
+            parts: Tuple[str, ...] = FIREWALL_PARTS
+            if self.firewall_guests is not None:
+                parts = tuple(part for part in FIREWALL_PARTS if part in self.firewall_guests.get(vmid, ()))
+                if not parts:
+                    continue
             kind = 'ct' if guest['type'] == 'lxc' else 'vm'
             level = firewall.Level(kind, ('nodes', node, guest['type'], vmid, 'firewall'),
                                    'firewall of {0} {1}'.format('container' if kind == 'ct' else 'VM', vmid),
                                    node=node, vmid=vmid)
-            read = self.on_node(node, level.label, lambda level=level: self._level_firewall(level, out, with_sets=True))
-            if read is not None and read[0]:
-                out['pve_firewall_rule'].append(dict(read[1], rules=read[2], purge=True))
+            # A level read whole is exported when it has anything; a level read for a declaration's parts is
+            # compared with what it declares, so its rule list (read) is always there.
+            reads.append((node, level, parts, self.firewall_guests is not None))
+        calls = [(lambda level=level, parts=parts: self._level_firewall(level, parts)) for _n, level, parts, _a in reads]
+        answers = self.parallel(self.node_call(call) if node is not None else call
+                                for (node, _l, _p, _a), call in zip(reads, calls))
+        for (node, level, _parts, always), answer in zip(reads, answers):
+            if node is not None:
+                answer = self.record(node, level.label, answer)
+                if answer is None:
+                    continue
+            found, params, rules = self._merge(out, answer)
+            if rules is not None and (found or always):
+                out['pve_firewall_rule'].append(dict(params, rules=rules, purge=True))
         return out
 
     def guests(self):
-        """Every VM and container, from its effective configuration (one read of /pending each)."""
+        """Every VM and container, from its effective configuration (one read of /pending each, up to
+        `concurrency` at once)."""
         out: Dict[str, List[Dict[str, Any]]] = {'pve_vm': [], 'pve_lxc': []}
-        for entry in self.guests_list():
-            guest = guest_lifecycle.Guest(entry)
-            self.reads += 1
-            read = self.on_node(entry['node'], '{0} {1}'.format('VM' if guest.kind == 'qemu' else 'container', guest.vmid),
-                                lambda guest=guest: guest_lifecycle.read_pending(self.client, guest))
-            if read is None:
+        entries = self.guests_list()
+        guests = [guest_lifecycle.Guest(entry) for entry in entries]
+
+        def read(guest):
+            self.count_read()
+            return guest_lifecycle.read_pending(self.client, guest)
+
+        answers = self.parallel(self.node_call(lambda guest=guest: read(guest)) for guest in guests)
+        for entry, guest, answer in zip(entries, guests, answers):
+            what = '{0} {1}'.format('VM' if guest.kind == 'qemu' else 'container', guest.vmid)
+            read_ = self.record(entry['node'], what, answer)
+            if read_ is None:
                 continue
-            config = guest_lifecycle.effective(*read)
+            config = guest_lifecycle.effective(*read_)
             if guest.kind == 'qemu':
                 out['pve_vm'].append(vm_options(entry, config, self.skipped))
                 secret = [key for key in GUEST_SECRET_KEYS if config.get(key) not in (None, '')]

@@ -74,7 +74,10 @@ options:
     choices: [auto, exported]
     default: auto
   concurrency:
-    description: How many guests are changed at the same time.
+    description:
+      - How many guests are changed at the same time, and how many independent reads of the cluster (each guest's
+        configuration, each firewall level) are made at the same time while planning.
+      - C(1) reads and changes one at a time. The result does not depend on it.
     type: int
     default: 4
   secrets:

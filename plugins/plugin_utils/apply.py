@@ -54,6 +54,9 @@ IDENTITY = {
 # items of their own (rule lists are purged with their `purge`), so they are never pruned.
 PRUNABLE = tuple(m for m in ORDER if m not in ('pve_firewall_options', 'pve_firewall_rule'))
 GUESTS = ('pve_vm', 'pve_lxc')
+# The part of a guest's firewall level each firewall module's items are read from (export.FIREWALL_PARTS).
+FIREWALL_PART = {'pve_firewall_options': 'options', 'pve_firewall_rule': 'rules', 'pve_firewall_alias': 'aliases',
+                 'pve_firewall_ipset': 'ipsets'}
 # Write-only options `secrets` supplies per module, by item name (storage) or vmid.
 SECRET_OPTIONS = {'pve_storage': ('password', 'keyring', 'encryption_key', 'master_pubkey'),
                   'pve_vm': ('cipassword',), 'pve_lxc': ('password', 'ssh_public_keys')}
@@ -281,12 +284,18 @@ class Engine(object):
     def read(self):
         """The cluster as pve_export sees it, for the areas declared (and pruned)."""
         areas = sorted(set(AREA_OF[m] for m in self.declared) | self.prune, key=AREAS.index)
-        exporter = Exporter(self.client, warn=self.warn)
+        # Independent reads (each guest's configuration, each level's firewall) run up to `concurrency` at once.
+        exporter = Exporter(self.client, warn=self.warn, concurrency=self.concurrency)
         if 'firewall' not in self.prune:
-            # Only the guest levels the declaration names need reading: a level it leaves out is not managed.
-            exporter.firewall_guests = set(
-                int(item.options['vmid']) for module in MODULES['firewall'] for item in self.declared.get(module, [])
-                if item.options.get('level') in ('vm', 'ct') and item.options.get('vmid') is not None)
+            # Only the guest levels the declaration names need reading, and of each only the parts it declares
+            # (options, rules, aliases, IP sets): what it leaves out is not managed.
+            wanted: Dict[int, set] = {}
+            for module in MODULES['firewall']:
+                for item in self.declared.get(module, []):
+                    if item.options.get('level') in ('vm', 'ct') and item.options.get('vmid') is not None \
+                            and module in FIREWALL_PART:
+                        wanted.setdefault(int(item.options['vmid']), set()).add(FIREWALL_PART[module])
+            exporter.firewall_guests = wanted
         found = exporter.export(areas)
         self.reads = exporter.reads
         for module, items in found.items():

@@ -200,11 +200,13 @@ def precise_grants(text, major=None, pick=0, skip=(), **where):
     return grants
 
 
-def least_privilege_token(cluster, module, level=None, precise=False, pick=0, skip=(), user=None, **where):
+def least_privilege_token(cluster, module, level=None, precise=False, pick=0, skip=(), user=None, also=(), **where):
     """A privilege-separated token holding only what docs/privileges.md lists for module; the cluster's pve_vars
     with it (for one level of the row, with level). Made through the API as root (the role, the token, the ACL
     entries). precise, pick and skip: as acl_grants; user: another user than lp-<module>@pve, for a second token of the same module (PVE deletes a
-    guest's ACL entries when it is destroyed, so a scenario that reuses a destroyed guest's id needs a new grant)."""
+    guest's ACL entries when it is destroyed, so a scenario that reuses a destroyed guest's id needs a new grant);
+    also: other modules whose rows are granted too (pve_apply: the modules whose items it changes), each path then
+    holding what its parent paths hold as well (the most specific path wins, so a role there must hold both)."""
     name = module if level is None else '{0}-{1}'.format(module, level)
     user = user or 'lp-{0}@pve'.format(re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-'))
     cluster.pve.users[user] = 'lp-password'
@@ -212,6 +214,15 @@ def least_privilege_token(cluster, module, level=None, precise=False, pick=0, sk
     major = int(str(cluster.version).split('.', maxsplit=1)[0])
     grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, level=level, precise=precise,
                         pick=pick, skip=skip, **where)
+    for other in also:
+        other_read, other_write = privileges_row(other)
+        for path, privs in acl_grants(other_read + ';' + (other_write if other_write != '-' else ''), major=major,
+                                      level=level, precise=precise, pick=pick, skip=skip, **where).items():
+            grants.setdefault(path, set()).update(privs)
+    if also:
+        grants = dict((path, set().union(*(privs for parent, privs in grants.items()
+                                           if parent == '/' or path == parent or path.startswith(parent + '/'))))
+                      for path in grants)
 
     def call(method, where, **params):
         answer = requests.request(method, cluster.url + '/api2/json' + where, data=params, timeout=30,

@@ -14,6 +14,7 @@ import yaml
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.export import MODULES
 from tests.integration.conftest import pve_vars
+from tests.integration.least_privilege import least_privilege_token
 from tests.integration.test_pve_export import api_of, guests, seed
 from tests.lab.pytest_plugin import run_playbook
 
@@ -60,7 +61,8 @@ def apply(cluster, check=False, declaration=None, **extra):
                 with open(os.path.join(folder, area + '.yml'), 'w', encoding='utf-8') as out:
                     out.write(yaml.safe_dump(found).replace("'{{", "!unsafe '{{"))
         extra['src'] = folder
-    run = run_playbook(PLAYBOOK, None, extra_vars=dict(extra, c=pve_vars(cluster)), check=check, diff=True, env=FAST)
+    run = run_playbook(PLAYBOOK, None, extra_vars=dict({'c': pve_vars(cluster)}, **extra), check=check, diff=True,
+                       env=FAST)
     return run, run.result('Apply')
 
 
@@ -199,4 +201,51 @@ def test_invalid_declaration_then_a_failure_mid_apply_then_a_rerun(lab_fn, tmp_p
                                ('pve_storage', 'dir-x', 'update', 'done'),
                                ('pve_vm', str(vms[1]), 'update', 'done')]
         run, result = apply(cluster, check=True, declaration=declared)
+        assert run.ok and result['operations'] == [], run.explain()
+
+
+def test_least_privilege_check_then_apply(lab_fn):
+    """docs/privileges.md's row for pve_apply, tested (issue 13): a privilege-separated token holding only the read
+    side (what the role PVEAuditor holds, on `/`) plans a whole cluster, with no drift and with drift in items
+    whose modules read with audit privileges; a token holding the read side plus the rows of the modules whose
+    items differ (pve_backup_job, pve_vm, pve_storage) applies them, on PVE 9 and PVE 8."""
+    for cluster in lab_fn.clusters:
+        seed(cluster)
+        declared = export(cluster)
+        reader = least_privilege_token(cluster, 'pve_apply', precise=True)
+        run, result = apply(cluster, check=True, declaration=declared, c=reader)
+        assert run.ok, run.explain()
+        assert result['operations'] == [] and not result['changed']
+        assert set(result['areas']) == {'storage', 'backup', 'ha', 'sdn', 'firewall', 'guests'}
+
+        api = api_of(cluster)
+        vms = guests(cluster)
+        vm = cluster.pve.vm(vms[1])
+        api.cluster.backup('nightly').put(schedule='03:00')
+        api.nodes(vm.node).qemu(vms[1]).config.put(cores=8)
+        before = writes(lab_fn)
+        run, result = apply(cluster, check=True, declaration=declared, c=reader)
+        assert run.ok, run.explain()
+        assert writes(lab_fn) == before
+        assert ops(result) == [('pve_backup_job', 'nightly', 'update', 'planned'),
+                               ('pve_vm', str(vms[1]), 'update', 'planned')]
+
+        api.storage('dir-x').put(content='backup')
+        writer = least_privilege_token(cluster, 'pve_apply', precise=True, user='lp-pve-apply-write@pve',
+                                       also=('pve_backup_job', 'pve_vm', 'pve_storage'), vmid=vms[1],
+                                       storage=['nfs-backup', 'dir-x'])
+        # The read side alone cannot write: the apply is refused at the first item, and says so.
+        before = writes(lab_fn)
+        run, result = apply(cluster, declaration=declared, c=reader)
+        assert not run.ok
+        assert writes(lab_fn) == before
+        assert '403' in result['msg']
+        run, result = apply(cluster, declaration=declared, c=writer)
+        assert run.ok, run.explain()
+        assert ops(result) == [('pve_backup_job', 'nightly', 'update', 'done'),
+                               ('pve_storage', 'dir-x', 'update', 'done'),
+                               ('pve_vm', str(vms[1]), 'update', 'done')]
+        assert api.cluster.backup('nightly').get()['schedule'] == '02:30'
+        assert int(api.nodes(vm.node).qemu(vms[1]).config.get()['cores']) != 8
+        run, result = apply(cluster, check=True, declaration=declared, c=reader)
         assert run.ok and result['operations'] == [], run.explain()

@@ -4,7 +4,7 @@ comparison of declared and exported values, and the argument specs read from the
 
 import pytest
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.export import AREAS, MODULES
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.export import AREAS, MODULES, Exporter
 from ansible_collections.proxfleet.proxmox.plugins.plugin_utils.apply import (
     AREA_OF,
     IDENTITY,
@@ -162,3 +162,24 @@ def test_in_check_mode_children_of_what_the_plan_creates_are_reported_not_checke
         ('pve_firewall_rule', 'planned')]
     assert run.counts(['sdn', 'firewall']) == {'sdn': {'create': 3, 'update': 0, 'delete': 0},
                                                'firewall': {'create': 1, 'update': 0, 'delete': 0}}
+
+
+def test_the_read_is_parallel_and_reads_only_the_guest_firewall_parts_declared(monkeypatch):
+    from tests.unit.plugins.module_utils.test_export_concurrency import FakeClient, guests
+
+    monkeypatch.setattr(Exporter, 'running_vnets', lambda self: [])
+    results = []
+    for concurrency in (1, 4):
+        client = FakeClient(guests(6), seed=concurrency)
+        run = Engine(client=client, deadline=None, concurrency=concurrency)
+        run.declare([('firewall.yml', {
+            'pve_firewall_rule': [{'level': 'vm', 'vmid': 101, 'rules': [], 'purge': True}],
+            'pve_firewall_alias': [{'level': 'ct', 'vmid': 102, 'name': 'a1', 'cidr': '192.0.2.1'}]})])
+        assert run.read() == ['firewall']
+        guest_paths = sorted(p for p in client.paths if '/qemu/' in p or '/lxc/' in p)
+        assert guest_paths == ['/nodes/pve2/qemu/101/firewall/rules', '/nodes/pve3/lxc/102/firewall/aliases']
+        assert client.most <= concurrency
+        results.append((run.current, run.reads, [(i.module, i.key, i.op) for i in run.plan()]))
+    assert results[0] == results[1]
+    # The alias is as declared; the rule list differs (the guest has a rule, the declaration none).
+    assert results[0][2] == [('pve_firewall_rule', (('level', 'vm'), ('vmid', '101')), 'update')]
