@@ -121,3 +121,41 @@ def test_user(lab):
     assert all(userid not in cluster.pve.groups[g]['users'] for g in groups)
     for group in groups:
         api.access.groups(group).delete()
+
+
+def test_token(lab, tmp_path):
+    """pve_token end to end with the least-privilege token of its row, at -vvv: each secret (created, rotated, rotated
+    by max_age) reaches the play, which keeps it in a 0600 file, and never its output; the rotated secret logs in,
+    the replaced one no longer does; the token is gone afterwards."""
+    import stat
+
+    import proxmoxer
+    from proxmoxer.core import ResourceException
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    userid = 'robot-{0}@pve'.format(uuid.uuid4().hex[:6])
+    cluster.pve.users[userid] = 'robot-password'
+    handmade = api.access.users(userid).token('handmade').post(privsep=1)
+    tokenid = 'it-' + uuid.uuid4().hex[:8]
+    pve = least_privilege_token(cluster, 'pve_token')
+    run = run_playbook(target('pve_token'), lab, diff=True, verbosity=3, extra_vars={
+        'pve': pve, 'userid': userid, 'tokenid': tokenid, 'handmade': 'handmade', 'secret_dir': str(tmp_path),
+        'missing_user': 'nobody-{0}@pve'.format(uuid.uuid4().hex[:6])})
+    assert run.ok, run.explain()
+    found = dict((name, (tmp_path / name).read_text()) for name in ('created', 'rotated', 'aged'))
+    for name, secret in found.items():
+        assert len(secret) == 36, name
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+        assert secret not in run.stdout and secret not in run.stderr, name
+    assert 'output has been hidden' in run.stdout
+    assert found['rotated'] != found['created']
+    # The handmade token now has the secret max_age gave it, and logs in with it; its old one is refused.
+    assert cluster.pve.apitokens[userid + '!handmade'] == found['aged']
+    robot = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                                 token_name='handmade', token_value=found['aged'])
+    assert robot.access.roles('NoAccess').get() == {}
+    stale = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                                 token_name='handmade', token_value=handmade['value'])
+    with pytest.raises((ResourceException, proxmoxer.AuthenticationError)):
+        stale.access.roles('NoAccess').get()
+    assert tokenid not in cluster.pve.user_tokens.get(userid, {})
