@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 STAMP = re.compile(r'^(?P<text>.*?)\s*\[created (?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$', re.S)
 STAMP_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
 
-def split_comment(comment) -> Tuple[Optional[str], Optional[str]]:
+def split_comment(comment: Any) -> Tuple[Optional[str], Optional[str]]:
     """(the user's comment or None, the creation stamp or None) of a stored comment."""
     text = str(comment or '')
     found = STAMP.match(text)
@@ -32,7 +32,7 @@ def split_comment(comment) -> Tuple[Optional[str], Optional[str]]:
     return (found.group('text').strip() or None, found.group('when'))
 
 
-def join_comment(text, when) -> str:
+def join_comment(text: Optional[str], when: Optional[str]) -> str:
     """The comment to store: the user's text, then the stamp."""
     parts = [str(text).strip()] if text and str(text).strip() else []
     if when:
@@ -40,12 +40,12 @@ def join_comment(text, when) -> str:
     return ' '.join(parts)
 
 
-def now_stamp(now=None) -> str:
+def now_stamp(now: Optional[datetime.datetime] = None) -> str:
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return now.strftime(STAMP_FORMAT)
 
 
-def age_days(when, now=None) -> Optional[float]:
+def age_days(when: Optional[str], now: Optional[datetime.datetime] = None) -> Optional[float]:
     """Days since the stamp `when`, or None for a token without one."""
     if not when:
         return None
@@ -54,7 +54,8 @@ def age_days(when, now=None) -> Optional[float]:
     return (now - made).total_seconds() / 86400.0
 
 
-def rotation_reason(rotate, max_age, when, now=None) -> Optional[str]:
+def rotation_reason(rotate: bool, max_age: Optional[int], when: Optional[str],
+                    now: Optional[datetime.datetime] = None) -> Optional[str]:
     """Why an existing token's secret is to be regenerated, or None."""
     if rotate:
         return 'rotate: true'

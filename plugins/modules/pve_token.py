@@ -75,8 +75,8 @@ options:
     type: str
   rotate:
     description:
-      - Regenerate the secret of an existing token and return the new one (each run with V(true) rotates: use it
-        in a task that runs on purpose, or use O(max_age)).
+      - Regenerate the secret of an existing token and return the new one. Each run with V(true) rotates, so use
+        it in a task that runs on purpose, or use O(max_age).
     type: bool
     default: false
   max_age:
@@ -226,7 +226,7 @@ def read_tokens(module, userid):
     except ProxmoxError as error:
         if 'no such user' in str(error.message):
             raise ProxmoxConfigError('user {0!r} does not exist on cluster {1}: create it first '
-                                     '(proxfleet.proxmox.pve_user), then its tokens'.format(userid, client.settings.url))
+                                     '(proxfleet.proxmox.pve_user), then its tokens'.format(userid, client.settings.url)) from None
         raise
 
 

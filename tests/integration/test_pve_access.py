@@ -159,3 +159,33 @@ def test_token(lab, tmp_path):
     with pytest.raises((ResourceException, proxmoxer.AuthenticationError)):
         stale.access.roles('NoAccess').get()
     assert tokenid not in cluster.pve.user_tokens.get(userid, {})
+
+
+def test_access_info(lab):
+    """pve_access_info reads, with the least-privilege token of its row, what root made through the API; no token
+    secret shows in its output at -vvv; a token without privileges is told which lists are cut short."""
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    suffix = uuid.uuid4().hex[:6]
+    userid, groupid, roleid = 'robot-{0}@pve'.format(suffix), 'it-g-' + suffix, 'it-r-' + suffix
+    api.access.groups.post(groupid=groupid, comment='made for pve_access_info')
+    api.access.users.post(userid=userid, email='robot@example.com', groups=groupid)
+    api.access.roles.post(roleid=roleid, privs='VM.Audit,Sys.Audit')
+    made = api.access.users(userid).token('reader').post(comment='read by pve_access_info [created 2026-01-02T03:04:05Z]')
+    acl_path = '/pool/it-' + suffix
+    api.access.acl.put(path=acl_path, roles=roleid, users=userid, tokens=made['full-tokenid'])
+    bare_user = 'bare-{0}@pve'.format(suffix)
+    api.access.users.post(userid=bare_user)
+    bare = api.access.users(bare_user).token('ansible').post(privsep=1)
+    pve = least_privilege_token(cluster, 'pve_access_info')
+    try:
+        run = run_playbook(target('pve_access_info'), lab, verbosity=3, extra_vars={
+            'pve': pve, 'userid': userid, 'groupid': groupid, 'roleid': roleid, 'tokenid': 'reader',
+            'acl_path': acl_path, 'bare_token_id': bare['full-tokenid'], 'bare_token_secret': bare['value']})
+        assert run.ok, run.explain()
+        assert made['value'] not in run.stdout and made['value'] not in run.stderr
+    finally:
+        api.access.users(userid).delete()
+        api.access.users(bare_user).delete()
+        api.access.groups(groupid).delete()
+        api.access.roles(roleid).delete()

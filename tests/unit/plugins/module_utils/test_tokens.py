@@ -5,8 +5,7 @@ result holding a secret; the version gate on `regenerate`."""
 import datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from ansible_collections.proxfleet.proxmox.plugins.action.pve_token import hide_secret
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import tokens, versions
