@@ -299,8 +299,8 @@ def run(module):
         else:
             update['delete'] = 'comment'
     if not update:
-        return {'changed': False, 'token': before, 'diff': {'before': managed(before, params),
-                                                           'after': managed(before, params)}}
+        return {'changed': False, 'token': before,
+                'diff': {'before': managed(before, params), 'after': managed(before, params)}}
     # Rotation on a release without `regenerate` fails here, before any write, in check mode too.
     check_version(client, 'PUT', '/access/users/{0}/token/{1}'.format(userid, tokenid), update)
     final = dict(current)
