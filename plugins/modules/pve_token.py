@@ -324,7 +324,7 @@ def run(module):
 def main():
     spec = dict(
         userid=dict(type='str', required=True, aliases=['user']),
-        tokenid=dict(type='str', required=True, aliases=['name']),
+        tokenid=dict(type='str', required=True, aliases=['name'], no_log=False),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         privsep=dict(type='bool'),
         expire=dict(type='int'),
