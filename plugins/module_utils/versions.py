@@ -66,6 +66,7 @@ GATED = (
     (STORAGE, 'zfs-base-path', None, NINE, None),
     (SDN_WRITES, 'lock-token', None, NINE, None),
     (('/cluster/sdn',), 'release-lock', None, NINE, None),
+    (('/access/users/{userid}/token/{tokenid}',), 'regenerate', None, NINE, None),
     (BACKUP_JOB, 'notification-policy', None, None, NINE),
     (BACKUP_JOB, 'notification-target', None, None, NINE),
     (BACKUP_JOB + STORAGE, 'maxfiles', None, None, NINE),

@@ -121,3 +121,71 @@ def test_user(lab):
     assert all(userid not in cluster.pve.groups[g]['users'] for g in groups)
     for group in groups:
         api.access.groups(group).delete()
+
+
+def test_token(lab, tmp_path):
+    """pve_token end to end with the least-privilege token of its row, at -vvv: each secret (created, rotated, rotated
+    by max_age) reaches the play, which keeps it in a 0600 file, and never its output; the rotated secret logs in,
+    the replaced one no longer does; the token is gone afterwards."""
+    import stat
+
+    import proxmoxer
+    from proxmoxer.core import ResourceException
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    userid = 'robot-{0}@pve'.format(uuid.uuid4().hex[:6])
+    cluster.pve.users[userid] = 'robot-password'
+    handmade = api.access.users(userid).token('handmade').post(privsep=1)
+    tokenid = 'it-' + uuid.uuid4().hex[:8]
+    pve = least_privilege_token(cluster, 'pve_token')
+    run = run_playbook(target('pve_token'), lab, diff=True, verbosity=3, extra_vars={
+        'pve': pve, 'userid': userid, 'tokenid': tokenid, 'handmade': 'handmade', 'secret_dir': str(tmp_path),
+        'missing_user': 'nobody-{0}@pve'.format(uuid.uuid4().hex[:6])})
+    assert run.ok, run.explain()
+    found = dict((name, (tmp_path / name).read_text()) for name in ('created', 'rotated', 'aged'))
+    for name, secret in found.items():
+        assert len(secret) == 36, name
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+        assert secret not in run.stdout and secret not in run.stderr, name
+    assert 'output has been hidden' in run.stdout
+    assert found['rotated'] != found['created']
+    # The handmade token now has the secret max_age gave it, and logs in with it; its old one is refused.
+    assert cluster.pve.apitokens[userid + '!handmade'] == found['aged']
+    robot = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                                 token_name='handmade', token_value=found['aged'])
+    assert robot.access.roles('NoAccess').get() == {}
+    stale = proxmoxer.ProxmoxAPI(cluster.host, port=cluster.port, verify_ssl=cluster.ca_path, user=userid,
+                                 token_name='handmade', token_value=handmade['value'])
+    with pytest.raises((ResourceException, proxmoxer.AuthenticationError)):
+        stale.access.roles('NoAccess').get()
+    assert tokenid not in cluster.pve.user_tokens.get(userid, {})
+
+
+def test_access_info(lab):
+    """pve_access_info reads, with the least-privilege token of its row, what root made through the API; no token
+    secret shows in its output at -vvv; a token without privileges is told which lists are cut short."""
+    cluster = lab.clusters[0]
+    api = _root_api(cluster)
+    suffix = uuid.uuid4().hex[:6]
+    userid, groupid, roleid = 'robot-{0}@pve'.format(suffix), 'it-g-' + suffix, 'it-r-' + suffix
+    api.access.groups.post(groupid=groupid, comment='made for pve_access_info')
+    api.access.users.post(userid=userid, email='robot@example.com', groups=groupid)
+    api.access.roles.post(roleid=roleid, privs='VM.Audit,Sys.Audit')
+    made = api.access.users(userid).token('reader').post(comment='read by pve_access_info [created 2026-01-02T03:04:05Z]')
+    acl_path = '/pool/it-' + suffix
+    api.access.acl.put(path=acl_path, roles=roleid, users=userid, tokens=made['full-tokenid'])
+    bare_user = 'bare-{0}@pve'.format(suffix)
+    api.access.users.post(userid=bare_user)
+    bare = api.access.users(bare_user).token('ansible').post(privsep=1)
+    pve = least_privilege_token(cluster, 'pve_access_info')
+    try:
+        run = run_playbook(target('pve_access_info'), lab, verbosity=3, extra_vars={
+            'pve': pve, 'userid': userid, 'groupid': groupid, 'roleid': roleid, 'tokenid': 'reader',
+            'acl_path': acl_path, 'bare_token_id': bare['full-tokenid'], 'bare_token_secret': bare['value']})
+        assert run.ok, run.explain()
+        assert made['value'] not in run.stdout and made['value'] not in run.stderr
+    finally:
+        api.access.users(userid).delete()
+        api.access.users(bare_user).delete()
+        api.access.groups(groupid).delete()
+        api.access.roles(roleid).delete()

@@ -2,7 +2,7 @@
 """Users: /access/users[/{userid}] as pve-access-control's PVE/API2/User.pm has them.
 
 The list shows every user to a caller with User.Modify or Sys.Audit on /access/groups, otherwise the caller and
-the members of the groups it holds one of them on (index); read answers `no such user ('<id>')`
+the members of the groups it holds one of them on (index; with `full`, each user's tokens too); read answers `no such user ('<id>')`
 (AccessControl::check_user_exist); create sets `enable` (default 1), the other properties only when not empty, the
 groups (`no such group`), and a password through the realm (`domain_set_password`: `auth domain '<realm>' does
 not exist`); update replaces the groups unless `append`; delete drops the user's group memberships, ACL entries
@@ -16,6 +16,7 @@ from fakepve.routing import StatefulRoutes, split_list
 PROPS = ('firstname', 'lastname', 'email', 'comment', 'keys')
 # The realms of a fresh PVE installation (domains.cfg).
 REALMS = ('pam', 'pve')
+REALM_COMMENTS = {'pam': 'Linux PAM standard authentication', 'pve': 'Proxmox VE authentication server'}
 
 
 class UsersArea(StatefulRoutes):
@@ -29,7 +30,14 @@ class UsersArea(StatefulRoutes):
     def _routes_users(self):
         one = '/access/users/{userid}'
         return [('GET', '/access/users', self._user_index), ('POST', '/access/users', self._user_create),
-                ('GET', one, self._user_read), ('PUT', one, self._user_update), ('DELETE', one, self._user_delete)]
+                ('GET', one, self._user_read), ('PUT', one, self._user_update), ('DELETE', one, self._user_delete),
+                ('GET', '/access/domains', self._realm_index)]
+
+    async def _realm_index(self, v, user):
+        """GET /access/domains (PVE/API2/Domains.pm index, open to every caller): the realms of domains.cfg as a
+        fresh installation writes it (PVE/Auth/Plugin.pm write_config with the pam and pve realms), each with its
+        type and comment."""
+        return [dict(realm=realm, type=realm, comment=REALM_COMMENTS[realm]) for realm in REALMS]
 
     def _all_users(self):
         return sorted(set(self.users) | {'root@pam'} | ({self.user} if self.user else set()))
@@ -68,6 +76,10 @@ class UsersArea(StatefulRoutes):
             realm = userid.rpartition('@')[2]
             if realm in REALMS:
                 entry['realm-type'] = realm
+            if v.get('full'):
+                # User.pm index with `full`: the user's tokens too (never their secrets).
+                entry['tokens'] = [dict(info, tokenid=tokenid)
+                                   for tokenid, info in sorted(self.user_tokens.get(userid, {}).items())]
             out.append(entry)
         return out
 

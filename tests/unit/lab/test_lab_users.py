@@ -65,3 +65,15 @@ def test_list_is_filtered_by_privileges(pve):
     call(pve, '_acl_update', path='/access/groups/audit', roles='PVEUserAdmin', users='alice@pve')
     assert [u['userid'] for u in call(pve, '_user_index', user='alice@pve')] == ['alice@pve', 'bob@pve']
     assert {'alice@pve', 'bob@pve', 'carol@pve', 'root@pam'} <= set(u['userid'] for u in call(pve, '_user_index'))
+
+
+def test_list_full_has_tokens_and_realms_are_those_of_a_fresh_install(pve):
+    call(pve, '_user_create', userid='carol@pve')
+    pve.add_token('carol@pve', 'ci', comment='runner')
+    plain = [u for u in call(pve, '_user_index') if u['userid'] == 'carol@pve'][0]
+    full = [u for u in call(pve, '_user_index', full=1) if u['userid'] == 'carol@pve'][0]
+    assert 'tokens' not in plain
+    assert full['tokens'] == [{'tokenid': 'ci', 'privsep': 1, 'comment': 'runner'}]
+    realms = call(pve, '_realm_index')
+    assert [(r['realm'], r['type']) for r in realms] == [('pam', 'pam'), ('pve', 'pve')]
+    assert all(r['comment'] for r in realms)
