@@ -77,13 +77,13 @@ def test_the_newest_backup_of_the_guests_type():
 
 
 def test_without_the_source_any_type_and_the_comment_as_name():
-    item, _ = one(source_guests=[])
+    item, _problems = one(source_guests=[])
     assert item['archive'] == 'pbs-dr:backup/ct/100/2026-12-03T10:00:00Z'
     assert item['type'] == 'lxc' and item['name'] == 'other'
 
 
 def test_an_empty_comment_gives_no_name():
-    item, _ = one(selected=[101], source_guests=[])
+    item, _problems = one(selected=[101], source_guests=[])
     assert item['name'] is None and item['type'] == 'lxc'
 
 
@@ -112,18 +112,18 @@ def test_no_backup_at_all():
 
 
 def test_no_backup_is_no_problem_for_a_guest_converged_or_skipped():
-    _, problems = one(selected=[555], target_guests=[{'vmid': 555, 'node': 'pve2', 'tags': ['dr-restored']}])
+    _item, problems = one(selected=[555], target_guests=[{'vmid': 555, 'node': 'pve2', 'tags': ['dr-restored']}])
     assert problems == []
-    _, problems = one(selected=[555], target_guests=[{'vmid': 555, 'node': 'pve2', 'tags': []}])
+    _item, problems = one(selected=[555], target_guests=[{'vmid': 555, 'node': 'pve2', 'tags': []}])
     assert problems == []
 
 
 # ------------------------------------------------------------------ where
 
 def test_target_vmid_offset_and_entry():
-    item, _ = one(vmid_offset=1000)
+    item, _problems = one(vmid_offset=1000)
     assert (item['source_vmid'], item['target_vmid']) == (100, 1100)
-    item, _ = one(vmid_offset=1000, dr_guests=[{'vmid': '100', 'target_vmid': '900'}])
+    item, _problems = one(vmid_offset=1000, dr_guests=[{'vmid': '100', 'target_vmid': '900'}])
     assert item['target_vmid'] == 900
 
 
@@ -151,18 +151,18 @@ def test_no_node():
     ({}, {}, 'fallback', None, 'fallback'),
 ])
 def test_storage_map(config, storage_map, storage, expected_source, expected):
-    item, _ = one(source_configs=[{'vmid': 100, 'config': config}], storage_map=storage_map, storage=storage)
+    item, _problems = one(source_configs=[{'vmid': 100, 'config': config}], storage_map=storage_map, storage=storage)
     assert (item['source_storage'], item['storage']) == (expected_source, expected)
 
 
 def test_storage_from_the_entry_wins():
-    item, _ = one(source_configs=[{'vmid': 100, 'config': {'scsi0': 'ceph:x'}}], storage_map={'ceph': 'm'},
+    item, _problems = one(source_configs=[{'vmid': 100, 'config': {'scsi0': 'ceph:x'}}], storage_map={'ceph': 'm'},
                   dr_guests=[{'vmid': 100, 'storage': 'mine'}])
     assert item['storage'] == 'mine'
 
 
 def test_bridge_map_with_the_entry_over_it():
-    item, _ = one(bridge_map={'vmbr0': 'vmbr1', 'vmbr2': 'vmbr3'},
+    item, _problems = one(bridge_map={'vmbr0': 'vmbr1', 'vmbr2': 'vmbr3'},
                   dr_guests=[{'vmid': 100, 'bridges': {'vmbr2': 'vnet9'}}])
     assert item['bridges'] == {'vmbr0': 'vmbr1', 'vmbr2': 'vnet9'}
 
@@ -170,7 +170,7 @@ def test_bridge_map_with_the_entry_over_it():
 # ------------------------------------------------------------------ what the run does
 
 def test_a_free_vmid_is_restored():
-    item, _ = one()
+    item, _problems = one()
     assert (item['action'], item['op'], item['existing']) == ('restore', 'create', None)
 
 
@@ -215,7 +215,7 @@ def test_a_drill_plans_a_leftover_as_gone():
 
 
 def test_a_refused_guest_without_a_backup_says_both():
-    _, problems = one(selected=[555], if_exists='fail', target_guests=[{'vmid': 555, 'node': 'pve1', 'name': 'x'}])
+    _item, problems = one(selected=[555], if_exists='fail', target_guests=[{'vmid': 555, 'node': 'pve1', 'name': 'x'}])
     assert problems == ['guest 555: no backup in main',
                         'guest 555: vmid 555 is taken on dr by x (without tag dr-restored) and dr_if_exists is fail']
 
