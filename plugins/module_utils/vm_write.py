@@ -183,9 +183,9 @@ def hotplug_failed(run, guest, error):
     error.message = '{0}; the values Proxmox VE could not hot-plug stay pending until the next start or reboot ' \
                     '(apply_pending: reboot applies them)'.format(error.message)
     run.module.fail_from(error, target=guest.describe(), changed=True, actions=run.actions,
-                          pending=gs.mask_pending(pending, qemu.SECRET_KEYS),
-                          vm=run.vm_view(guest, config),
-                          diff={'before': run.before, 'after': run.after})
+                         pending=gs.mask_pending(pending, qemu.SECRET_KEYS),
+                         vm=run.vm_view(guest, config),
+                         diff={'before': run.before, 'after': run.after})
 
 
 def template(run, guest):
@@ -206,8 +206,8 @@ def absent(run, guest):
     if guest.lock:
         guest = gl.ensure_unlocked(run.module, guest, run.params['lock_timeout'])
     actions = gl.destroy(run.module, guest, config=config, force=run.params['force'], purge=run.params['purge'],
-                            destroy_unreferenced_disks=run.params['destroy_unreferenced_disks'],
-                            unprotect=run.params.get('protection') is False)
+                         destroy_unreferenced_disks=run.params['destroy_unreferenced_disks'],
+                         unprotect=run.params.get('protection') is False)
     before = {'vmid': guest.vmid, 'node': guest.node, 'name': guest.name, 'status': guest.status}
     return {'changed': True, 'actions': actions, 'diff': {'before': before, 'after': {}}}
 
@@ -217,7 +217,7 @@ def finish(run, guest, created=False, cloned=False):
     config, pending = run.read(guest)
     if pending and run.applies_pending(guest):
         gl.power_action(run.module, guest, 'reboot', timeout=run.params['timeout'],
-                           force_stop=run.params['force_stop'])
+                        force_stop=run.params['force_stop'])
         run.actions.append('reboot')
         guest = run.relocate(guest.vmid)
         for slot, size in run.deferred:
@@ -230,7 +230,7 @@ def finish(run, guest, created=False, cloned=False):
             run.template(guest)
         elif state not in ('present',):
             run.actions.extend(gl.set_power(run.module, guest, state, timeout=run.params['timeout'],
-                                                force_stop=run.params['force_stop']))
+                                            force_stop=run.params['force_stop']))
         if len(run.actions) > 1:
             guest = run.relocate(guest.vmid)
             config, pending = run.read(guest)
