@@ -19,7 +19,6 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lif
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError, ProxmoxTaskError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.vm import make_plan
 
-# ---------------------------------------------------------------- checks that read the cluster
 
 def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
     """New disks' storages exist on the node and take VM images; new or changed NICs' bridges exist there."""
