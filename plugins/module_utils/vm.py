@@ -368,5 +368,6 @@ class VmRun(object):
         return {'changed': changed, 'vm': view, 'pending': gs.mask_pending(pending, qemu.SECRET_KEYS),
                 'actions': self.actions, 'diff': diff}
 
+
 def run(module):
     return VmRun(module).run()
