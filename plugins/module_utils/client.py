@@ -26,7 +26,7 @@ import traceback
 from typing import Any, Dict
 from urllib.parse import quote
 
-from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring, versions
+from ansible_collections.proxfleet.proxmox.plugins.module_utils import propstring
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import (
     ProxmoxApiError,
     ProxmoxAuthError,
@@ -537,7 +537,9 @@ class ProxmoxClient(object):
     def request(self, method, path, params=None):
         """One API call with the retry policy; returns the answer's `data`."""
         if method != 'GET':
-            # The version gate: a key this cluster's release does not have fails here, before it is sent.
+            # The version gate: a key this cluster's release does not have fails here, before it is sent. Imported
+            # with the first write: a run that only reads (nothing to change) does not compile it.
+            from ansible_collections.proxfleet.proxmox.plugins.module_utils import versions
             versions.check(self, method, path, params)
         if not self.settings.uses_token and not self.auth.ticket:
             self.login()

@@ -89,8 +89,19 @@ def _key_re(key):
     return re.compile('^' + re.escape(key).replace(re.escape('[n]'), r'\d+') + '$')
 
 
-_RULES = [(_path_re(paths), _key_re(key), key, sub, since, until) for paths, key, sub, since, until in GATED]
-_PATH_RULES = [(_path_re(paths), since, until) for paths, since, until in GATED_PATHS]
+# GATED and GATED_PATHS as patterns, compiled on the first write a run checks (_rules()), not at import: every
+# module imports this one through the client, and a run that only reads (a task with nothing to change) has no use
+# for the 60-odd patterns, whose compiling was a large part of such a run's start-up.
+_COMPILED: List[Any] = []
+
+
+def _rules():
+    """(rules for keys, rules for paths), compiled once."""
+    if not _COMPILED:
+        _COMPILED.append([(_path_re(paths), _key_re(key), key, sub, since, until)
+                          for paths, key, sub, since, until in GATED])
+        _COMPILED.append([(_path_re(paths), since, until) for paths, since, until in GATED_PATHS])
+    return _COMPILED[0], _COMPILED[1]
 
 
 def release_of(version):
@@ -116,9 +127,10 @@ def _has_subkey(value, sub):
 
 def gated(path, params):
     """The gated path and keys of a request: [(shown name, since, until)], whatever the cluster's version."""
+    rules, path_rules = _rules()
     out: List[Tuple[Any, Optional[Tuple[int, int]], Optional[Tuple[int, int]]]] = [
-        (path, since, until) for path_re, since, until in _PATH_RULES if path_re.match(path)]
-    for path_re, key_re, _key, sub, since, until in _RULES:
+        (path, since, until) for path_re, since, until in path_rules if path_re.match(path)]
+    for path_re, key_re, _key, sub, since, until in rules:
         if not path_re.match(path):
             continue
         for name, value in (params or {}).items():

@@ -16,12 +16,11 @@ guest_lifecycle comes with the first write, qemu_devices with the first disk or 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_state as gs, qemu
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import require_root_login
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.compare import ABSENT, compare
-from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxApiError, ProxmoxConfigError, ProxmoxTaskError
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.guests import list_guests
 
 FIELDS = qemu.config_fields()
@@ -39,6 +38,12 @@ def _gl():
     nothing reads through guest_state alone and never compiles the writing side."""
     from ansible_collections.proxfleet.proxmox.plugins.module_utils import guest_lifecycle
     return guest_lifecycle
+
+
+def _vw():
+    """vm_write (create, clone, write a plan, template, delete), imported with the first write, like _gl()."""
+    from ansible_collections.proxfleet.proxmox.plugins.module_utils import vm_write
+    return vm_write
 
 
 def label(params):
@@ -98,41 +103,6 @@ def desired_fields(params):
             value = qemu.boot_option(value)
         desired[field.name] = value
     return desired
-
-
-# ---------------------------------------------------------------- checks that read the cluster
-
-def check_storages_and_bridges(module, node, disk_changes, net_changes, params):
-    """New disks' storages exist on the node and take VM images; new or changed NICs' bridges exist there."""
-    client = module.client
-    url = module.target_url
-    storages = set()
-    for disk in params.get('disks') or []:
-        change = disk_changes.get(disk['slot'])
-        if change is not None and change.value and disk.get('storage') and not disk.get('volume'):
-            storages.add(disk['storage'])
-    clone = params.get('clone') or {}
-    if clone.get('storage'):
-        storages.add(clone['storage'])
-    if storages:
-        known = {}
-        for item in client.get(client.path('nodes', node, 'storage')) or []:
-            if isinstance(item, dict) and item.get('storage'):
-                known[item['storage']] = item
-        for store in sorted(storages):
-            if store not in known:
-                raise ProxmoxConfigError('storage {0!r} does not exist on node {1} (its storages: {2})'.format(
-                    store, node, ', '.join(sorted(known)) or 'none'), url=url)
-            content = str(known[store].get('content') or '')
-            if content and 'images' not in content.replace(';', ',').split(','):
-                raise ProxmoxConfigError('storage {0!r} on node {1} does not hold VM disks (content {2})'.format(
-                    store, node, content), url=url)
-    keys_by_bridge: Dict[str, Any] = {}
-    for net in params.get('nets') or []:
-        change = net_changes.get(net['slot'])
-        if change is not None and change.value and net.get('bridge'):
-            keys_by_bridge.setdefault(net['bridge'], []).append(net['slot'])
-    _gl().check_bridges(client, node, keys_by_bridge, url)
 
 
 # ---------------------------------------------------------------- the plan
@@ -284,73 +254,12 @@ class VmRun(object):
     # ------------------------------------------------------------ create
 
     def create(self):
-        params = self.params
-        if not params.get('node'):
-            raise ProxmoxConfigError('no such VM in the cluster: give node (or node: auto) to create it',
-                                     url=self.url)
-        if params['state'] in ('suspended', 'hibernated'):
-            raise ProxmoxConfigError('a new VM cannot be {0}: create it started first'.format(params['state']),
-                                     url=self.url)
-        node = _gl().pick_node(self.client, params['node'], self.url)
-        plan = make_plan(params, {}, creating=True)
-        if plan.destroy or plan.resize:
-            plan.destroy, plan.resize = [], []
-        check_storages_and_bridges(self.module, node, plan.disk_changes, plan.net_changes, params)
-        send = dict(plan.params)
-        if params.get('name'):
-            send['name'] = params['name']
-        if params.get('pool'):
-            send['pool'] = params['pool']
-        self.after = dict(plan.after, pool=params.get('pool')) if params.get('pool') else dict(plan.after)
-        self.require_root(plan.params)
-        self.actions.append('create')
-        vmid = params.get('vmid')
-        if self.module.check_mode:
-            return self.result(None, {}, {}, created=True, node=node)
-
-        def create(candidate):
-            return self.client.post(self.client.path('nodes', node, 'qemu'), vmid=candidate, **send)
-
-        vmid = _gl().create_guest(self.module, create, vmid=vmid)
-        guest = self.relocate(vmid)
-        return self.finish(guest, created=True)
+        return _vw().create(self)
 
     # ------------------------------------------------------------ clone
 
     def clone(self, guests):
-        params = self.params
-        spec = params['clone']
-        source = _gl().clone_source(self.client, 'qemu', spec['source'], url=self.url, guests=guests)
-        node = source.node
-        if params.get('node'):
-            node = _gl().pick_node(self.client, params['node'], self.url)
-        check_storages_and_bridges(self.module, node, {}, {}, params)
-        send = {}
-        if params.get('name'):
-            send['name'] = params['name']
-        if node != source.node:
-            send['target'] = node
-        for key in ('snapname', 'storage', 'format'):
-            if spec.get(key):
-                send[key] = spec[key]
-        if spec.get('full') is not None:
-            send['full'] = 1 if spec['full'] else 0
-        if params.get('pool'):
-            send['pool'] = params['pool']
-        self.actions.append('clone')
-        self.cloned = True
-        self.after = {'clone_of': source.vmid, 'node': node}
-        if self.module.check_mode:
-            return None
-
-        def clone(candidate):
-            return self.client.post(source.path('clone'), newid=candidate, **send)
-
-        try:
-            vmid = _gl().create_guest(self.module, clone, vmid=params.get('vmid'))
-        except ProxmoxApiError as error:
-            _gl().raise_if_locked(error, source, self.url)
-        return self.relocate(vmid)
+        return _vw().clone(self, guests)
 
     def relocate(self, vmid):
         guest = gs.locate(self.client, 'qemu', vmid=vmid, url=self.url)
@@ -385,9 +294,9 @@ class VmRun(object):
             self.after.update(plan.after)
         if plan.changed:
             self.require_root(plan.params, plan.delete, target)
-            check_storages_and_bridges(self.module, guest.node, plan.disk_changes, plan.net_changes, params)
+            _vw().check_storages_and_bridges(self.module, guest.node, plan.disk_changes, plan.net_changes, params)
             # A pending disk is resized after the reboot that attaches it (apply_pending: reboot), never before.
-            self.deferred = pending_resizes(guest, config, pending, plan, after_reboot=self.applies_pending(guest))
+            self.deferred = _vw().pending_resizes(guest, config, pending, plan, after_reboot=self.applies_pending(guest))
             plan.resize = [item for item in plan.resize if item not in self.deferred]
             self.write(guest, plan)
         if to_template:
@@ -429,97 +338,23 @@ class VmRun(object):
         return wanted and guest.running and self.params['state'] in ('present', 'started')
 
     def write(self, guest, plan):
-        """The config update (one task), unlinks with destroy, resizes, the pool; nothing in check mode."""
-        send = dict(plan.params)
-        if plan.delete:
-            send['delete'] = ','.join(plan.delete)
-        if send:
-            self.actions.append('config')
-            try:
-                _gl().run_config_update(self.module, guest, send)
-            except ProxmoxTaskError as error:
-                self.hotplug_failed(guest, error)
-        if plan.destroy:
-            self.actions.append('destroy ' + ','.join(plan.destroy))
-            if not self.module.check_mode:
-                idlist = ','.join(plan.destroy)
-                _gl().guarded(self.module, guest, lambda: self.client.put(guest.path('unlink'), idlist=idlist, force=1))
-        for slot, size in plan.resize:
-            self.actions.append('resize ' + slot)
-            _gl().resize_disk(self.module, guest, slot, size)
-        if plan.pool:
-            self.actions.append('pool')
-            if not self.module.check_mode:
-                self.client.put(self.client.path('pools', plan.pool), vms=str(guest.vmid), **{'allow-move': 1})
+        return _vw().write(self, guest, plan)
 
     def hotplug_failed(self, guest, error):
-        """A config task that failed because QEMU refused a hot-plug (update_vm_api raises `hotplug problem - ...`
-        after writing what it could): the refused values stay pending. With apply_pending=reboot the run goes on and
-        the reboot applies them; otherwise the module fails with QEMU's words, the pending values and the diff."""
-        if not guest.running or 'hotplug problem' not in ' '.join([str(error.message)] + list(error.log_tail or [])):
-            raise error
-        config, pending = self.read(guest)
-        if self.applies_pending(guest):
-            self.module.warn('{0}: {1}; the values stay pending and the reboot applies them'.format(
-                guest.describe(), error.describe()))
-            return
-        error.message = '{0}; the values Proxmox VE could not hot-plug stay pending until the next start or reboot ' \
-                        '(apply_pending: reboot applies them)'.format(error.message)
-        self.module.fail_from(error, target=guest.describe(), changed=True, actions=self.actions,
-                              pending=gs.mask_pending(pending, qemu.SECRET_KEYS),
-                              vm=self.vm_view(guest, config),
-                              diff={'before': self.before, 'after': self.after})
+        return _vw().hotplug_failed(self, guest, error)
 
     def template(self, guest):
-        if guest.running:
-            if not self.params['force']:
-                raise ProxmoxConfigError('{0} is running: stop it first or set force to stop it before the conversion '
-                                         'to a template'.format(guest.describe()), url=self.url)
-            _gl().power_action(self.module, guest, 'stop')
-            self.actions.append('stop')
-        self.actions.append('template')
-        _gl().make_template(self.module, guest)
+        return _vw().template(self, guest)
 
     # ------------------------------------------------------------ delete
 
     def absent(self, guest):
-        if guest is None:
-            return {'changed': False, 'actions': [], 'diff': {'before': {}, 'after': {}}}
-        config, _pending = self.read(guest)
-        if guest.lock:
-            guest = _gl().ensure_unlocked(self.module, guest, self.params['lock_timeout'])
-        actions = _gl().destroy(self.module, guest, config=config, force=self.params['force'], purge=self.params['purge'],
-                                destroy_unreferenced_disks=self.params['destroy_unreferenced_disks'],
-                                unprotect=self.params.get('protection') is False)
-        before = {'vmid': guest.vmid, 'node': guest.node, 'name': guest.name, 'status': guest.status}
-        return {'changed': True, 'actions': actions, 'diff': {'before': before, 'after': {}}}
+        return _vw().absent(self, guest)
 
     # ------------------------------------------------------------ results
 
     def finish(self, guest, created=False, cloned=False):
-        """Re-read the VM after writes: the result shows what Proxmox VE holds, pending changes included."""
-        config, pending = self.read(guest)
-        if pending and self.applies_pending(guest):
-            _gl().power_action(self.module, guest, 'reboot', timeout=self.params['timeout'],
-                               force_stop=self.params['force_stop'])
-            self.actions.append('reboot')
-            guest = self.relocate(guest.vmid)
-            for slot, size in self.deferred:
-                self.actions.append('resize ' + slot)
-                _gl().resize_disk(self.module, guest, slot, size)
-            config, pending = self.read(guest)
-        if created:
-            state = self.params['state']
-            if state == 'template':
-                self.template(guest)
-            elif state not in ('present',):
-                self.actions.extend(_gl().set_power(self.module, guest, state, timeout=self.params['timeout'],
-                                                    force_stop=self.params['force_stop']))
-            if len(self.actions) > 1:
-                guest = self.relocate(guest.vmid)
-                config, pending = self.read(guest)
-        qmpstatus = gs.qmp_status(self.client, guest).get('qmpstatus') if guest.running else None
-        return self.result(guest, config, pending, qmpstatus=qmpstatus, changed=True, created=created or cloned)
+        return _vw().finish(self, guest, created, cloned)
 
     def result(self, guest, config, pending, qmpstatus=None, created=False, changed=None, node=None):
         if guest is None:
@@ -532,27 +367,6 @@ class VmRun(object):
         diff = {'before': self.before if not created else {}, 'after': self.after}
         return {'changed': changed, 'vm': view, 'pending': gs.mask_pending(pending, qemu.SECRET_KEYS),
                 'actions': self.actions, 'diff': diff}
-
-
-def pending_resizes(guest, config, pending, plan, after_reboot=False):
-    """The resizes of `plan` that target a disk still pending (added to a running VM that could not hot-plug it):
-    it is not attached yet, and Proxmox VE's resize only knows the disks of the current configuration. Without a
-    reboot of this run to attach it first (after_reboot), refused before any write."""
-    found = []
-    for slot, size in plan.resize:
-        change = pending.get(slot) or {}
-        if 'pending' not in change:
-            continue
-        now = qemu.parse_drive(config[slot])[0] if config.get(slot) else None
-        if now == qemu.parse_drive(change['pending'])[0]:
-            continue
-        if not after_reboot:
-            raise ProxmoxConfigError(
-                'disks: {0} of {1} is still pending (Proxmox VE attaches it at the next start or reboot) and cannot be '
-                'resized before: apply the pending changes first (apply_pending: reboot, or restart the VM)'.format(
-                    slot, guest.describe()))
-        found.append((slot, size))
-    return found
 
 
 def run(module):

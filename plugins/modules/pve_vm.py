@@ -576,12 +576,11 @@ from ansible_collections.proxfleet.proxmox.plugins.module_utils import _zipimpor
 # Before the other module_utils, so that each of them is compiled once per run, not twice (see _zipimport).
 _zipimport.install()
 
-# The run lives in module_utils/vm.py (compiled once); check_input, make_plan and check_storages_and_bridges are
-# this module's names too.
+# The run lives in module_utils/vm.py (compiled once), its writing side in module_utils/vm_write.py (loaded with
+# the first write); check_input and make_plan are this module's names too.
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.module import ProxmoxModule  # noqa: E402
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.vm import (  # noqa: E402,F401 pylint: disable=unused-import
     check_input,
-    check_storages_and_bridges,
     label,
     make_plan,
     run,

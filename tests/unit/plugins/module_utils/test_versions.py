@@ -123,3 +123,31 @@ def test_the_client_refuses_before_sending(monkeypatch):
     with pytest.raises(ProxmoxConfigError):
         client.request('POST', '/cluster/ha/resources', {'sid': 'vm:100', 'failback': 0})
     assert sent == []
+
+
+def test_the_patterns_are_compiled_on_the_first_check_not_at_import():
+    """Every module imports the gate (through the engine); one that only reads must not pay for compiling its
+    patterns. A fresh interpreter: importing compiles none, the first gated() compiles them all, once."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        'import re, sys\n'
+        'from ansible_collections.proxfleet.proxmox.plugins.module_utils import versions\n'
+        'compiled = []\n'
+        'real = re.compile\n'
+        're.compile = lambda *a, **k: compiled.append(a[0]) or real(*a, **k)\n'
+        'before = (len(compiled), len(versions._COMPILED))\n'
+        'found = versions.gated("/nodes/pve1/qemu/100/config", {"allow-ksm": 1})\n'
+        'first = len(compiled)\n'
+        'versions.gated("/nodes/pve1/qemu/100/config", {"cores": 2})\n'
+        'print(before, first > 0, len(compiled) == first, [name for name, _s, _u in found])\n'
+    )
+    env = dict(os.environ)
+    # The directory that holds ansible_collections/ (conftest puts it on sys.path), for the child too.
+    env['PYTHONPATH'] = os.pathsep.join(p for p in sys.path if os.path.isdir(os.path.join(p, 'ansible_collections')))
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, check=False,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "(0, 0) True True ['allow-ksm']"

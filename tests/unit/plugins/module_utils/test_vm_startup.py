@@ -28,8 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 PACKAGE = 'ansible_collections.proxfleet.proxmox'
 FQN = PACKAGE + '.plugins.modules.pve_vm'
 MODULE_UTILS = 'ansible_collections/proxfleet/proxmox/plugins/module_utils/'
-# What a no-change run of pve_vm (no disk, NIC, estate) has no use for.
-NOT_LOADED = ('guest_lifecycle', 'vmid_alloc', 'qemu_devices', 'redact', 'estate')
+# What a no-change run of pve_vm (no disk, NIC, estate) has no use for: the writing side (vm_write,
+# guest_lifecycle, vmid_alloc), the version gate (versions: writes only), drives and NICs, the log redactor, the
+# estate reader.
+NOT_LOADED = ('vm_write', 'guest_lifecycle', 'vmid_alloc', 'versions', 'qemu_devices', 'redact', 'estate')
 
 # Runs in a fresh interpreter, as AnsiballZ runs a module: the zip first on sys.path, then main() with the
 # arguments a task gives, its exit JSON on stdout; then the names of what it loaded (after the arguments, what
@@ -172,8 +174,8 @@ def _args(server, **more):
 
 def test_the_finder_bundles_what_pve_vm_imports_on_first_use(tmp_path):
     names = _bundled_zip(str(tmp_path / 'payload.zip'))
-    for name in ('_zipimport', 'vm', 'guest_state', 'guest_lifecycle', 'vmid_alloc', 'qemu', 'qemu_devices', 'estate',
-                 'client', 'module'):
+    for name in ('_zipimport', 'vm', 'vm_write', 'guest_state', 'guest_lifecycle', 'vmid_alloc', 'versions', 'qemu',
+                 'qemu_devices', 'estate', 'client', 'module'):
         assert MODULE_UTILS + name + '.py' in names
 
 
@@ -216,7 +218,9 @@ def test_a_change_loads_the_writing_side_from_the_zip(tmp_path, vm_server):
     assert result.get('failed') is not True, result
     assert result['changed'] is True and result['diff']['after']['cores'] == 4
     assert ('POST', '/nodes/n1/qemu/100/config') in [(r.method, r.path) for r in vm_server.requests]
-    assert 'guest_lifecycle' in _ours(found['loaded'])
+    ours = _ours(found['loaded'])
+    assert 'vm_write' in ours and 'guest_lifecycle' in ours and 'versions' in ours
+    assert found['counts'].get(MODULE_UTILS + 'vm_write.py') == 1
 
 
 def test_drives_and_the_estate_load_on_first_use_from_the_zip(tmp_path, vm_server):

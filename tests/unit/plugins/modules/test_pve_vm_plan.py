@@ -10,7 +10,8 @@ import pytest
 
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.client import ProxmoxClient
 from ansible_collections.proxfleet.proxmox.plugins.module_utils.errors import ProxmoxConfigError
-from ansible_collections.proxfleet.proxmox.plugins.modules.pve_vm import check_input, check_storages_and_bridges, make_plan
+from ansible_collections.proxfleet.proxmox.plugins.module_utils.vm_write import check_storages_and_bridges
+from ansible_collections.proxfleet.proxmox.plugins.modules.pve_vm import check_input, make_plan
 
 DEFAULTS = {'state': 'present', 'update_password': 'on_create', 'purge_tags': False}
 CONFIG = {'name': 'web-01', 'memory': '2048', 'cores': 2, 'tags': 'prod;web', 'hookscript': 'local:snippets/h.pl',
