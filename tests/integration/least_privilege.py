@@ -212,6 +212,8 @@ def least_privilege_token(cluster, module, level=None, precise=False, pick=0, sk
     cluster.pve.users[user] = 'lp-password'
     read, write = privileges_row(module)
     major = int(str(cluster.version).split('.', maxsplit=1)[0])
+    # A row for both kinds of server (the inventory's) names the PVE privileges first, then `PBS: ...`: PVE's only.
+    read = read.split('PBS: ', 1)[0]
     grants = acl_grants(read + ';' + (write if write != '-' else ''), major=major, level=level, precise=precise,
                         pick=pick, skip=skip, **where)
     for other in also:
