@@ -157,13 +157,13 @@ def test_storage_map(config, storage_map, storage, expected_source, expected):
 
 def test_storage_from_the_entry_wins():
     item, _problems = one(source_configs=[{'vmid': 100, 'config': {'scsi0': 'ceph:x'}}], storage_map={'ceph': 'm'},
-                  dr_guests=[{'vmid': 100, 'storage': 'mine'}])
+                          dr_guests=[{'vmid': 100, 'storage': 'mine'}])
     assert item['storage'] == 'mine'
 
 
 def test_bridge_map_with_the_entry_over_it():
     item, _problems = one(bridge_map={'vmbr0': 'vmbr1', 'vmbr2': 'vmbr3'},
-                  dr_guests=[{'vmid': 100, 'bridges': {'vmbr2': 'vnet9'}}])
+                          dr_guests=[{'vmid': 100, 'bridges': {'vmbr2': 'vnet9'}}])
     assert item['bridges'] == {'vmbr0': 'vmbr1', 'vmbr2': 'vnet9'}
 
 
