@@ -67,6 +67,8 @@ entries = {
     ("common_return_values", "std:label"): "reference_appendices/common_return_values.html#common-return-values",
     ("ansible_configuration_settings", "std:label"): "reference_appendices/config.html#ansible-configuration-settings",
     ("module_defaults", "std:label"): "playbook_guide/playbooks_module_defaults.html#module-defaults",
+    # The note on a module that has an action plugin of the same name (pve_apply, pve_token, pbs_token).
+    ("action_plugins", "std:label"): "plugins/action.html#action-plugins",
 }
 text = "\n".join(p.read_text(encoding="utf-8") for p in rst.rglob("*.rst"))
 # Local targets win over the inventory, so listing one the site defines itself is harmless.
